@@ -1,0 +1,1 @@
+"""Shared models, settings sections, errors and Kafka helpers of the integrations platform."""

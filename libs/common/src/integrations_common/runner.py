@@ -1,0 +1,57 @@
+"""Runs a worker service: logging, the ops server, and a clean stop on SIGTERM or SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Awaitable, Callable
+
+from prometheus_client import Info
+
+from integrations_common.log_config import configure_logging
+from integrations_common.ops_server import OpsServer
+from integrations_common.settings import OpsServerSettings
+
+logger = logging.getLogger(__name__)
+
+Worker = Callable[[asyncio.Event], Awaitable[None]]
+
+BUILD_INFO = Info("integrations_build", "Which service and version this process runs.")
+
+
+async def _wait_for_stop(stop: asyncio.Event) -> None:
+    await stop.wait()
+
+
+async def serve(*, service: str, version: str, ops: OpsServerSettings, worker: Worker) -> None:
+    """Serve the ops endpoints and run `worker` until it returns or a stop signal arrives.
+
+    The worker receives the stop event and should return soon after it is set.
+    """
+    BUILD_INFO.info({"service": service, "version": version})
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    server = OpsServer(service=service, host=ops.host, port=ops.port)
+    await server.start()
+    logger.info("%s is up", service, extra={"ops_port": server.port, "version": version})
+    try:
+        await worker(stop)
+    finally:
+        await server.stop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(sig)
+        logger.info("%s stopped", service)
+
+
+def run(
+    *, service: str, version: str, log_level: str, ops: OpsServerSettings, worker: Worker
+) -> None:
+    """Entry point body shared by the worker services."""
+    configure_logging(log_level)
+    asyncio.run(serve(service=service, version=version, ops=ops, worker=worker))
+
+
+idle_worker: Worker = _wait_for_stop

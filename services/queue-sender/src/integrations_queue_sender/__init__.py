@@ -1,0 +1,1 @@
+"""The queue sender service."""

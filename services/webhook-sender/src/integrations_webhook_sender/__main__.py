@@ -1,0 +1,24 @@
+"""Entry point: `integrations-webhook-sender` or `python -m integrations_webhook_sender`."""
+
+from __future__ import annotations
+
+from importlib.metadata import version
+
+from integrations_common.runner import idle_worker, run
+from integrations_webhook_sender.settings import WebhookSenderSettings
+
+
+def main() -> None:
+    """Start the webhook sender and run until SIGTERM."""
+    settings = WebhookSenderSettings()
+    run(
+        service="integrations-webhook-sender",
+        version=version("integrations-webhook-sender"),
+        log_level=settings.log_level,
+        ops=settings.ops,
+        worker=idle_worker,
+    )
+
+
+if __name__ == "__main__":
+    main()
