@@ -1,0 +1,65 @@
+"""The delivery job: one (event, integration) pair on a deliveries or retry topic."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot
+
+# Fixed namespace so that job ids are the same in every process and across replays.
+JOB_NAMESPACE = uuid.UUID("6f1b7a4e-5d0c-4f59-9a57-2c1a3b8e9d10")
+
+
+def job_id_for(event_id: str, integration_id: str) -> str:
+    """The deterministic job id of an (event, integration) pair."""
+    return str(uuid.uuid5(JOB_NAMESPACE, f"{event_id}\x00{integration_id}"))
+
+
+def utc_now() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(UTC)
+
+
+class DeliveryJob(BaseModel):
+    """What a sender needs to make one attempt: the event and the integration it matched."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    job_id: str
+    event: CommerceEvent
+    integration: IntegrationSnapshot
+    attempt: int = Field(default=1, ge=1)
+    not_before: AwareDatetime | None = None
+    routed_at: AwareDatetime
+    first_attempted_at: AwareDatetime | None = None
+
+    @classmethod
+    def route(
+        cls, event: CommerceEvent, integration: IntegrationSnapshot, *, now: datetime | None = None
+    ) -> DeliveryJob:
+        """The first job for an event that matched an integration."""
+        return cls(
+            job_id=job_id_for(event.id, integration.id),
+            event=event,
+            integration=integration,
+            routed_at=now or utc_now(),
+        )
+
+    def next_attempt(self, *, not_before: datetime, attempted_at: datetime) -> DeliveryJob:
+        """The same job for its next attempt, due no earlier than `not_before`."""
+        return self.model_copy(
+            update={
+                "attempt": self.attempt + 1,
+                "not_before": not_before,
+                "first_attempted_at": self.first_attempted_at or attempted_at,
+            }
+        )
+
+    @property
+    def kafka_key(self) -> bytes:
+        """Jobs are keyed by integration id, so one integration's jobs share a partition."""
+        return self.integration.id.encode()
