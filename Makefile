@@ -1,0 +1,66 @@
+# The platform's commands. `make up` runs it locally; `make test` runs every check and test.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+.SHELLFLAGS := -eu -o pipefail -c
+
+UV_VERSION := 0.13.9
+UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
+PYTEST_ARGS ?=
+
+.PHONY: help install lint format up down infra-up infra-down infra-status infra-reset \
+        services-up services-down services-status test test-unit
+
+help: ## List the commands.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+install: .venv/.synced ## Install uv (if missing) and every package, pinned by uv.lock.
+
+.venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
+	$(UV) sync --all-packages --frozen
+	@touch $@
+
+lint: install ## ruff (lint and format check) and mypy --strict.
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+	.venv/bin/mypy .
+
+format: install ## Apply ruff's fixes and formatting.
+	.venv/bin/ruff check --fix .
+	.venv/bin/ruff format .
+
+infra-up: ## Fetch (once), start and health-check Kafka, FerretDB, ElasticMQ and ActiveMQ.
+	infra/infra.sh up
+
+infra-down: ## Stop the local servers.
+	infra/infra.sh down
+
+infra-status: ## Show which local servers are healthy.
+	infra/infra.sh status
+
+infra-reset: ## Stop the local servers and delete their data (the download cache stays).
+	infra/infra.sh reset
+
+services-up: install ## Start the platform's services in the background.
+	infra/services.sh up
+
+services-down: ## Stop the platform's services.
+	infra/services.sh down
+
+services-status: ## Show which services run.
+	infra/services.sh status
+
+up: install infra-up services-up ## Run the whole platform locally.
+	@echo "The platform is up: API on http://127.0.0.1:$${API_PORT:-8080}/v2, logs in .run/logs/"
+
+down: ## Stop the whole platform; leaves no process behind.
+	infra/services.sh down
+	infra/infra.sh down
+
+test: install lint ## Lint, then every test against real servers (started if needed).
+	scripts/run-tests.sh $(PYTEST_ARGS)
+
+test-unit: install ## Only the unit tests (no servers).
+	.venv/bin/pytest -m unit $(PYTEST_ARGS)
+
+-include services/*/service.mk

@@ -1,0 +1,1 @@
+"""Delivery machinery shared by the senders: the transport interface, retries and attempt logs."""
