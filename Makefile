@@ -64,3 +64,4 @@ test-unit: install ## Only the unit tests (no servers).
 	.venv/bin/pytest -m unit $(PYTEST_ARGS)
 
 -include services/*/service.mk
+-include deploy/*.mk
