@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import signal
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -11,12 +14,28 @@ from integrations_api.settings import ApiSettings
 from integrations_common.log_config import configure_logging
 
 
+class GracefulServer(uvicorn.Server):
+    """Drains in-flight requests on SIGTERM/SIGINT, then exits 0 (uvicorn re-raises by default)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        """Turn stop signals into a graceful exit without re-raising them afterwards."""
+        previous = {
+            sig: signal.signal(sig, self.handle_exit) for sig in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            yield
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
 def main() -> None:
-    """Serve the API until SIGTERM (uvicorn drains in-flight requests, then exits 0)."""
+    """Serve the API until SIGTERM."""
     settings = ApiSettings()
     configure_logging(settings.log_level)
     logging.getLogger(__name__).info("integrations-api is up", extra={"port": settings.port})
-    uvicorn.run(
+    config = uvicorn.Config(
         create_app(settings),
         host=settings.host,
         port=settings.port,
@@ -24,6 +43,7 @@ def main() -> None:
         access_log=False,
         timeout_graceful_shutdown=10,
     )
+    GracefulServer(config).run()
 
 
 if __name__ == "__main__":
