@@ -50,5 +50,5 @@ PROPS
 kafka_start() {
   require_tool java kafka "install a Java 17+ runtime"
   kafka_fetch
-  start_server kafka "$KAFKA_PORT" kafka_health kafka_launch
+  start_server kafka "$KAFKA_PORT" kafka_health kafka_launch "$KAFKA_CONTROLLER_PORT"
 }

@@ -67,10 +67,17 @@ launch() {
   printf '%s' "$!" >"$(pid_file "$name")"
 }
 
-# tail_log NAME: the end of a server's log, indented, for error messages.
+# tail_log NAME: the end of a server's log (its error lines first, when it has any), indented.
 tail_log() {
-  say "---- last lines of $(log_file "$1") ----" >&2
-  tail -n 25 "$(log_file "$1")" 2>/dev/null | sed 's/^/  /' >&2
+  local log errors
+  log="$(log_file "$1")"
+  errors="$(grep -E 'ERROR|FATAL|Caused by|Exception:|panic:' "$log" 2>/dev/null | tail -n 8)"
+  if [ -n "$errors" ]; then
+    say "---- error lines in $log ----" >&2
+    printf '%s\n' "$errors" | cut -c1-300 | sed 's/^/  /' >&2
+  fi
+  say "---- last lines of $log ----" >&2
+  tail -n 15 "$log" 2>/dev/null | cut -c1-300 | sed 's/^/  /' >&2
 }
 
 # stop_server NAME: SIGTERM the server's process group, then SIGKILL after a grace period.
@@ -90,9 +97,15 @@ stop_server() {
   say "$name: stopped"
 }
 
-# start_server NAME PORT HEALTH_FN LAUNCH_FN: idempotent start with a bounded health check.
+# start_server NAME PORT HEALTH_FN LAUNCH_FN [OTHER_PORT...]: idempotent start, bounded health check.
 start_server() {
-  local name="$1" port="$2" health="$3" launcher="$4" pid deadline
+  local name="$1" port="$2" health="$3" launcher="$4" pid deadline other
+  shift 4
+  if ! running_pid "$name" >/dev/null; then
+    for other in "$@"; do
+      port_open "$other" && fail "$name cannot start: port $other on 127.0.0.1 is busy with another process (free it, or set another port through the environment)."
+    done
+  fi
   if pid="$(running_pid "$name")"; then
     if "$health"; then
       say "$name: already running (pid $pid) on 127.0.0.1:$port"
