@@ -1,0 +1,1 @@
+"""Benchmarks and fault injection for the whole platform (`make bench`, `make chaos`)."""
