@@ -37,7 +37,11 @@ async def serve(port: int, ready_file: Path, fail_ratio: float) -> list[Arrival]
         )
         return web.Response(status=204)
 
+    async def count(_: web.Request) -> web.Response:
+        return web.json_response({"arrivals": len(arrivals), "requests": counter})
+
     app = web.Application(client_max_size=4 * 1024 * 1024)
+    app.router.add_get("/count", count)
     app.router.add_post("/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()

@@ -1,0 +1,263 @@
+"""`make bench`: the end-to-end benchmark of the whole platform.
+
+Starts every service (isolated topics and database), a fast receiver in its own process, and K
+webhook integrations on it; then offers stepped loads of `order.paid` events and measures the
+sustained deliveries/s, latency from the event's `time` to arrival, CPU per process, and where it
+saturates. Writes results/bench-<stamp>/result.json, PNG plots and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import time
+from collections import defaultdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from bench.cpu import CpuMeter
+from bench.load import EVENT_TYPE, LoadGenerator
+from bench.report import StepResult, as_dict, machine, markdown, percentile, plot, saturation
+from integrations_common.jobs import job_id_for
+from integrations_common.kafka import create_producer
+from integrations_common.settings import KafkaSettings
+from tests.e2e.harness import REPO, Platform, RunConfig
+from tests.e2e.tokens import mint_token
+
+STORE_ID = "bench-store"
+ORG_ID = "bench-org"
+
+
+def say(message: str) -> None:
+    """Progress on stdout, at once."""
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+def start_receiver(out_dir: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
+    """The receiver process, its port, and where it will dump arrivals."""
+    ready, dump = out_dir / "receiver.port", out_dir / "arrivals.jsonl"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bench.receiver", "--ready-file", str(ready), "--out", str(dump)],
+        cwd=REPO,
+    )
+    deadline = time.monotonic() + 30
+    while not ready.exists() or not ready.read_text():
+        if time.monotonic() > deadline or process.poll() is not None:
+            raise RuntimeError("the receiver did not start")
+        time.sleep(0.1)
+    return process, int(ready.read_text()), dump
+
+
+async def create_integrations(api: str, token: str, url: str, count: int) -> list[str]:
+    """K webhook integrations that observe the benchmark's event type."""
+    ids = []
+    async with httpx.AsyncClient(base_url=api, timeout=30) as client:
+        for n in range(count):
+            response = await client.post(
+                "/v2/integrations",
+                headers={"Authorization": f"Bearer {token}"},
+                json={
+                    "data": {
+                        "type": "integration",
+                        "name": f"bench {n}",
+                        "integration_type": "webhook",
+                        "observes": [EVENT_TYPE],
+                        "configuration": {"url": url, "secret_key": f"bench-secret-{n}"},
+                    }
+                },
+            )
+            response.raise_for_status()
+            ids.append(response.json()["data"]["id"])
+    return ids
+
+
+async def arrivals_now(receiver_port: int) -> int:
+    """How many deliveries the receiver has accepted so far."""
+    async with httpx.AsyncClient(timeout=5) as client:
+        count: int = (await client.get(f"http://127.0.0.1:{receiver_port}/count")).json()[
+            "arrivals"
+        ]
+        return count
+
+
+async def wait_for_arrivals(port: int, target: int, timeout: float, label: str) -> int:
+    """Poll the receiver, printing progress, until `target` arrivals or `timeout`."""
+    deadline = time.monotonic() + timeout
+    count = await arrivals_now(port)
+    while count < target and time.monotonic() < deadline:
+        await asyncio.sleep(1)
+        count = await arrivals_now(port)
+        say(f"  {label}: {count}/{target} delivered")
+    return count
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """The whole benchmark; answers the result document."""
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    out_dir = REPO / "results" / f"bench-{stamp}"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run_config = RunConfig(
+        kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
+        mongodb_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017"),
+        sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"),
+    )
+    platform = Platform(run_config, out_dir / "logs")
+    say(f"starting the platform (logs in {out_dir / 'logs'})")
+    platform.start()
+    receiver, receiver_port, dump = start_receiver(out_dir)
+    producer = create_producer(KafkaSettings(bootstrap_servers=run_config.kafka_bootstrap_servers))
+    await producer.start()
+    steps_meta: list[dict[str, Any]] = []
+    generator = LoadGenerator(producer, run_config.topics.events, STORE_ID, ORG_ID)
+    try:
+        token = mint_token(run_config, store_id=STORE_ID, org_id=ORG_ID)
+        integration_ids = await create_integrations(
+            platform.api_url, token, f"http://127.0.0.1:{receiver_port}/hook", args.integrations
+        )
+        say(f"{len(integration_ids)} integrations created; warming up")
+        await asyncio.sleep(2)
+        await generator.emit_one()
+        if await wait_for_arrivals(receiver_port, args.integrations, 60, "warm-up") < 1:
+            raise RuntimeError("no delivery arrived during warm-up")
+        pids = {**platform.pids(), "receiver": receiver.pid, "load-generator": os.getpid()}
+        pids.update(infra_pids())
+        rates: list[float | None] = [float(r) for r in args.rates.split(",") if r]
+        if args.max_step:
+            rates.append(None)
+        for index, rate in enumerate(rates):
+            label = f"step {index + 1}/{len(rates)} ({rate or 'max'} events/s)"
+            before = set(generator.sent)
+            meter = CpuMeter(pids)
+            meter.start()
+            started = time.time()
+            say(f"{label}: emitting for {args.duration}s")
+            emitted = await generator.run(rate=rate, duration=args.duration)
+            expected_total = len(generator.sent) * args.integrations
+            await wait_for_arrivals(receiver_port, expected_total, args.drain, label)
+            elapsed = time.time() - started
+            steps_meta.append(
+                {
+                    "rate": rate,
+                    "events": set(generator.sent) - before,
+                    "started": started,
+                    "emitted": emitted,
+                    "cpu": meter.stop(elapsed),
+                }
+            )
+    finally:
+        await producer.stop()
+        receiver.terminate()
+        receiver.wait(timeout=60)
+        platform.stop()
+    return summarise(
+        args=args,
+        sent=generator.sent,
+        integration_ids=integration_ids,
+        steps_meta=steps_meta,
+        dump=dump,
+        out_dir=out_dir,
+        stamp=stamp,
+    )
+
+
+def infra_pids() -> dict[str, int]:
+    """Pids of the local Kafka and store, when `make infra-up` started them."""
+    pids = {}
+    for name in ("kafka", "ferretdb"):
+        pid_file = REPO / ".run" / f"{name}.pid"
+        with contextlib.suppress(OSError, ValueError):
+            pids[name] = int(pid_file.read_text())
+    return pids
+
+
+def summarise(
+    *,
+    args: argparse.Namespace,
+    sent: dict[str, float],
+    integration_ids: list[str],
+    steps_meta: list[dict[str, Any]],
+    dump: Path,
+    out_dir: Path,
+    stamp: str,
+) -> dict[str, Any]:
+    """Per-step statistics, plots, JSON and markdown from the receiver's arrivals."""
+    event_of = {job_id_for(e, i): e for e in sent for i in integration_ids}
+    event_of.update({e: e for e in sent})
+    arrivals: dict[str, list[tuple[str, float]]] = defaultdict(list)
+    seen: set[tuple[str, str]] = set()
+    duplicates = 0
+    for line in dump.read_text().splitlines():
+        record = json.loads(line)
+        event_id = event_of.get(record["id"]) or event_of.get(record["webhook_id"])
+        if event_id is None:
+            continue
+        key = (event_id, record["webhook_id"] or record["id"])
+        if key in seen:
+            duplicates += 1
+            continue
+        seen.add(key)
+        arrivals[event_id].append((record["id"], record["t"]))
+    timeline = sorted((t, (t - sent[e]) * 1000) for e, hits in arrivals.items() for _, t in hits)
+    steps = []
+    for meta in steps_meta:
+        hits = [(t, (t - sent[e]) * 1000) for e in meta["events"] for _, t in arrivals.get(e, [])]
+        last = max((t for t, _ in hits), default=meta["started"])
+        latencies = [ms for _, ms in hits]
+        window = max(last - meta["started"], 1e-6)
+        steps.append(
+            StepResult(
+                offered_events_per_s=meta["rate"],
+                integrations=len(integration_ids),
+                duration_s=args.duration,
+                emitted=meta["emitted"],
+                expected_deliveries=meta["emitted"] * len(integration_ids),
+                delivered=len(hits),
+                deliveries_per_s=round(len(hits) / window, 1),
+                p50_ms=round(percentile(latencies, 50), 1),
+                p95_ms=round(percentile(latencies, 95), 1),
+                p99_ms=round(percentile(latencies, 99), 1),
+                max_ms=round(max(latencies, default=0.0), 1),
+                cpu_percent=meta["cpu"],
+            )
+        )
+    result: dict[str, Any] = {
+        "command": f"make bench BENCH_ARGS='{' '.join(sys.argv[1:])}'",
+        "started_at": stamp,
+        "machine": machine(),
+        "steps": [as_dict(s) for s in steps],
+        "duplicates": duplicates,
+        "saturation": saturation(steps),
+    }
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
+    docs = REPO / "docs"
+    plot(steps, timeline, docs)
+    (docs / "benchmarks.md").write_text(markdown(result))
+    return result
+
+
+def main() -> None:
+    """Parse arguments and run the benchmark."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--integrations", type=int, default=10, help="K webhook integrations")
+    parser.add_argument("--rates", default="20,50,100,200", help="offered events/s, per step")
+    parser.add_argument("--duration", type=float, default=10, help="seconds per step")
+    parser.add_argument("--drain", type=float, default=60, help="max seconds to drain a step")
+    parser.add_argument("--no-max-step", dest="max_step", action="store_false")
+    args = parser.parse_args()
+    result = asyncio.run(run(args))
+    for step in result["steps"]:
+        say(json.dumps(step))
+    say(f"saturation: {result['saturation']}; duplicates: {result['duplicates']}")
+
+
+if __name__ == "__main__":
+    main()
