@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
 .PHONY: help install lint format up down infra-up infra-down infra-status infra-reset \
-        services-up services-down services-status test test-unit bench
+        services-up services-down services-status test test-unit bench chaos
 
 help: ## List the commands.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -65,6 +65,9 @@ test-unit: install ## Only the unit tests (no servers).
 
 bench: install infra-up ## End-to-end benchmark: stepped load, latency, CPU; writes docs/benchmarks.md.
 	.venv/bin/python -m bench.e2e_bench $(BENCH_ARGS)
+
+chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
+	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
 
 -include services/*/service.mk
 -include deploy/*.mk
