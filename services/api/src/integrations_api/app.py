@@ -1,27 +1,165 @@
-"""The FastAPI application: for now the operational endpoints only."""
+"""The FastAPI application: the `/v2` operations, the ops endpoints, and the lifespan."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Response
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from integrations_api.errors import install_error_handlers
+from integrations_api.auth.service import TokenVerifier
+from integrations_api.errors import error_response, install_error_handlers
+from integrations_api.integrations.models import CONFIGURATION_MODELS
+from integrations_api.integrations.service import Context
+from integrations_api.integrations.store import IntegrationStore
+from integrations_api.integrations.views import router as integrations_router
+from integrations_api.jobs.views import router as jobs_router
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.views import router as logs_router
+from integrations_api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from integrations_api.mongo import create_client
+from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
 from integrations_api.settings import ApiSettings
+from integrations_api.state import Services
+from integrations_common.kafka import create_producer, ensure_topics, platform_topics
+from integrations_common.secret_box import SecretBox
+
+logger = logging.getLogger(__name__)
+
+BASE_PATH = "/v2"
+READY_TIMEOUT_S = 2.0
+DEFAULT_LOG_RETENTION = timedelta(days=30)
+
+
+async def start_services(settings: ApiSettings) -> Services:
+    """Connect to MongoDB and Kafka, create indexes and topics; fail fast when misconfigured."""
+    box = SecretBox(settings.encryption)
+    verifier = TokenVerifier(settings.auth)
+    mongo = create_client(settings.mongodb)
+    database = mongo[settings.mongodb.database]
+    store = IntegrationStore(database["integrations"])
+    logs = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+    await store.ensure_indexes()
+    await logs.ensure_indexes(DEFAULT_LOG_RETENTION)
+    if settings.create_topics:
+        await ensure_topics(settings.kafka, platform_topics(settings.topics))
+    producer = create_producer(settings.kafka)
+    await producer.start()
+    publisher = ConfigPublisher(
+        producer=producer,
+        store=store,
+        topics=settings.topics,
+        timeout_s=settings.publishing.timeout_s,
+    )
+    context = Context(store=store, box=box, events_source=settings.publishing.events_source)
+    return Services(
+        settings=settings,
+        mongo=mongo,
+        producer=producer,
+        verifier=verifier,
+        integrations=context,
+        logs=logs,
+        publisher=publisher,
+    )
+
+
+async def _ready(services: Services) -> bool:
+    try:
+        async with asyncio.timeout(READY_TIMEOUT_S):
+            await services.mongo.admin.command("ping")
+            await services.producer.client.fetch_all_metadata()
+    except Exception:
+        return False
+    return True
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The spec's layout: paths relative to the `/v2` server, the configuration schemas."""
+    if app.openapi_schema:
+        return app.openapi_schema
+    document = get_openapi(
+        title="Integrations API",
+        version="2",
+        description="The Commerce Integrations API. `x-extension` marks our additions.",
+        routes=app.routes,
+        separate_input_output_schemas=False,
+    )
+    document["servers"] = [{"url": BASE_PATH}]
+    document["security"] = [{"bearerAuth": []}]
+    document["paths"] = {
+        path.removeprefix(BASE_PATH): item
+        for path, item in document["paths"].items()
+        if path.startswith(BASE_PATH + "/")
+    }
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for model in CONFIGURATION_MODELS.values():
+        schemas[model.__name__] = model.model_json_schema(
+            ref_template="#/components/schemas/{model}"
+        )
+    for name in ("LogMeta", "JobMeta"):
+        if name in schemas:
+            schemas[name]["x-extension"] = True
+    app.openapi_schema = document
+    return document
 
 
 def create_app(settings: ApiSettings) -> FastAPI:
     """Build the application for the given settings."""
-    app = FastAPI(title="Integrations API", version="2", docs_url=None, redoc_url=None)
-    app.state.settings = settings
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await start_services(settings)
+        app.state.services = services
+        reconciler = asyncio.create_task(
+            run_reconciler(
+                services.publisher,
+                interval_s=settings.publishing.reconcile_interval_s,
+                republish_all_first=settings.publishing.republish_all_at_startup,
+            ),
+            name="reconciler",
+        )
+        try:
+            yield
+        finally:
+            reconciler.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await reconciler
+            await services.producer.stop()
+            await services.mongo.close()
+
+    app = FastAPI(
+        title="Integrations API",
+        version="2",
+        lifespan=lifespan,
+        openapi_url=f"{BASE_PATH}/openapi.json",
+        docs_url=f"{BASE_PATH}/docs",
+        redoc_url=None,
+        separate_input_output_schemas=False,
+    )
     install_error_handlers(app)
+    app.include_router(logs_router, prefix=BASE_PATH)
+    app.include_router(jobs_router, prefix=BASE_PATH)
+    app.include_router(integrations_router, prefix=BASE_PATH)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "integrations-api"}
 
     @app.get("/readyz", include_in_schema=False)
-    async def readyz() -> dict[str, str]:
-        return {"status": "ready"}
+    async def readyz(request: Request) -> Response:
+        if await _ready(request.app.state.services):
+            return JSONResponse({"status": "ready"})
+        return error_response(503, "MongoDB or Kafka is not reachable.")
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from integrations_common.secret_box import EncryptionSettings
 from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
@@ -12,6 +15,73 @@ from integrations_common.settings import (
     TopicSettings,
     service_config,
 )
+
+HMAC_ALGORITHMS = ("HS256",)
+PUBLIC_KEY_ALGORITHMS = ("RS256", "ES256")
+
+
+class AuthSettings(BaseModel):
+    """How bearer tokens are verified: an HS256 secret, or an RS256/ES256 public key or JWKS URL."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    jwt_secret: SecretStr | None = None
+    public_key: SecretStr | None = None
+    jwks_url: str | None = None
+    audience: str | None = None
+    issuer: str | None = None
+    leeway_s: int = Field(default=30, ge=0, le=300)
+
+    @model_validator(mode="after")
+    def _one_key_source(self) -> Self:
+        sources = [
+            s
+            for s in (
+                self.jwt_secret and self.jwt_secret.get_secret_value(),
+                self.public_key and self.public_key.get_secret_value(),
+                self.jwks_url,
+            )
+            if s
+        ]
+        if len(sources) > 1:
+            raise ValueError("configure only one of jwt_secret, public_key and jwks_url")
+        return self
+
+    @property
+    def algorithms(self) -> list[str]:
+        """The algorithms a token may be signed with, given the configured key source."""
+        if self.jwt_secret is not None and self.jwt_secret.get_secret_value():
+            return list(HMAC_ALGORITHMS)
+        return list(PUBLIC_KEY_ALGORITHMS)
+
+    @property
+    def configured(self) -> bool:
+        """True when some key source is set."""
+        return bool(
+            (self.jwt_secret and self.jwt_secret.get_secret_value())
+            or (self.public_key and self.public_key.get_secret_value())
+            or self.jwks_url
+        )
+
+
+class PaginationSettings(BaseModel):
+    """Page sizes for `page[limit]`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    default_limit: int = Field(default=25, ge=1)
+    max_limit: int = Field(default=100, ge=1)
+
+
+class PublishingSettings(BaseModel):
+    """How config snapshots and integration events reach Kafka."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_s: float = Field(default=5.0, gt=0)
+    reconcile_interval_s: float = Field(default=5.0, gt=0)
+    republish_all_at_startup: bool = True
+    events_source: str = Field(default="urn:integrations-api", min_length=1)
 
 
 class ApiSettings(BaseSettings):
@@ -23,5 +93,11 @@ class ApiSettings(BaseSettings):
     port: int = Field(default=8080, ge=0, le=65_535)
     kafka: KafkaSettings = KafkaSettings(client_id="integrations-api")
     topics: TopicSettings = TopicSettings()
+    create_topics: bool = True
     mongodb: MongoSettings = MongoSettings()
+    auth: AuthSettings = AuthSettings()
+    encryption: EncryptionSettings = EncryptionSettings()
+    pagination: PaginationSettings = PaginationSettings()
+    publishing: PublishingSettings = PublishingSettings()
+    max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: LogLevel = "INFO"

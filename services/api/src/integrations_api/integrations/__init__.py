@@ -1,0 +1,1 @@
+"""Integrations: the CRUD domain of the API."""

@@ -1,0 +1,177 @@
+"""Request and response shapes of the integration operations (names as in the spec)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+
+from integrations_common.integrations import IntegrationType
+
+MAX_NAME = 256
+MAX_DESCRIPTION = 4096
+MAX_OBSERVES = 200
+
+ConfigurationJson = Annotated[
+    dict[str, Any],
+    WithJsonSchema(
+        {
+            "type": "object",
+            "description": "The content depends on the value of `integration_type`.",
+            "oneOf": [
+                {"$ref": "#/components/schemas/AWSSQSConfigurationObject"},
+                {"$ref": "#/components/schemas/WebhookConfigurationObject"},
+                {"$ref": "#/components/schemas/STOMPConfigurationObject"},
+            ],
+        }
+    ),
+]
+
+IntegrationTypeInput = Literal["webhook", "aws_sqs", "aws-sqs", "stomp"]
+ObservesInput = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=128)]],
+    Field(min_length=1, max_length=MAX_OBSERVES),
+]
+
+
+def canonical_type(value: str) -> IntegrationType:
+    """`aws-sqs` is accepted as an alias of `aws_sqs` (NOTES.md, decision 2)."""
+    return IntegrationType(value.replace("-", "_"))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class WebhookConfigurationObject(_Strict):
+    """Where a webhook integration posts, and the optional `X-MOLTIN-SECRET-KEY` value."""
+
+    url: str = Field(max_length=2048, json_schema_extra={"format": "uri"})
+    secret_key: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+class AWSSQSConfigurationObject(_Strict):
+    """The SQS queue and the credentials to send to it."""
+
+    url: str = Field(max_length=2048, json_schema_extra={"format": "uri"})
+    aws_access_key_id: str = Field(min_length=1, max_length=256)
+    aws_secret_access_key: str = Field(min_length=1, max_length=1024)
+    region: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9-]+$")
+
+
+class STOMPConfigurationObject(_Strict):
+    """The STOMP brokers, the destination, and optional credentials."""
+
+    addresses: list[Annotated[str, Field(min_length=1, max_length=2048)]] = Field(
+        min_length=1, max_length=16
+    )
+    destination: str = Field(min_length=1, max_length=1024)
+    username: str | None = Field(default=None, min_length=1, max_length=256)
+    password: str | None = Field(default=None, min_length=1, max_length=1024)
+
+
+CONFIGURATION_MODELS: dict[IntegrationType, type[_Strict]] = {
+    IntegrationType.WEBHOOK: WebhookConfigurationObject,
+    IntegrationType.AWS_SQS: AWSSQSConfigurationObject,
+    IntegrationType.STOMP: STOMPConfigurationObject,
+}
+
+
+class IntegrationCreate(_Strict):
+    """The attributes of a new integration."""
+
+    type: Literal["integration"]
+    name: str = Field(min_length=1, max_length=MAX_NAME)
+    description: str = Field(default="", max_length=MAX_DESCRIPTION)
+    enabled: bool = True
+    integration_type: IntegrationTypeInput
+    observes: ObservesInput
+    configuration: ConfigurationJson
+
+
+class IntegrationUpdate(_Strict):
+    """The attributes to change; absent ones keep their value."""
+
+    type: Literal["integration"]
+    name: str | None = Field(default=None, min_length=1, max_length=MAX_NAME)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION)
+    enabled: bool | None = None
+    integration_type: IntegrationTypeInput | None = None
+    observes: ObservesInput | None = None
+    configuration: ConfigurationJson | None = None
+
+
+class CreateIntegrationRequest(_Strict):
+    """`POST /integrations` body."""
+
+    data: IntegrationCreate
+
+
+class UpdateIntegrationRequest(_Strict):
+    """`PUT /integrations/{integration_uuid}` body."""
+
+    data: IntegrationUpdate
+
+
+class Timestamps(BaseModel):
+    """When a resource was created and last updated."""
+
+    created_at: datetime
+    updated_at: datetime
+
+
+class Meta(BaseModel):
+    """A resource's `meta` member."""
+
+    timestamps: Timestamps
+
+
+class SelfLink(BaseModel):
+    """A resource's `links` member."""
+
+    self: str
+
+
+class Integration(BaseModel):
+    """An integration as the API returns it; secrets are masked."""
+
+    id: str
+    type: Literal["integration"] = "integration"
+    name: str
+    description: str
+    enabled: bool
+    integration_type: IntegrationType
+    observes: list[str]
+    configuration: ConfigurationJson
+    links: SelfLink
+    meta: Meta
+
+
+class PaginationLinks(BaseModel):
+    """Links between pages; absent members are left out."""
+
+    first: str | None = None
+    last: str | None = None
+    next: str | None = None
+    prev: str | None = None
+
+
+class Results(BaseModel):
+    """The size of the whole collection."""
+
+    total: int
+
+
+class IntegrationDocument(BaseModel):
+    """One integration."""
+
+    data: Integration
+
+
+class IntegrationList(BaseModel):
+    """A page of integrations."""
+
+    data: list[Integration]
+    links: PaginationLinks
+    results: Results

@@ -1,0 +1,43 @@
+"""Secret configuration fields: encrypted at rest, masked in every answer."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from integrations_common.integrations import SECRET_FIELDS, IntegrationType
+from integrations_common.secret_box import SecretBox, mask
+
+
+def seal(
+    *,
+    box: SecretBox,
+    integration_type: IntegrationType,
+    configuration: dict[str, Any],
+    previous: dict[str, Any] | None = None,
+    previous_masked: dict[str, str] | None = None,
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """(configuration with secrets encrypted, masked form of each secret).
+
+    A secret equal to its current masked form (a client sending back what it read) keeps its
+    stored ciphertext.
+    """
+    previous = previous or {}
+    previous_masked = previous_masked or {}
+    stored = dict(configuration)
+    masked: dict[str, str] = {}
+    for field in SECRET_FIELDS[integration_type]:
+        value = configuration.get(field)
+        if value is None:
+            continue
+        if field in previous and previous_masked.get(field) == value:
+            stored[field] = previous[field]
+            masked[field] = previous_masked[field]
+            continue
+        stored[field] = box.encrypt(value)
+        masked[field] = mask(value)
+    return stored, masked
+
+
+def masked_view(configuration: dict[str, Any], masked: dict[str, str]) -> dict[str, Any]:
+    """The configuration as a client may see it: secrets replaced by their masked form."""
+    return {key: masked.get(key, value) for key, value in configuration.items()}

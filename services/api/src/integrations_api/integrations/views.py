@@ -1,0 +1,147 @@
+"""HTTP routes of the integration operations (operation ids as in the spec)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Path, Request, Response
+
+from integrations_api.auth.dependencies import TenantDep
+from integrations_api.errors import ErrorResponse
+from integrations_api.integrations import service
+from integrations_api.integrations.models import (
+    CreateIntegrationRequest,
+    IntegrationDocument,
+    IntegrationList,
+    PaginationLinks,
+    Results,
+    UpdateIntegrationRequest,
+)
+from integrations_api.pagination import PageDep
+from integrations_api.state import services_of
+
+router = APIRouter(prefix="/integrations", tags=["Integrations"])
+
+IntegrationId = Annotated[
+    str,
+    Path(
+        min_length=1,
+        max_length=128,
+        description="The unique identifier of the integration.",
+    ),
+]
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    401: {"model": ErrorResponse, "description": "Unauthorized."},
+    500: {"model": ErrorResponse, "description": "Internal server error."},
+}
+NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorResponse, "description": "Not found."}
+}
+INVALID: dict[int | str, dict[str, Any]] = {
+    422: {"model": ErrorResponse, "description": "The request failed validation."}
+}
+
+
+@router.get(
+    "",
+    operation_id="ListIntegrations",
+    summary="List integrations",
+    response_model=IntegrationList,
+    response_model_exclude_none=True,
+    responses=ERRORS,
+)
+async def list_integrations(request: Request, tenant: TenantDep, page: PageDep) -> IntegrationList:
+    """Returns a list of all integrations created by the store."""
+    services = services_of(request)
+    records, total = await service.list_integrations(
+        context=services.integrations, tenant=tenant, offset=page.offset, limit=page.limit
+    )
+    links = page.links(request.url.path, total=total, has_next=page.offset + len(records) < total)
+    return IntegrationList(
+        data=[r.resource() for r in records],
+        links=PaginationLinks(**links),
+        results=Results(total=total),
+    )
+
+
+@router.post(
+    "",
+    operation_id="CreateIntegration",
+    summary="Create an integration",
+    response_model=IntegrationDocument,
+    responses={**ERRORS, **INVALID},
+)
+async def create_integration(
+    request: Request, tenant: TenantDep, body: Annotated[CreateIntegrationRequest, Body()]
+) -> IntegrationDocument:
+    """Create an integration."""
+    services = services_of(request)
+    record = await service.create_integration(
+        context=services.integrations, tenant=tenant, data=body.data
+    )
+    await services.publisher.try_sync(record.id)
+    return IntegrationDocument(data=record.resource())
+
+
+@router.get(
+    "/{integration_uuid}",
+    operation_id="GetIntegration",
+    summary="Get an integration",
+    response_model=IntegrationDocument,
+    responses={**ERRORS, **NOT_FOUND},
+)
+async def get_integration(
+    request: Request, tenant: TenantDep, integration_uuid: IntegrationId
+) -> IntegrationDocument:
+    """Returns the integration for the given UUID."""
+    record = await service.get_integration(
+        context=services_of(request).integrations, tenant=tenant, integration_id=integration_uuid
+    )
+    return IntegrationDocument(data=record.resource())
+
+
+@router.put(
+    "/{integration_uuid}",
+    operation_id="UpdateIntegration",
+    summary="Update an integration",
+    response_model=IntegrationDocument,
+    responses={**ERRORS, **NOT_FOUND, **INVALID},
+)
+async def update_integration(
+    request: Request,
+    tenant: TenantDep,
+    integration_uuid: IntegrationId,
+    body: Annotated[UpdateIntegrationRequest, Body()],
+) -> IntegrationDocument:
+    """Updates the attributes given; the others keep theirs. Nothing given, nothing changes."""
+    services = services_of(request)
+    record, changed = await service.update_integration(
+        context=services.integrations,
+        tenant=tenant,
+        integration_id=integration_uuid,
+        data=body.data,
+    )
+    if changed:
+        await services.publisher.try_sync(record.id)
+    return IntegrationDocument(data=record.resource())
+
+
+@router.delete(
+    "/{integration_uuid}",
+    operation_id="DeleteIntegration",
+    summary="Delete an integration",
+    status_code=200,
+    response_class=Response,
+    responses={200: {"description": "Integration was successfully deleted"}, **ERRORS, **NOT_FOUND},
+)
+async def delete_integration(
+    request: Request, tenant: TenantDep, integration_uuid: IntegrationId
+) -> Response:
+    """Deletes the integration for the given UUID (a tombstone goes to the config topic)."""
+    services = services_of(request)
+    record = await service.delete_integration(
+        context=services.integrations, tenant=tenant, integration_id=integration_uuid
+    )
+    await services.publisher.try_sync(record.id)
+    return Response(status_code=200)

@@ -1,0 +1,1 @@
+"""Delivery jobs, as the log writer stores them and the API serves them."""

@@ -1,0 +1,1 @@
+"""Attempt logs, as the log writer stores them and the API serves them."""

@@ -1,0 +1,52 @@
+"""Log queries, tenant-scoped; another tenant's integration or job is simply not found."""
+
+from __future__ import annotations
+
+from integrations_api.errors import NotFoundError
+from integrations_api.integrations.service import Context, get_integration
+from integrations_api.logs.models import IntegrationLog, log_resource
+from integrations_api.logs.store import LogStore
+from integrations_api.pagination import Page
+from integrations_common.tenancy import Tenant
+
+
+async def list_store_logs(
+    *, logs: LogStore, tenant: Tenant, page: Page
+) -> tuple[list[IntegrationLog], bool]:
+    """Every log of the tenant, newest first."""
+    docs, more = await logs.log_page(tenant=tenant, offset=page.offset, limit=page.limit)
+    return [log_resource(d) for d in docs], more
+
+
+async def list_integration_logs(
+    *, context: Context, logs: LogStore, tenant: Tenant, integration_id: str, page: Page
+) -> tuple[list[IntegrationLog], bool]:
+    """The logs of one of the tenant's integrations."""
+    await get_integration(context=context, tenant=tenant, integration_id=integration_id)
+    docs, more = await logs.log_page(
+        tenant=tenant, integration_id=integration_id, offset=page.offset, limit=page.limit
+    )
+    return [log_resource(d) for d in docs], more
+
+
+async def list_job_logs(
+    *,
+    context: Context,
+    logs: LogStore,
+    tenant: Tenant,
+    integration_id: str,
+    job_id: str,
+    page: Page,
+) -> tuple[list[IntegrationLog], bool]:
+    """The logs of one job of one of the tenant's integrations."""
+    await get_integration(context=context, tenant=tenant, integration_id=integration_id)
+    if not await logs.job_exists(tenant=tenant, integration_id=integration_id, job_id=job_id):
+        raise NotFoundError()
+    docs, more = await logs.log_page(
+        tenant=tenant,
+        integration_id=integration_id,
+        job_id=job_id,
+        offset=page.offset,
+        limit=page.limit,
+    )
+    return [log_resource(d) for d in docs], more

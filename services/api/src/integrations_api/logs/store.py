@@ -1,0 +1,113 @@
+"""The `integration_logs` and `integration_jobs` collections: indexes and tenant-scoped reads.
+
+The log writer writes them; the API reads them. Retention: a TTL index where the store
+implements it, and the log writer's periodic sweep everywhere.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel
+
+from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
+from integrations_common.errors import map_exceptions
+from integrations_common.tenancy import Tenant
+
+LOGS_COLLECTION = "integration_logs"
+JOBS_COLLECTION = "integration_jobs"
+NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
+
+
+def log_indexes(retention: timedelta) -> list[IndexModel]:
+    """Indexes of the logs collection (the TTL one may be skipped by the store)."""
+    return [
+        IndexModel([("tenant_key", ASCENDING), ("finished_at", DESCENDING)], name="by_tenant"),
+        IndexModel(
+            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("finished_at", DESCENDING)],
+            name="by_integration",
+        ),
+        IndexModel(
+            [("tenant_key", ASCENDING), ("job_id", ASCENDING), ("attempt", ASCENDING)],
+            name="by_job",
+        ),
+        IndexModel(
+            [("finished_at", ASCENDING)],
+            name="retention",
+            expireAfterSeconds=int(retention.total_seconds()),
+        ),
+    ]
+
+
+def job_indexes(retention: timedelta) -> list[IndexModel]:
+    """Indexes of the jobs collection (the TTL one may be skipped by the store)."""
+    return [
+        IndexModel(
+            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("updated_at", DESCENDING)],
+            name="by_integration",
+        ),
+        IndexModel(
+            [("updated_at", ASCENDING)],
+            name="retention",
+            expireAfterSeconds=int(retention.total_seconds()),
+        ),
+    ]
+
+
+class LogStore:
+    """Tenant-scoped reads of logs and jobs."""
+
+    def __init__(self, *, logs: Collection, jobs: Collection) -> None:
+        self.logs = logs
+        self.jobs = jobs
+
+    async def ensure_indexes(self, retention: timedelta) -> None:
+        """Create both collections' indexes."""
+        with map_exceptions(MONGO_ERRORS):
+            await ensure_indexes(self.logs, log_indexes(retention))
+            await ensure_indexes(self.jobs, job_indexes(retention))
+
+    async def _page(
+        self,
+        collection: Collection,
+        query: dict[str, Any],
+        sort: list[Any],
+        offset: int,
+        limit: int,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        with map_exceptions(MONGO_ERRORS):
+            cursor = collection.find(query).sort(sort).skip(offset).limit(limit + 1)
+            docs = [doc async for doc in cursor]
+        return docs[:limit], len(docs) > limit
+
+    async def log_page(
+        self,
+        *,
+        tenant: Tenant,
+        offset: int,
+        limit: int,
+        integration_id: str | None = None,
+        job_id: str | None = None,
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of the tenant's logs, newest first, and whether more follow."""
+        query: dict[str, Any] = {"tenant_key": tenant.key}
+        if integration_id is not None:
+            query["integration_id"] = integration_id
+        if job_id is not None:
+            query["job_id"] = job_id
+        return await self._page(self.logs, query, NEWEST_FIRST, offset, limit)
+
+    async def job_page(
+        self, *, tenant: Tenant, integration_id: str, offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of one integration's jobs, latest activity first."""
+        query = {"tenant_key": tenant.key, "integration_id": integration_id}
+        sort = [("updated_at", DESCENDING), ("_id", ASCENDING)]
+        return await self._page(self.jobs, query, sort, offset, limit)
+
+    async def job_exists(self, *, tenant: Tenant, integration_id: str, job_id: str) -> bool:
+        """True when the job belongs to the tenant's integration."""
+        query = {"_id": job_id, "tenant_key": tenant.key, "integration_id": integration_id}
+        with map_exceptions(MONGO_ERRORS):
+            return await self.jobs.find_one(query, {"_id": 1}) is not None

@@ -1,0 +1,1 @@
+"""Publishing integration changes to Kafka without losing any."""

@@ -1,0 +1,117 @@
+"""Publishes config snapshots and queued integration events, then marks the document.
+
+No transaction spans MongoDB and Kafka, so every write leaves its document `pending` with its
+events in an `outbox` (one atomic document update). Publishing sends the document's *current*
+state (or a tombstone), sends the queued events, and marks the version published only if the
+document still has that version; otherwise it publishes again. A publish that fails leaves the
+document pending for the reconciler. This keeps the newest version last on the compacted topic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
+
+from integrations_api.integrations.records import IntegrationRecord
+from integrations_api.integrations.store import IntegrationStore
+from integrations_common.errors import BrokerUnavailableError, StoreUnavailableError
+from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
+from integrations_common.settings import TopicSettings
+
+logger = logging.getLogger(__name__)
+
+MAX_ROUNDS = 10
+
+
+class ConfigPublisher:
+    """Brings the config topic (and the events topic) up to date with one integration."""
+
+    def __init__(
+        self,
+        *,
+        producer: AIOKafkaProducer,
+        store: IntegrationStore,
+        topics: TopicSettings,
+        timeout_s: float,
+    ) -> None:
+        self._producer = producer
+        self._store = store
+        self._topics = topics
+        self._timeout_s = timeout_s
+
+    async def _send(self, topic: str, key: str, value: bytes | None, *, event: bool) -> None:
+        headers = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())] if event else None
+        try:
+            await asyncio.wait_for(
+                self._producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers),
+                self._timeout_s,
+            )
+        except (KafkaError, TimeoutError) as exc:
+            raise BrokerUnavailableError(f"cannot publish to {topic}") from exc
+
+    async def _publish(self, record: IntegrationRecord, *, with_events: bool) -> list[str]:
+        value = None if record.deleted else record.snapshot().model_dump_json().encode()
+        await self._send(self._topics.config, record.id, value, event=False)
+        sent: list[str] = []
+        if with_events:
+            for event_id, entry in sorted(record.outbox.items(), key=lambda kv: kv[1]["seq"]):
+                await self._send(
+                    self._topics.events, record.id, str(entry["event"]).encode(), event=True
+                )
+                sent.append(event_id)
+        return sent
+
+    async def sync(self, integration_id: str, *, with_events: bool = True) -> None:
+        """Publish until the topic holds the document's current version (raises if it cannot)."""
+        record = await self._store.raw(integration_id)
+        for _ in range(MAX_ROUNDS):
+            if record is None:
+                await self._send(self._topics.config, integration_id, None, event=False)
+                return
+            sent = await self._publish(record, with_events=with_events)
+            await self._store.drop_outbox(integration_id=record.id, event_ids=sent)
+            if await self._store.mark_published(integration_id=record.id, version=record.version):
+                if record.deleted:
+                    await self._store.purge(integration_id=record.id, version=record.version)
+                return
+            record = await self._store.raw(integration_id)
+        raise BrokerUnavailableError(f"integration {integration_id} keeps changing; retry later")
+
+    async def try_sync(self, integration_id: str) -> bool:
+        """`sync`, leaving a failure to the reconciler; answers whether it succeeded."""
+        try:
+            await self.sync(integration_id)
+        except (BrokerUnavailableError, StoreUnavailableError) as exc:
+            logger.warning(
+                "publish deferred to the reconciler",
+                extra={"integration_id": integration_id, "reason": str(exc)},
+            )
+            return False
+        return True
+
+    async def reconcile(self, *, everything: bool = False) -> int:
+        """Publish every pending document (or every document); answers how many were synced."""
+        done = 0
+        for integration_id in await self._store.ids(pending_only=not everything):
+            if await self.try_sync(integration_id):
+                done += 1
+        return done
+
+
+async def run_reconciler(
+    publisher: ConfigPublisher, *, interval_s: float, republish_all_first: bool
+) -> None:
+    """Republish everything once (if asked), then repair pending documents forever."""
+    everything = republish_all_first
+    while True:
+        try:
+            synced = await publisher.reconcile(everything=everything)
+            if synced:
+                logger.info("reconciled integrations", extra={"count": synced, "full": everything})
+            everything = False
+        except StoreUnavailableError as exc:
+            logger.warning("reconciler cannot read the store", extra={"reason": str(exc)})
+        await asyncio.sleep(interval_s)

@@ -1,0 +1,154 @@
+"""Fixtures of the API tests: a whole app on unique topics and a unique database."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from fastapi import FastAPI
+from pydantic import SecretStr
+
+from integrations_api.app import create_app
+from integrations_api.auth.dev_token import mint
+from integrations_api.settings import ApiSettings, AuthSettings, PublishingSettings
+from integrations_common.kafka import platform_topics
+from integrations_common.secret_box import EncryptionSettings, generate_key
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+
+JWT_SECRET = "test-secret-" + "x" * 40
+
+
+def unique(prefix: str) -> str:
+    """A name no other run uses."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
+
+
+def unique_topics() -> TopicSettings:
+    """Topic names of this module only."""
+    base = unique("api-test")
+    return TopicSettings(
+        events=f"{base}.events",
+        events_dlq=f"{base}.events.dlq",
+        config=f"{base}.config",
+        deliveries_prefix=f"{base}.deliveries",
+        logs=f"{base}.logs",
+        partitions=1,
+    )
+
+
+def api_settings(kafka: str, mongodb: str, topics: TopicSettings, **overrides: Any) -> ApiSettings:
+    """Settings for an app under test."""
+    values: dict[str, Any] = {
+        "kafka": KafkaSettings(bootstrap_servers=kafka, client_id="api-test"),
+        "mongodb": MongoSettings(
+            uri=SecretStr(mongodb), database=unique("api_test").replace("-", "_")
+        ),
+        "topics": topics,
+        "auth": AuthSettings(jwt_secret=SecretStr(JWT_SECRET)),
+        "encryption": EncryptionSettings(keys=SecretStr(generate_key())),
+        "publishing": PublishingSettings(reconcile_interval_s=0.5, timeout_s=10),
+    }
+    values.update(overrides)
+    return ApiSettings(**values)
+
+
+def token(*, store_id: str | None = None, org_id: str | None = None) -> str:
+    """A valid token for the tenant."""
+    return mint(secret=JWT_SECRET, store_id=store_id, org_id=org_id)
+
+
+def auth(*, store_id: str | None = None, org_id: str | None = None) -> dict[str, str]:
+    """Authorization header for the tenant."""
+    return {"Authorization": f"Bearer {token(store_id=store_id, org_id=org_id)}"}
+
+
+@dataclass
+class RunningApi:
+    """An app started with its lifespan, and a client for it."""
+
+    app: FastAPI
+    client: httpx.AsyncClient
+    settings: ApiSettings
+
+
+async def drop_topics(kafka: str, topics: TopicSettings) -> None:
+    """Delete the topics a test module created."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        names = [s.name for s in platform_topics(topics) if s.name in existing]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def drop_database(settings: ApiSettings) -> None:
+    """Drop a test module's database."""
+    from pymongo import AsyncMongoClient  # noqa: PLC0415
+
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        settings.mongodb.uri.get_secret_value()
+    )
+    await client.drop_database(settings.mongodb.database)
+    await client.close()
+
+
+@pytest.fixture(scope="module")
+async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[RunningApi]:
+    """One app per test module, on its own topics and database."""
+    topics = unique_topics()
+    settings = api_settings(kafka_bootstrap_servers, mongodb_uri, topics)
+    app = create_app(settings)
+    try:
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
+                yield RunningApi(app=app, client=client, settings=settings)
+    finally:
+        await drop_database(settings)
+        await drop_topics(kafka_bootstrap_servers, topics)
+
+
+async def read_topic(
+    bootstrap: str, topic: str, *, until: Callable[[list[Any]], bool], max_polls: int = 60
+) -> list[Any]:
+    """Read `topic` from the start until `until(records)` holds (or polls run out)."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest")
+    await consumer.start()
+    records: list[Any] = []
+    try:
+        for _ in range(max_polls):
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+            if until(records):
+                break
+    finally:
+        await consumer.stop()
+    return records
+
+
+ReadTopic = Callable[..., Awaitable[list[Any]]]
+
+
+def webhook_body(**overrides: Any) -> dict[str, Any]:
+    """A valid create request for a webhook integration."""
+    data: dict[str, Any] = {
+        "type": "integration",
+        "name": "Order paid notification",
+        "description": "Fire an event on order paid",
+        "enabled": True,
+        "integration_type": "webhook",
+        "observes": ["order.paid"],
+        "configuration": {"url": "https://example.com/hook", "secret_key": "secret_squirrel_1234"},
+    }
+    data.update(overrides)
+    return {"data": data}
