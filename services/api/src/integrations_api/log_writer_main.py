@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
 
+from integrations_api.log_writer.worker import run_log_writer
 from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_common.runner import idle_worker, run
+from integrations_common.runner import run
 
 
 def main() -> None:
     """Start the log writer and run until SIGTERM."""
     settings = LogWriterSettings()
+
+    async def worker(stop: asyncio.Event) -> None:
+        await run_log_writer(settings, stop)
+
     run(
         service="integrations-log-writer",
         version=version("integrations-api"),
         log_level=settings.log_level,
         ops=settings.ops,
-        worker=idle_worker,
+        worker=worker,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from integrations_common.settings import (
@@ -21,6 +24,18 @@ class LogWriterSettings(BaseSettings):
 
     kafka: KafkaSettings = KafkaSettings(client_id="integrations-log-writer")
     topics: TopicSettings = TopicSettings()
+    create_topics: bool = True
     mongodb: MongoSettings = MongoSettings()
     ops: OpsServerSettings = OpsServerSettings(port=8084)
     log_level: LogLevel = "INFO"
+    group_id: str = Field(default="integrations-log-writer", min_length=1)
+    batch_max_records: int = Field(default=500, ge=1, le=10_000)
+    batch_timeout_ms: int = Field(default=1_000, ge=10)
+    retention_days: float = Field(default=30, gt=0)
+    sweep_interval_s: float = Field(default=3_600, gt=0)
+    retry_backoff_max_s: float = Field(default=30, gt=0)
+
+    @property
+    def retention(self) -> timedelta:
+        """How long logs and jobs are kept."""
+        return timedelta(days=self.retention_days)

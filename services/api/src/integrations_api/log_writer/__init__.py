@@ -1,0 +1,1 @@
+"""The log writer: attempt logs from Kafka into the logs and jobs collections."""

@@ -1,0 +1,135 @@
+"""Consumes `integrations.logs` in batches; commits offsets only after the batch is stored."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+from prometheus_client import Counter
+from pydantic import ValidationError
+
+from integrations_api.log_writer.sink import sweep, write_attempts
+from integrations_api.log_writer_settings import LogWriterSettings
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.mongo import create_client
+from integrations_common.attempts import AttemptLog
+from integrations_common.errors import StoreUnavailableError
+from integrations_common.kafka import create_consumer, ensure_topics, platform_topics
+
+logger = logging.getLogger(__name__)
+
+WRITTEN = Counter("integrations_log_writer_logs_written_total", "Attempt logs stored.")
+REJECTED = Counter(
+    "integrations_log_writer_logs_rejected_total", "Records on the logs topic that do not parse."
+)
+
+
+def parse(records: list[Any]) -> list[AttemptLog]:
+    """The attempt logs among `records`; the others are logged (by offset) and counted."""
+    logs = []
+    for record in records:
+        try:
+            logs.append(AttemptLog.model_validate_json(record.value or b""))
+        except ValidationError:
+            REJECTED.inc()
+            logger.error(  # noqa: TRY400 - the traceback would repeat the record's content
+                "an attempt log does not parse; skipped",
+                extra={"partition": record.partition, "offset": record.offset},
+            )
+    return logs
+
+
+class LogWriter:
+    """The log writer's loop, with its consumer and store."""
+
+    def __init__(self, settings: LogWriterSettings) -> None:
+        self.settings = settings
+        self._mongo = create_client(settings.mongodb)
+        database = self._mongo[settings.mongodb.database]
+        self.store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+        self._consumer: AIOKafkaConsumer | None = None
+        self._last_sweep = 0.0
+
+    async def start(self) -> None:
+        """Create topics (if asked), indexes, and join the consumer group."""
+        if self.settings.create_topics:
+            await ensure_topics(self.settings.kafka, platform_topics(self.settings.topics))
+        await self.store.ensure_indexes(self.settings.retention)
+        self._consumer = create_consumer(
+            self.settings.kafka,
+            self.settings.topics.logs,
+            group_id=self.settings.group_id,
+            max_poll_records=self.settings.batch_max_records,
+        )
+        await self._consumer.start()
+
+    async def stop(self) -> None:
+        """Leave the group and close connections."""
+        if self._consumer is not None:
+            await self._consumer.stop()
+        await self._mongo.close()
+
+    async def _store(self, logs: list[AttemptLog], stop: asyncio.Event) -> bool:
+        """Write until it works (backing off) or a stop is asked; answers whether it worked."""
+        delay = 0.5
+        while True:
+            try:
+                await write_attempts(store=self.store, logs=logs)
+            except StoreUnavailableError as exc:
+                logger.warning("cannot store attempt logs; retrying", extra={"reason": str(exc)})
+                try:
+                    await asyncio.wait_for(stop.wait(), delay)
+                except TimeoutError:
+                    delay = min(delay * 2, self.settings.retry_backoff_max_s)
+                    continue
+                return False
+            WRITTEN.inc(len(logs))
+            return True
+
+    async def _maybe_sweep(self) -> None:
+        if time.monotonic() - self._last_sweep < self.settings.sweep_interval_s:
+            return
+        self._last_sweep = time.monotonic()
+        try:
+            removed = await sweep(
+                store=self.store, older_than=datetime.now(UTC) - self.settings.retention
+            )
+        except StoreUnavailableError as exc:
+            logger.warning("retention sweep failed", extra={"reason": str(exc)})
+            return
+        if removed:
+            logger.info("retention sweep", extra={"removed_logs": removed})
+
+    async def run_once(self, stop: asyncio.Event) -> int:
+        """Consume, store and commit one batch; answers how many records it covered."""
+        assert self._consumer is not None  # noqa: S101 - start() comes first
+        batches = await self._consumer.getmany(
+            timeout_ms=self.settings.batch_timeout_ms,
+            max_records=self.settings.batch_max_records,
+        )
+        records = [r for partition in batches.values() for r in partition]
+        if not records:
+            return 0
+        if await self._store(parse(records), stop):
+            await self._consumer.commit()
+        return len(records)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Loop until `stop` is set."""
+        while not stop.is_set():
+            await self._maybe_sweep()
+            await self.run_once(stop)
+
+
+async def run_log_writer(settings: LogWriterSettings, stop: asyncio.Event) -> None:
+    """The worker body for the runner."""
+    writer = LogWriter(settings)
+    await writer.start()
+    try:
+        await writer.run(stop)
+    finally:
+        await writer.stop()
