@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from integrations_common.settings import (
@@ -22,3 +23,11 @@ class RouterSettings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     ops: OpsServerSettings = OpsServerSettings(port=8081)
     log_level: LogLevel = "INFO"
+    create_topics: bool = True
+    group_id: str = Field(default="integrations-router", min_length=1)
+    max_batch: int = Field(default=1_000, ge=1, le=100_000)
+    poll_timeout_ms: int = Field(default=200, ge=1, le=10_000)
+    session_timeout_ms: int = Field(default=10_000, ge=6_000)
+    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    send_retry_max_s: float = Field(default=5.0, gt=0)
+    max_job_bytes: int = Field(default=1_000_000, ge=1_024)

@@ -1,0 +1,275 @@
+"""The router worker: consume events, produce jobs, commit only what Kafka has acknowledged.
+
+One loop, one batch at a time: poll up to `max_batch` records, route each, send every job and
+dead letter, wait until Kafka has acknowledged all of them (`acks=all`, idempotent producer),
+and only then commit the batch's offsets. Failed sends are retried (with back-off) until they
+succeed or the router stops; in that case nothing is committed and the batch is consumed
+again by whoever owns the partitions next. A `kill -9` therefore loses nothing: at worst, jobs
+of the last uncommitted batch are produced twice, with the same deterministic job ids.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+
+from integrations_common.errors import map_exceptions
+from integrations_common.jobs import utc_now
+from integrations_common.kafka import (
+    KAFKA_ERRORS,
+    create_consumer,
+    create_producer,
+    ensure_topics,
+    platform_topics,
+)
+from integrations_router.dead_letters import OutgoingRecord
+from integrations_router.metrics import (
+    EVENTS_IN,
+    EVENTS_REJECTED,
+    JOBS_OUT,
+    ROUTING_LATENCY,
+    SEND_RETRIES,
+)
+from integrations_router.routing import Routed, route_record
+from integrations_router.settings import RouterSettings
+from integrations_router.table import IntegrationTable
+
+logger = logging.getLogger(__name__)
+
+_HEADROOM_BYTES = 64 * 1024
+
+
+class _RevokeAfterBatch(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Holds a rebalance until the batch in flight is acknowledged and committed."""
+
+    def __init__(self, lock: asyncio.Lock) -> None:
+        self._lock = lock
+
+    async def on_partitions_revoked(self, revoked: Sequence[TopicPartition]) -> None:
+        async with self._lock:
+            pass
+
+    async def on_partitions_assigned(self, assigned: Sequence[TopicPartition]) -> None:
+        logger.info("partitions assigned", extra={"partitions": [str(tp) for tp in assigned]})
+
+
+class RouterStats:
+    """Counters of this router instance (the Prometheus metrics are process-wide)."""
+
+    def __init__(self) -> None:
+        self.events_in = 0
+        self.rejected = 0
+        self.jobs_out = 0
+        self.batches = 0
+
+
+class Router:
+    """Routes commerce events to per-transport deliveries topics."""
+
+    def __init__(self, settings: RouterSettings) -> None:
+        self._settings = settings
+        self.table = IntegrationTable(
+            kafka=settings.kafka,
+            topic=settings.topics.config,
+            poll_timeout_ms=settings.poll_timeout_ms,
+        )
+        self.stats = RouterStats()
+        self._lock = asyncio.Lock()
+        self._consuming = False
+
+    @property
+    def ready(self) -> bool:
+        """True once the table is loaded and events are being consumed."""
+        return self.table.loaded.is_set() and self._consuming
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Route until `stop` is set; return after a clean shutdown."""
+        settings = self._settings
+        if settings.create_topics:
+            created = await ensure_topics(settings.kafka, platform_topics(settings.topics))
+            if created:
+                logger.info("created topics", extra={"topics": created})
+        try:
+            await self.table.start()
+            await self.table.load()
+            if stop.is_set():
+                return
+            await self._run_pipeline(stop)
+        finally:
+            await self.table.stop()
+
+    async def _run_pipeline(self, stop: asyncio.Event) -> None:
+        settings = self._settings
+        producer = create_producer(
+            settings.kafka, max_request_size=settings.max_job_bytes + _HEADROOM_BYTES
+        )
+        consumer = create_consumer(
+            settings.kafka,
+            group_id=settings.group_id,
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            max_poll_records=settings.max_batch,
+        )
+        with map_exceptions(KAFKA_ERRORS):
+            await producer.start()
+        follower = asyncio.create_task(self.table.follow(stop), name="router-table")
+        try:
+            with map_exceptions(KAFKA_ERRORS):
+                await consumer.start()
+                consumer.subscribe([settings.topics.events], listener=_RevokeAfterBatch(self._lock))
+            self._consuming = True
+            logger.info("routing", extra={"topic": settings.topics.events})
+            await self._consume(consumer, producer, stop, follower)
+        finally:
+            self._consuming = False
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+            await consumer.stop()
+            await producer.stop()
+
+    async def _consume(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        stop: asyncio.Event,
+        follower: asyncio.Task[None],
+    ) -> None:
+        while not stop.is_set():
+            if follower.done():
+                follower.result()
+                return
+            with map_exceptions(KAFKA_ERRORS):
+                batch = await consumer.getmany(
+                    timeout_ms=self._settings.poll_timeout_ms,
+                    max_records=self._settings.max_batch,
+                )
+            if batch and not await self._process(consumer, producer, batch, stop):
+                return
+
+    async def _process(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batch: Mapping[TopicPartition, list[Any]],
+        stop: asyncio.Event,
+    ) -> bool:
+        """Route, deliver and commit one batch; answer False when stopped before its acks."""
+        async with self._lock:
+            now = utc_now()
+            routed: list[tuple[Any, Routed]] = []
+            for records in batch.values():
+                for record in records:
+                    result = route_record(
+                        record,
+                        index=self.table.index,
+                        topics=self._settings.topics,
+                        now=now,
+                        max_job_bytes=self._settings.max_job_bytes,
+                    )
+                    routed.append((record, result))
+            outgoing = [out for _, result in routed for out in result.outgoing]
+            if not await self._deliver(producer, outgoing, stop):
+                logger.info("stopped before a batch was acknowledged; it will be consumed again")
+                return False
+            self._account(routed)
+            await self._commit(
+                consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()}
+            )
+            return True
+
+    async def _deliver(
+        self, producer: AIOKafkaProducer, outgoing: list[OutgoingRecord], stop: asyncio.Event
+    ) -> bool:
+        """Send every record and wait for its acknowledgement, retrying failures."""
+        pending = outgoing
+        delay = 0.1
+        while pending:
+            results = await self._send_all(producer, pending)
+            failed = [
+                out for out, result in zip(pending, results, strict=True) if result is not None
+            ]
+            if not failed:
+                return True
+            SEND_RETRIES.inc(len(failed))
+            logger.warning(
+                "sending failed; retrying",
+                extra={"failed": len(failed), "error": repr(next(r for r in results if r))},
+            )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            if stop.is_set():
+                return False
+            delay = min(delay * 2, self._settings.send_retry_max_s)
+            pending = failed
+        return True
+
+    @staticmethod
+    async def _send_all(
+        producer: AIOKafkaProducer, outgoing: list[OutgoingRecord]
+    ) -> list[BaseException | None]:
+        futures: list[asyncio.Future[Any] | BaseException] = []
+        for out in outgoing:
+            try:
+                futures.append(
+                    await producer.send(
+                        out.topic, value=out.value, key=out.key, headers=out.headers
+                    )
+                )
+            except KafkaError as exc:
+                futures.append(exc)
+        results: list[BaseException | None] = []
+        for future in futures:
+            if isinstance(future, BaseException):
+                results.append(future)
+                continue
+            try:
+                await future
+            except KafkaError as exc:
+                results.append(exc)
+            else:
+                results.append(None)
+        return results
+
+    def _account(self, routed: list[tuple[Any, Routed]]) -> None:
+        now_ms = time.time() * 1000
+        for record, result in routed:
+            if result.rejected is not None:
+                self.stats.rejected += 1
+                EVENTS_REJECTED.labels(reason=result.rejected).inc()
+                logger.warning(
+                    "rejected an input record",
+                    extra={
+                        "reason": result.rejected,
+                        "partition": record.partition,
+                        "offset": record.offset,
+                    },
+                )
+                continue
+            event_type = result.event.type if result.event is not None else "unknown"
+            self.stats.events_in += 1
+            EVENTS_IN.labels(type=event_type).inc()
+            for transport in result.transports:
+                JOBS_OUT.labels(transport=transport.value).inc()
+            self.stats.jobs_out += len(result.transports)
+            if record.timestamp and record.timestamp > 0:
+                ROUTING_LATENCY.observe(max(0.0, (now_ms - record.timestamp) / 1000))
+        self.stats.batches += 1
+
+    @staticmethod
+    async def _commit(consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
+        """Commit; a refused commit only means the batch may be routed again (commits are
+        cumulative, so the next batch's commit covers it)."""
+        try:
+            await consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            logger.warning(
+                "commit refused; the batch may be routed again", extra={"error": repr(exc)}
+            )

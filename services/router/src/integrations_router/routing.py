@@ -1,0 +1,80 @@
+"""Routing one input record: decode it, match it, and build its jobs or its dead letter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from integrations_common.cloudevents_codec import InvalidEventError, decode_record
+from integrations_common.events import CommerceEvent
+from integrations_common.jobs import DeliveryJob
+from integrations_common.settings import TopicSettings, Transport
+from integrations_router.dead_letters import OutgoingRecord, dead_letter
+from integrations_router.index import RoutingIndex
+
+JOB_CONTENT_TYPE = b"application/json"
+JOB_TOO_LARGE = "job_too_large"
+
+
+@dataclass
+class Routed:
+    """What one input record turned into."""
+
+    outgoing: list[OutgoingRecord] = field(default_factory=list)
+    transports: list[Transport] = field(default_factory=list)
+    event: CommerceEvent | None = None
+    rejected: str | None = None
+
+
+def job_record(job: DeliveryJob, topics: TopicSettings) -> OutgoingRecord:
+    """The deliveries-topic record of a job, keyed by integration id."""
+    headers = [
+        ("content-type", JOB_CONTENT_TYPE),
+        ("job-id", job.job_id.encode()),
+        ("event-type", job.event.type.encode()),
+    ]
+    return OutgoingRecord(
+        topic=topics.deliveries(job.integration.transport),
+        key=job.kafka_key,
+        value=job.model_dump_json().encode(),
+        headers=headers,
+    )
+
+
+def _rejected(
+    record: Any, *, topics: TopicSettings, reason: str, detail: str, now: datetime
+) -> Routed:
+    letter = dead_letter(
+        record=record, topic=topics.events_dlq, reason=reason, detail=detail, now=now
+    )
+    return Routed(outgoing=[letter], rejected=reason)
+
+
+def route_record(
+    record: Any,
+    *,
+    index: RoutingIndex,
+    topics: TopicSettings,
+    now: datetime,
+    max_job_bytes: int = 1_000_000,
+) -> Routed:
+    """Turn one consumed record into delivery jobs, or into a dead letter with its reason.
+
+    A job larger than `max_job_bytes` could never be produced; its event is dead-lettered
+    (reason `job_too_large`) instead of blocking the partition.
+    """
+    try:
+        event = decode_record(record.value, record.headers)
+    except InvalidEventError as exc:
+        return _rejected(record, topics=topics, reason=exc.reason.value, detail=exc.detail, now=now)
+    routed = Routed(event=event)
+    for integration in index.match(event):
+        job = DeliveryJob.route(event, integration, now=now)
+        outgoing = job_record(job, topics)
+        if len(outgoing.value or b"") > max_job_bytes:
+            detail = f"the job for integration {integration.id} exceeds {max_job_bytes} bytes"
+            return _rejected(record, topics=topics, reason=JOB_TOO_LARGE, detail=detail, now=now)
+        routed.outgoing.append(outgoing)
+        routed.transports.append(integration.transport)
+    return routed

@@ -1,0 +1,253 @@
+"""Builders and Kafka helpers shared by the router's tests."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from integrations_common.cloudevents_codec import encode_binary, encode_structured
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.kafka import ensure_topics, platform_topics
+from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_router.router import Router
+from integrations_router.settings import RouterSettings
+
+NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
+
+
+def snapshot(
+    *,
+    store_id: str | None = "store-1",
+    org_id: str | None = "org-1",
+    observes: list[str] | None = None,
+    enabled: bool = True,
+    integration_type: IntegrationType = IntegrationType.WEBHOOK,
+    version: int = 1,
+    integration_id: str | None = None,
+) -> IntegrationSnapshot:
+    """An integration snapshot as the API publishes it."""
+    return IntegrationSnapshot(
+        id=integration_id or str(uuid.uuid4()),
+        org_id=org_id,
+        store_id=store_id,
+        name="test",
+        enabled=enabled,
+        integration_type=integration_type,
+        observes=observes if observes is not None else ["order.paid"],
+        configuration={"url": "http://127.0.0.1:1/hook", "secret_key": "gAAAA-ciphertext"},
+        version=version,
+        created_at=NOW,
+        updated_at=NOW,
+    )
+
+
+def event(
+    *,
+    event_type: str = "order.paid",
+    store_id: str | None = "store-1",
+    org_id: str = "org-1",
+    event_id: str | None = None,
+) -> CommerceEvent:
+    """A valid commerce event."""
+    return CommerceEvent(
+        id=event_id or str(uuid.uuid4()),
+        source="/tests",
+        type=event_type,
+        time=NOW,
+        orgid=org_id,
+        storeid=store_id,
+        data={"data": {"type": event_type.split(".", maxsplit=1)[0], "id": "r-1"}},
+    )
+
+
+@pytest.fixture
+def make_snapshot() -> Callable[..., IntegrationSnapshot]:
+    return snapshot
+
+
+@pytest.fixture
+def make_event() -> Callable[..., CommerceEvent]:
+    return event
+
+
+class KafkaKit:
+    """Produces events and snapshots to, and reads jobs from, one isolated set of topics."""
+
+    def __init__(self, kafka: KafkaSettings, topics: TopicSettings) -> None:
+        self.kafka = kafka
+        self.topics = topics
+        self.producer = AIOKafkaProducer(bootstrap_servers=kafka.bootstrap_servers, acks="all")
+
+    def settings(self, **overrides: Any) -> RouterSettings:
+        """Router settings for these topics, with its own consumer group and an ephemeral port."""
+        values: dict[str, Any] = {
+            "kafka": self.kafka,
+            "topics": self.topics,
+            "group_id": f"router-test-{self.topics.events}",
+            "ops": {"port": 0},
+            "create_topics": False,
+        }
+        values.update(overrides)
+        return RouterSettings(**values)
+
+    async def put_integration(self, integration: IntegrationSnapshot) -> None:
+        await self.producer.send_and_wait(
+            self.topics.config, integration.model_dump_json().encode(), key=integration.id.encode()
+        )
+
+    async def delete_integration(self, integration_id: str) -> None:
+        await self.producer.send_and_wait(self.topics.config, None, key=integration_id.encode())
+
+    async def emit(
+        self, commerce_event: CommerceEvent, *, binary: bool = False, key: bytes = b"k"
+    ) -> None:
+        """One event (by default all on one key, hence one partition, in order)."""
+        value, headers = (encode_binary if binary else encode_structured)(commerce_event)
+        await self.producer.send_and_wait(self.topics.events, value, key=key, headers=headers)
+
+    async def read_all(self, topic: str) -> list[Any]:
+        """Every record of `topic` up to its current end."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap_servers, enable_auto_commit=False
+        )
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(self.topics.partitions)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            records: list[Any] = []
+            async with asyncio.timeout(30):
+                while any([await consumer.position(tp) < ends[tp] for tp in partitions]):
+                    batch = await consumer.getmany(timeout_ms=200)
+                    records.extend(r for rs in batch.values() for r in rs)
+            return records
+        finally:
+            await consumer.stop()
+
+    async def all_jobs(self, transport: Transport) -> list[dict[str, Any]]:
+        """Every job on a deliveries topic, decoded."""
+        return [json.loads(r.value) for r in await self.read_all(self.topics.deliveries(transport))]
+
+    async def emit_raw(
+        self, value: bytes | None, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        await self.producer.send_and_wait(self.topics.events, value, key=b"raw", headers=headers)
+
+    async def read(
+        self, topic: str, *, until: Callable[[list[Any]], bool], timeout: float = 30.0
+    ) -> list[Any]:
+        """Every record of `topic` from the beginning, once `until(records)` holds."""
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.kafka.bootstrap_servers,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        await consumer.start()
+        try:
+            partitions = [TopicPartition(topic, p) for p in range(self.topics.partitions)]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            records: list[Any] = []
+            async with asyncio.timeout(timeout):
+                while not until(records):
+                    batch = await consumer.getmany(timeout_ms=200)
+                    records.extend(r for rs in batch.values() for r in rs)
+            return records
+        finally:
+            await consumer.stop()
+
+    async def jobs(
+        self,
+        transport: Transport,
+        *,
+        until: Callable[[list[dict[str, Any]]], bool],
+        timeout: float = 30.0,
+    ) -> list[dict[str, Any]]:
+        """Every job on a deliveries topic, decoded, once `until(jobs)` holds."""
+        records = await self.read(
+            self.topics.deliveries(transport),
+            until=lambda rs: until([json.loads(r.value) for r in rs]),
+            timeout=timeout,
+        )
+        return [json.loads(r.value) for r in records]
+
+
+def isolated_topics(partitions: int = 2) -> TopicSettings:
+    prefix = f"router-test-{uuid.uuid4().hex[:10]}"
+    return TopicSettings(
+        events=f"{prefix}.events",
+        events_dlq=f"{prefix}.events.dlq",
+        config=f"{prefix}.config",
+        deliveries_prefix=f"{prefix}.deliveries",
+        logs=f"{prefix}.logs",
+        partitions=partitions,
+    )
+
+
+@pytest.fixture
+async def kafka_kit(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaKit]:
+    """Isolated platform topics (deleted afterwards) and a producer for them."""
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers, client_id="router-tests")
+    topics = isolated_topics()
+    specs = platform_topics(topics)
+    await ensure_topics(kafka, specs)
+    kit = KafkaKit(kafka, topics)
+    await kit.producer.start()
+    try:
+        yield kit
+    finally:
+        await kit.producer.stop()
+        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+        await admin.start()
+        try:
+            await admin.delete_topics([s.name for s in specs])
+        finally:
+            await admin.close()
+
+
+async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:
+    """Poll `condition` until it holds (a test fails by timeout, never by speed)."""
+    async with asyncio.timeout(timeout):
+        while True:
+            if condition():
+                return
+            await asyncio.sleep(0.05)
+
+
+@pytest.fixture
+def until() -> Callable[..., Any]:
+    return wait_until
+
+
+@contextlib.asynccontextmanager
+async def running_router(settings: RouterSettings) -> AsyncIterator[Router]:
+    """A router running in this event loop until the block ends."""
+    router = Router(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(router.run(stop))
+    try:
+        async with asyncio.timeout(30):
+            while not router.ready:
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.05)
+        yield router
+    finally:
+        stop.set()
+        await task
+
+
+@pytest.fixture
+def start_router() -> Callable[[RouterSettings], contextlib.AbstractAsyncContextManager[Router]]:
+    return running_router

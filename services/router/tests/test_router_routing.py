@@ -1,0 +1,121 @@
+"""Unit tests of routing one record: jobs, dead letters and their headers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import pytest
+
+from integrations_common.cloudevents_codec import encode_binary, encode_structured
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.jobs import DeliveryJob, job_id_for
+from integrations_common.settings import TopicSettings
+from integrations_router.index import RoutingIndex
+from integrations_router.routing import JOB_TOO_LARGE, route_record
+
+pytestmark = pytest.mark.unit
+
+TOPICS = TopicSettings()
+
+
+@dataclass
+class FakeRecord:
+    value: bytes | None
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+    key: bytes | None = b"k"
+    topic: str = "commerce.events"
+    partition: int = 3
+    offset: int = 42
+    timestamp: int = 0
+
+
+def index_of(*snapshots: IntegrationSnapshot) -> RoutingIndex:
+    index = RoutingIndex()
+    for s in snapshots:
+        index.apply(s.id, s)
+    return index
+
+
+def test_one_job_per_matching_integration(
+    make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
+) -> None:
+    hook = make_snapshot()
+    queue = make_snapshot(integration_type=IntegrationType.AWS_SQS)
+    commerce_event = make_event()
+    value, headers = encode_structured(commerce_event)
+    routed = route_record(
+        FakeRecord(value, headers),
+        index=index_of(hook, queue),
+        topics=TOPICS,
+        now=commerce_event.time,
+    )
+    assert routed.rejected is None
+    by_topic = {out.topic: out for out in routed.outgoing}
+    assert set(by_topic) == {TOPICS.deliveries(hook.transport), TOPICS.deliveries(queue.transport)}
+    out = by_topic[TOPICS.deliveries(hook.transport)]
+    assert out.key == hook.id.encode()
+    job = DeliveryJob.model_validate_json(out.value or b"")
+    assert job.job_id == job_id_for(commerce_event.id, hook.id)
+    assert (job.attempt, job.event, job.integration) == (1, commerce_event, hook)
+    assert dict(out.headers)["job-id"] == job.job_id.encode()
+
+
+def test_binary_mode_routes_the_same(
+    make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
+) -> None:
+    hook = make_snapshot()
+    commerce_event = make_event()
+    value, headers = encode_binary(commerce_event)
+    routed = route_record(
+        FakeRecord(value, headers), index=index_of(hook), topics=TOPICS, now=commerce_event.time
+    )
+    job = json.loads(routed.outgoing[0].value or b"")
+    assert job["event"]["id"] == commerce_event.id
+
+
+def test_unmatched_event_produces_nothing(make_event: Callable[..., CommerceEvent]) -> None:
+    value, headers = encode_structured(make_event())
+    routed = route_record(
+        FakeRecord(value, headers), index=RoutingIndex(), topics=TOPICS, now=make_event().time
+    )
+    assert routed.outgoing == []
+    assert routed.event is not None
+
+
+def test_invalid_record_becomes_a_dead_letter_with_original_bytes(
+    make_event: Callable[..., CommerceEvent],
+) -> None:
+    original = b'{"specversion": "1.0", "type": "order.paid"}'
+    record = FakeRecord(original, [("trace", b"t-1")])
+    routed = route_record(record, index=RoutingIndex(), topics=TOPICS, now=make_event().time)
+    assert routed.rejected == "missing_attribute"
+    [letter] = routed.outgoing
+    assert (letter.topic, letter.key, letter.value) == (TOPICS.events_dlq, b"k", original)
+    headers = dict(letter.headers)
+    assert headers["trace"] == b"t-1"
+    assert headers["dlq-reason"] == b"missing_attribute"
+    assert b"id" in headers["dlq-detail"]
+    assert (headers["dlq-topic"], headers["dlq-partition"], headers["dlq-offset"]) == (
+        b"commerce.events",
+        b"3",
+        b"42",
+    )
+
+
+def test_too_large_job_becomes_a_dead_letter(
+    make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
+) -> None:
+    commerce_event = make_event()
+    value, headers = encode_structured(commerce_event)
+    routed = route_record(
+        FakeRecord(value, headers),
+        index=index_of(make_snapshot()),
+        topics=TOPICS,
+        now=commerce_event.time,
+        max_job_bytes=100,
+    )
+    assert routed.rejected == JOB_TOO_LARGE
+    assert [out.topic for out in routed.outgoing] == [TOPICS.events_dlq]
