@@ -149,7 +149,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(integrations_router, prefix=BASE_PATH)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
-    app.add_middleware(MetricsMiddleware)
+    app.add_middleware(MetricsMiddleware, prefix=BASE_PATH)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

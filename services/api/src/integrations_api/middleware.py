@@ -7,7 +7,6 @@ import time
 
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations_api.errors import Problem, error_document
@@ -25,21 +24,24 @@ LATENCY = Histogram(
 TOO_LARGE_DETAIL = "The request body is larger than {limit} bytes."
 
 
-def _route_of(scope: Scope) -> str:
-    app = scope.get("app")
-    router = getattr(app, "router", None)
-    for route in getattr(router, "routes", []):
-        match, _ = route.matches(scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+def _route_of(scope: Scope, prefix: str) -> str:
+    """The route template that answered (routers included under `prefix` report it without)."""
+    route = scope.get("route")
+    template = getattr(route, "path", None)
+    if not isinstance(template, str):
+        return "unmatched"
+    path = str(scope.get("path", ""))
+    if prefix and path.startswith(prefix + "/") and not template.startswith(prefix + "/"):
+        return prefix + template
+    return template
 
 
 class MetricsMiddleware:
     """Counts requests and measures latency by route template (not raw path)."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, *, prefix: str = "") -> None:
         self.app = app
+        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +59,7 @@ class MetricsMiddleware:
         try:
             await self.app(scope, receive, send_wrapper)
         finally:
-            route = _route_of(scope)
+            route = _route_of(scope, self.prefix)
             method = str(scope.get("method", ""))
             REQUESTS.labels(method, route, str(status)).inc()
             LATENCY.labels(method, route).observe(time.perf_counter() - started)
