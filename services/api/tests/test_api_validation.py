@@ -262,3 +262,29 @@ async def test_unknown_route_and_method(running_api: RunningApi) -> None:
     _assert_envelope(
         await running_api.client.patch("/v2/integrations", headers=auth(**TENANT)), 405
     )
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"data": {"type": "integration", "name": "a\\u0000b"}}',
+        b'{"data": {"type": "integration", "name": "\\ud800"}}',
+        b'{"data": {"type": "integration", "configuration": {"url": "https://x.test/\\ud800"}}}',
+    ],
+)
+async def test_unstorable_text_is_422(running_api: RunningApi, raw: bytes) -> None:
+    created = await running_api.client.post(
+        "/v2/integrations", json=webhook_body(), headers=auth(**TENANT)
+    )
+    answer = await running_api.client.put(
+        f"/v2/integrations/{created.json()['data']['id']}",
+        content=raw,
+        headers={**auth(**TENANT), "Content-Type": "application/json"},
+    )
+    _assert_envelope(answer, 422)
+    create = await running_api.client.post(
+        "/v2/integrations",
+        content=raw.replace(b'"type": "integration",', b'"type": "integration", "x": 1,'),
+        headers={**auth(**TENANT), "Content-Type": "application/json"},
+    )
+    assert create.status_code == 422

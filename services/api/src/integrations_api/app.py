@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
-from datetime import timedelta
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -35,7 +34,6 @@ logger = logging.getLogger(__name__)
 
 BASE_PATH = "/v2"
 READY_TIMEOUT_S = 2.0
-DEFAULT_LOG_RETENTION = timedelta(days=30)
 
 
 async def start_services(settings: ApiSettings) -> Services:
@@ -47,7 +45,7 @@ async def start_services(settings: ApiSettings) -> Services:
     store = IntegrationStore(database["integrations"])
     logs = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
     await store.ensure_indexes()
-    await logs.ensure_indexes(DEFAULT_LOG_RETENTION)
+    await logs.ensure_indexes(None)
     if settings.create_topics:
         await ensure_topics(settings.kafka, platform_topics(settings.topics))
     producer = create_producer(settings.kafka)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    field_validator,
+)
 
 from integrations_common.integrations import IntegrationType
 
@@ -40,8 +47,32 @@ def canonical_type(value: str) -> IntegrationType:
     return IntegrationType(value.replace("-", "_"))
 
 
+def _check_text(value: Any) -> None:
+    """Strings must be storable: valid Unicode (no lone surrogates) and no NUL characters."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        _check_text(value)
+        return value
 
 
 class WebhookConfigurationObject(_Strict):
@@ -114,11 +145,22 @@ class UpdateIntegrationRequest(_Strict):
     data: IntegrationUpdate
 
 
-class Timestamps(BaseModel):
-    """When a resource was created and last updated."""
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    created_at: datetime
-    updated_at: datetime
+
+Timestamp = Annotated[
+    datetime,
+    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
+    WithJsonSchema({"type": "string", "format": "date-time"}),
+]
+
+
+class Timestamps(BaseModel):
+    """When a resource was created and last updated (UTC, to the second, as in the spec)."""
+
+    created_at: Timestamp
+    updated_at: Timestamp
 
 
 class Meta(BaseModel):

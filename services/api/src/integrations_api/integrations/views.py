@@ -22,25 +22,28 @@ from integrations_api.state import services_of
 
 router = APIRouter(prefix="/integrations", tags=["Integrations"])
 
-IntegrationId = Annotated[
-    str,
-    Path(
-        min_length=1,
-        max_length=128,
-        description="The unique identifier of the integration.",
-    ),
-]
+IntegrationId = Annotated[str, Path(description="The unique identifier of the integration.")]
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    401: {"model": ErrorResponse, "description": "Unauthorized."},
-    500: {"model": ErrorResponse, "description": "Internal server error."},
-}
-NOT_FOUND: dict[int | str, dict[str, Any]] = {
-    404: {"model": ErrorResponse, "description": "Not found."}
-}
-INVALID: dict[int | str, dict[str, Any]] = {
-    422: {"model": ErrorResponse, "description": "The request failed validation."}
-}
+Responses = dict[int | str, dict[str, Any]]
+
+
+def _errors(*statuses: tuple[int, str]) -> Responses:
+    return {status: {"model": ErrorResponse, "description": text} for status, text in statuses}
+
+
+ERRORS = _errors(
+    (401, "Unauthorized: the bearer token is missing, expired or invalid."),
+    (500, "Internal server error."),
+    (503, "A dependency (MongoDB or Kafka) is unavailable; retry later."),
+)
+NOT_FOUND = _errors((404, "Not found: no such resource for this tenant."))
+PAGED = _errors((422, "Invalid pagination parameters."))
+INVALID = _errors(
+    (400, "The body is not valid JSON."),
+    (413, "The body is larger than the configured maximum."),
+    (422, "The request failed validation: one error per problem."),
+)
+CONFLICT = _errors((409, "The integration changed concurrently; retry."))
 
 
 @router.get(
@@ -49,7 +52,7 @@ INVALID: dict[int | str, dict[str, Any]] = {
     summary="List integrations",
     response_model=IntegrationList,
     response_model_exclude_none=True,
-    responses=ERRORS,
+    responses={**ERRORS, **PAGED},
 )
 async def list_integrations(request: Request, tenant: TenantDep, page: PageDep) -> IntegrationList:
     """Returns a list of all integrations created by the store."""
@@ -106,7 +109,7 @@ async def get_integration(
     operation_id="UpdateIntegration",
     summary="Update an integration",
     response_model=IntegrationDocument,
-    responses={**ERRORS, **NOT_FOUND, **INVALID},
+    responses={**ERRORS, **NOT_FOUND, **INVALID, **CONFLICT},
 )
 async def update_integration(
     request: Request,
@@ -133,7 +136,12 @@ async def update_integration(
     summary="Delete an integration",
     status_code=200,
     response_class=Response,
-    responses={200: {"description": "Integration was successfully deleted"}, **ERRORS, **NOT_FOUND},
+    responses={
+        200: {"description": "Integration was successfully deleted"},
+        **ERRORS,
+        **NOT_FOUND,
+        **CONFLICT,
+    },
 )
 async def delete_integration(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from integrations_api.auth.dependencies import TenantDep
-from integrations_api.integrations.views import ERRORS, NOT_FOUND, IntegrationId
+from integrations_api.integrations.views import ERRORS, NOT_FOUND, PAGED, IntegrationId
 from integrations_api.jobs import service
 from integrations_api.logs.models import JobList, LogsPaginationLinks
 from integrations_api.pagination import PageDep
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/integrations", tags=["Integrations"])
     summary="List jobs for integration",
     response_model=JobList,
     response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**ERRORS, **NOT_FOUND, **PAGED},
 )
 async def list_jobs(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId, page: PageDep

@@ -20,7 +20,14 @@ JOBS_COLLECTION = "integration_jobs"
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
-def log_indexes(retention: timedelta) -> list[IndexModel]:
+def _ttl(field: str, retention: timedelta | None) -> list[IndexModel]:
+    if retention is None:
+        return []
+    seconds = int(retention.total_seconds())
+    return [IndexModel([(field, ASCENDING)], name="retention", expireAfterSeconds=seconds)]
+
+
+def log_indexes(retention: timedelta | None) -> list[IndexModel]:
     """Indexes of the logs collection (the TTL one may be skipped by the store)."""
     return [
         IndexModel([("tenant_key", ASCENDING), ("finished_at", DESCENDING)], name="by_tenant"),
@@ -32,26 +39,18 @@ def log_indexes(retention: timedelta) -> list[IndexModel]:
             [("tenant_key", ASCENDING), ("job_id", ASCENDING), ("attempt", ASCENDING)],
             name="by_job",
         ),
-        IndexModel(
-            [("finished_at", ASCENDING)],
-            name="retention",
-            expireAfterSeconds=int(retention.total_seconds()),
-        ),
+        *_ttl("finished_at", retention),
     ]
 
 
-def job_indexes(retention: timedelta) -> list[IndexModel]:
+def job_indexes(retention: timedelta | None) -> list[IndexModel]:
     """Indexes of the jobs collection (the TTL one may be skipped by the store)."""
     return [
         IndexModel(
             [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("updated_at", DESCENDING)],
             name="by_integration",
         ),
-        IndexModel(
-            [("updated_at", ASCENDING)],
-            name="retention",
-            expireAfterSeconds=int(retention.total_seconds()),
-        ),
+        *_ttl("updated_at", retention),
     ]
 
 
@@ -62,8 +61,8 @@ class LogStore:
         self.logs = logs
         self.jobs = jobs
 
-    async def ensure_indexes(self, retention: timedelta) -> None:
-        """Create both collections' indexes."""
+    async def ensure_indexes(self, retention: timedelta | None) -> None:
+        """Create both collections' indexes; the TTL ones only with a retention (log writer)."""
         with map_exceptions(MONGO_ERRORS):
             await ensure_indexes(self.logs, log_indexes(retention))
             await ensure_indexes(self.jobs, job_indexes(retention))

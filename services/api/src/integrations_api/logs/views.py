@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 
 from integrations_api.auth.dependencies import TenantDep
-from integrations_api.integrations.views import ERRORS, NOT_FOUND, IntegrationId
+from integrations_api.integrations.views import ERRORS, NOT_FOUND, PAGED, IntegrationId
 from integrations_api.logs import service
 from integrations_api.logs.models import LogList, LogsPaginationLinks
 from integrations_api.pagination import PageDep
@@ -13,7 +15,7 @@ from integrations_api.state import services_of
 
 router = APIRouter(prefix="/integrations", tags=["Integrations"])
 
-JobId = IntegrationId
+JobId = Annotated[str, Path(description="The unique identifier of the integration job.")]
 
 
 @router.get(
@@ -22,7 +24,7 @@ JobId = IntegrationId
     summary="List logs for all integrations for the store",
     response_model=LogList,
     response_model_exclude_none=True,
-    responses=ERRORS,
+    responses={**ERRORS, **PAGED},
 )
 async def list_store_logs(request: Request, tenant: TenantDep, page: PageDep) -> LogList:
     """Returns all integration logs for the store, newest first."""
@@ -39,7 +41,7 @@ async def list_store_logs(request: Request, tenant: TenantDep, page: PageDep) ->
     summary="List logs for integration",
     response_model=LogList,
     response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**ERRORS, **NOT_FOUND, **PAGED},
 )
 async def list_integration_logs(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId, page: PageDep
@@ -63,7 +65,7 @@ async def list_integration_logs(
     summary="List logs for the job",
     response_model=LogList,
     response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND},
+    responses={**ERRORS, **NOT_FOUND, **PAGED},
 )
 async def list_job_logs(
     request: Request,
