@@ -10,8 +10,10 @@ import pytest
 from integrations_api.app import start_services
 from integrations_api.integrations import service
 from integrations_api.integrations.models import IntegrationCreate
+from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
+from integrations_common.kafka import create_producer
 from integrations_common.secret_box import SecretBox
 from integrations_common.tenancy import Tenant
 
@@ -131,6 +133,44 @@ async def test_reconciler_repairs_a_failed_publish(
             CommerceEvent.model_validate_json(_values_for(events, record.id)[0] or b"").type
             == "integration.created"
         )
+    finally:
+        await services.producer.stop()
+        await services.mongo.close()
+        await drop_database(settings)
+
+
+async def test_publish_failure_leaves_it_pending_until_the_reconciler_runs(
+    kafka_bootstrap_servers: str, mongodb_uri: str, running_api: RunningApi
+) -> None:
+    """Kafka refusing a publish: the write stays, marked pending; a later pass publishes it."""
+    settings = api_settings(
+        kafka_bootstrap_servers, mongodb_uri, running_api.settings.topics, create_topics=False
+    )
+    services = await start_services(settings)
+    broken = create_producer(settings.kafka)
+    await broken.start()
+    await broken.stop()  # a producer that can no longer send
+    failing = ConfigPublisher(
+        producer=broken,
+        store=services.integrations.store,
+        topics=settings.topics,
+        timeout_s=2,
+    )
+    try:
+        data = IntegrationCreate.model_validate(webhook_body()["data"])
+        record = await service.create_integration(
+            context=services.integrations, tenant=Tenant(**STORE), data=data
+        )
+        assert await failing.try_sync(record.id) is False
+        pending = await services.integrations.store.raw(record.id)
+        assert pending is not None
+        assert pending.pending is True
+        assert len(pending.outbox) == 1
+        assert await services.publisher.reconcile() == 1
+        repaired = await services.integrations.store.raw(record.id)
+        assert repaired is not None
+        assert repaired.pending is False
+        assert repaired.outbox == {}
     finally:
         await services.producer.stop()
         await services.mongo.close()

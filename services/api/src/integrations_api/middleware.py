@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 
 from prometheus_client import Counter, Histogram
@@ -10,6 +11,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from integrations_api.errors import Problem, error_document
+
+logger = logging.getLogger("integrations_api.access")
 
 REQUESTS = Counter(
     "integrations_api_requests_total",
@@ -61,8 +64,18 @@ class MetricsMiddleware:
         finally:
             route = _route_of(scope, self.prefix)
             method = str(scope.get("method", ""))
+            elapsed = time.perf_counter() - started
             REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(time.perf_counter() - started)
+            LATENCY.labels(method, route).observe(elapsed)
+            logger.info(
+                "request",
+                extra={
+                    "method": method,
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(elapsed * 1000, 1),
+                },
+            )
 
 
 class BodyLimitMiddleware:
