@@ -1,0 +1,115 @@
+"""Fixtures of the deployment checks: the pinned helm binary and chart rendering.
+
+helm is built from source once (`make helm`, Go toolchain) into `.cache/infra/bin` and reused.
+Everything here runs offline.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import subprocess
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml  # type: ignore[import-untyped]
+from cryptography.fernet import Fernet
+
+REPO = Path(__file__).resolve().parents[2]
+CHART = REPO / "deploy" / "helm" / "integrations"
+PROD_VALUES = REPO / "deploy" / "helm" / "examples" / "values-production.yaml"
+HELM_MK = REPO / "deploy" / "helm.mk"
+HELM = REPO / ".cache" / "infra" / "bin" / "helm"
+
+Manifest = dict[str, Any]
+Render = Callable[..., list[Manifest]]
+
+# Distinctive secret values: none of them may show up outside a Secret.
+SECRET_VALUES = {
+    "mongodb.uri": "mongodb://sentinel-user:sentinel-mongo-pass@mongo.example:27017",
+    "encryption.keys": f"{Fernet.generate_key().decode()},{Fernet.generate_key().decode()}",
+    "auth.jwtSecret": "sentinel-jwt-secret-value",
+    "kafka.sasl.username": "sentinel-sasl-user",
+    "kafka.sasl.password": "sentinel-sasl-password",
+}
+SASL_VALUES = {
+    "kafka.securityProtocol": "SASL_SSL",
+    "kafka.sasl.mechanism": "SCRAM-SHA-512",
+}
+
+
+def make_variable(name: str) -> str:
+    """A `NAME := value` variable of deploy/helm.mk (the single source of pinned versions)."""
+    match = re.search(rf"^{name}\s*:=\s*(\S+)", HELM_MK.read_text(), re.MULTILINE)
+    assert match, f"{name} is not set in {HELM_MK}"
+    return match.group(1)
+
+
+KUBE_VERSION = make_variable("HELM_KUBE_VERSION")
+
+
+@pytest.fixture(scope="session")
+def helm() -> Path:
+    """The pinned helm, built with `make helm` when it is not there yet."""
+    result = subprocess.run(
+        ["make", "-s", "helm"], cwd=REPO, capture_output=True, text=True, check=False
+    )
+    if result.returncode != 0 or not HELM.exists():
+        pytest.fail(f"could not build helm (needs Go):\n{result.stdout}{result.stderr}")
+    return HELM
+
+
+def helm_template(
+    helm: Path,
+    *,
+    values_files: Sequence[Path] = (),
+    values: Mapping[str, object] | None = None,
+) -> subprocess.CompletedProcess[str]:
+    """`helm template` of the chart, as a finished process (the caller checks the outcome)."""
+    command = [str(helm), "template", "integrations", str(CHART), "--namespace", "integrations"]
+    command += ["--kube-version", KUBE_VERSION]
+    for path in values_files:
+        command += ["-f", str(path)]
+    for key, value in (values or {}).items():
+        command += ["--set-json", f"{key}={json.dumps(value)}"]
+    return subprocess.run(command, capture_output=True, text=True, check=False)
+
+
+@pytest.fixture(scope="session")
+def render(helm: Path) -> Render:
+    """Render the chart and answer its manifests; fails the test when rendering fails."""
+
+    def _render(
+        *, values_files: Sequence[Path] = (), values: Mapping[str, object] | None = None
+    ) -> list[Manifest]:
+        result = helm_template(helm, values_files=values_files, values=values)
+        assert result.returncode == 0, result.stderr
+        return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+    return _render
+
+
+def by_kind(manifests: list[Manifest], kind: str) -> list[Manifest]:
+    """The manifests of one kind."""
+    return [m for m in manifests if m["kind"] == kind]
+
+
+def named(manifests: list[Manifest], kind: str, name: str) -> Manifest:
+    """The one manifest of `kind` called `name`."""
+    found = [m for m in by_kind(manifests, kind) if m["metadata"]["name"] == name]
+    assert len(found) == 1, f"expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def component(manifest: Manifest) -> str:
+    """The app.kubernetes.io/component label of a manifest."""
+    label: str = manifest["metadata"]["labels"]["app.kubernetes.io/component"]
+    return label
+
+
+def secret_data(manifest: Manifest) -> dict[str, str]:
+    """A Secret's data, decoded."""
+    return {k: base64.b64decode(v).decode() for k, v in manifest.get("data", {}).items()}
