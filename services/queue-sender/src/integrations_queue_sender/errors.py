@@ -1,0 +1,52 @@
+"""The queue sender's errors. Each carries the exact `error_detail` an attempt log shows.
+
+Transports never let these escape `deliver`: `failure()` turns one into a failed outcome. Both
+kinds are retried on the schedule (and dead-lettered when it runs out): a destination that is
+down may come back, and a configuration that cannot work may be fixed by its owner.
+"""
+
+from __future__ import annotations
+
+from integrations_common.delivery.transport import DeliveryOutcome
+from integrations_common.errors import IntegrationsError, PermanentError, RetryableError
+
+
+class QueueSenderError(IntegrationsError):
+    """Root of the queue sender's errors; `status_code` is the destination's answer, if any."""
+
+    status_code: int | None = None
+
+    @property
+    def detail(self) -> str:
+        """The text for the attempt log's `error_detail`."""
+        return str(self)
+
+
+class DestinationUnavailableError(QueueSenderError, RetryableError):
+    """The queue or broker failed this attempt (unreachable, throttled, 5xx, no receipt)."""
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class DestinationRejectedError(QueueSenderError, PermanentError):
+    """The destination refused as configured (unknown queue, access denied, bad login).
+
+    Permanent until the integration's owner changes its configuration.
+    """
+
+    def __init__(self, message: str, *, status_code: int | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+
+
+class InvalidConfigurationError(QueueSenderError, PermanentError):
+    """The integration's configuration cannot be used at all (missing or malformed field)."""
+
+
+def failure(error: QueueSenderError) -> DeliveryOutcome:
+    """A failed outcome that reports `error` exactly."""
+    return DeliveryOutcome(
+        succeeded=False, status_code=error.status_code, error_detail=error.detail
+    )
