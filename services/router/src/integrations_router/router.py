@@ -68,6 +68,7 @@ class RouterStats:
         self.rejected = 0
         self.jobs_out = 0
         self.batches = 0
+        self.first_batch_at: float | None = None
 
 
 class Router:
@@ -163,6 +164,8 @@ class Router:
     ) -> bool:
         """Route, deliver and commit one batch; answer False when stopped before its acks."""
         async with self._lock:
+            if self.stats.first_batch_at is None:
+                self.stats.first_batch_at = time.monotonic()
             now = utc_now()
             routed: list[tuple[Any, Routed]] = []
             for records in batch.values():
