@@ -1,1 +1,84 @@
-"""Delivery machinery shared by the senders: the transport interface, retries and attempt logs."""
+"""Delivery machinery shared by the senders: the transport interface, retries and attempt logs.
+
+A sender supplies only a `DeliveryTransport` (one outcome per job, never raising for a failed
+delivery); `DeliveryWorker` does everything else, identically for every transport:
+
+    from integrations_common.delivery import DeliverySettings, DeliveryWorker
+    from integrations_common.settings import Transport
+
+    class QueueSenderSettings(BaseSettings):
+        kafka: KafkaSettings = KafkaSettings(client_id="integrations-queue-sender")
+        topics: TopicSettings = TopicSettings()
+        # e.g. QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE=5s,30s,2m
+        delivery: DeliverySettings = DeliverySettings()
+
+    async def worker(stop: asyncio.Event) -> None:
+        sqs = DeliveryWorker(
+            transport=Transport.SQS,        # topics, metric labels, default consumer group
+            deliverer=MySqsTransport(...),  # a DeliveryTransport; the worker closes it
+            kafka=settings.kafka,
+            topics=settings.topics,
+            settings=settings.delivery,
+        )
+        await sqs.run(stop)                        # returns after `stop` is set and work is drained
+
+    # several transports in one process: one worker each, e.g.
+    # await asyncio.gather(sqs.run(stop), stomp.run(stop)); `worker.ready` feeds /readyz.
+
+What `run` does:
+- creates (unless `settings.create_topics` is false) `<deliveries>`, one tier topic
+  `<deliveries>.retry.<delay>` per schedule delay, `<deliveries>.dlq` and the logs topic, where
+  `<deliveries>` is `topics.deliveries(transport)`, e.g. `integrations.deliveries.sqs`;
+- consumes the deliveries topic and every tier topic with one consumer group
+  (`settings.consumer_group`, default `integrations-<transport>-sender`), at most
+  `settings.concurrency` jobs in flight, calling `deliverer.deliver(batch)` with up to
+  `settings.batch_size` jobs (grouped by integration) per call;
+- pauses a partition whose next job is not due (`not_before`) and resumes it when it is;
+- skips (outcome `skipped`, no call) jobs of an integration whose circuit is open
+  (`breaker_failure_threshold` consecutive failures; one probe after `breaker_open_seconds`,
+  doubling up to `breaker_max_open_seconds`);
+- per job writes exactly one `AttemptLog` to `topics.logs` (key = job id) and, on failure, the
+  job with `attempt + 1` to the next tier (`next_tier` honours `outcome.retry_after`, capped by
+  `max_retry_after_seconds`) or, after the last tier or on `outcome.give_up`, to `.dlq` (header
+  `x-job-status: failed`, `x-dead-letter-reason`); records that are not jobs go to `.dlq` too;
+- commits a partition's offset only after every earlier record's writes were acknowledged.
+
+Metrics (label `transport`): `integrations_delivery_attempts_total{outcome,status_class}`,
+`integrations_delivery_latency_seconds` (event time to success),
+`integrations_delivery_attempt_duration_seconds`, `integrations_delivery_in_flight`,
+`integrations_delivery_retry_tier_lag_seconds{tier}`, `integrations_delivery_open_circuits`,
+`integrations_delivery_dead_letters_total{reason}`,
+`integrations_delivery_unreadable_records_total`.
+"""
+
+from integrations_common.delivery.breaker import CircuitBreaker
+from integrations_common.delivery.disposition import (
+    DEAD_LETTER_REASON_HEADER,
+    JOB_STATUS_HEADER,
+    DeadLetterReason,
+    Disposition,
+    dead_letter_topic,
+    decide,
+)
+from integrations_common.delivery.schedule import DEFAULT_SCHEDULE, RetrySchedule
+from integrations_common.delivery.settings import DeliverySettings
+from integrations_common.delivery.topics import delivery_topic_specs
+from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
+from integrations_common.delivery.worker import DeliveryWorker
+
+__all__ = [
+    "DEAD_LETTER_REASON_HEADER",
+    "DEFAULT_SCHEDULE",
+    "JOB_STATUS_HEADER",
+    "CircuitBreaker",
+    "DeadLetterReason",
+    "DeliveryOutcome",
+    "DeliverySettings",
+    "DeliveryTransport",
+    "DeliveryWorker",
+    "Disposition",
+    "RetrySchedule",
+    "dead_letter_topic",
+    "decide",
+    "delivery_topic_specs",
+]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
 from integrations_common.jobs import DeliveryJob
@@ -22,6 +23,8 @@ class DeliveryOutcome:
     `retry_after` is the receiver's own earliest retry time in seconds (`Retry-After`), if any.
     `give_up` means no later attempt can succeed (for example 410 Gone): dead-letter at once.
     `skipped` means no request was made (an open circuit, a blocked address).
+    `started_at` / `finished_at` time this job's own attempt, when the transport knows them
+    (otherwise the worker uses the times of the whole batch).
     """
 
     succeeded: bool
@@ -31,6 +34,8 @@ class DeliveryOutcome:
     retry_after: float | None = None
     give_up: bool = False
     skipped: bool = False
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
 
 
 class DeliveryTransport(Protocol):

@@ -1,0 +1,494 @@
+"""The delivery worker: consume jobs, attempt them through a transport, write outcomes, commit.
+
+One Kafka consumer (one consumer group) reads the deliveries topic and every retry tier topic.
+Records are processed concurrently, in batches, up to `concurrency` jobs in flight. A job that is
+not due yet pauses its partition (and rewinds to it) until it is; nothing sleeps per message.
+For each attempt exactly one `AttemptLog` goes to the logs topic, and a failed job goes to its
+next tier or to the dead-letter topic; a partition's offset is committed only once every record
+before it has all of that acknowledged by Kafka (acks=all, idempotent producer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Coroutine, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
+from aiokafka.errors import CommitFailedError, KafkaError
+from pydantic import ValidationError
+
+from integrations_common.delivery import metrics
+from integrations_common.delivery.breaker import CircuitBreaker
+from integrations_common.delivery.disposition import (
+    ERROR_DETAIL_HEADER,
+    DeadLetterReason,
+    Disposition,
+    dead_letter_topic,
+    decide,
+)
+from integrations_common.delivery.offsets import OffsetTracker
+from integrations_common.delivery.settings import DeliverySettings
+from integrations_common.delivery.topics import delivery_topic_specs
+from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
+from integrations_common.jobs import DeliveryJob, utc_now
+from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
+from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+
+logger = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+@dataclass(frozen=True)
+class _Record:
+    tp: TopicPartition
+    offset: int
+    job: DeliveryJob
+    tier: int | None
+
+
+class DeliveryWorker:
+    """Runs one transport's deliveries, retries, dead letters and attempt logs."""
+
+    def __init__(
+        self,
+        *,
+        transport: Transport,
+        deliverer: DeliveryTransport,
+        kafka: KafkaSettings,
+        topics: TopicSettings,
+        settings: DeliverySettings,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._transport = transport
+        self._deliverer = deliverer
+        self._kafka = kafka
+        self._topics = topics
+        self._settings = settings
+        self._clock = clock
+        self._schedule = settings.schedule
+        self._deliveries = topics.deliveries(transport)
+        self._dead_letters = dead_letter_topic(self._deliveries)
+        self._tiers = {t: i for i, t in enumerate(self._schedule.tier_topics(self._deliveries))}
+        self._group = settings.consumer_group or f"integrations-{transport.value}-sender"
+        self._breaker = CircuitBreaker(
+            failure_threshold=settings.breaker_failure_threshold,
+            open_seconds=settings.breaker_open_seconds,
+            max_open_seconds=settings.breaker_max_open_seconds,
+        )
+        self._tracker = OffsetTracker()
+        self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._in_flight = 0
+        self._capacity = asyncio.Event()
+        self._capacity.set()
+        self._commit_wanted = asyncio.Event()
+        self._commit_lock = asyncio.Lock()
+        self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._ready = False
+        self._label = transport.value
+
+    @property
+    def ready(self) -> bool:
+        """True once the worker consumes (for `/readyz`)."""
+        return self._ready
+
+    @property
+    def topics(self) -> list[str]:
+        """The topics this worker consumes: the deliveries topic, then the tiers in order."""
+        return [self._deliveries, *self._tiers]
+
+    def topic_specs(self) -> list[TopicSpec]:
+        """Every topic this worker reads or writes."""
+        return delivery_topic_specs(
+            topics=self._topics, transport=self._transport, schedule=self._schedule
+        )
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Consume and deliver until `stop` is set, then finish or abandon what is in flight."""
+        if self._settings.create_topics:
+            created = await ensure_topics(self._kafka, self.topic_specs())
+            if created:
+                logger.info("created topics", extra={"topics": created})
+        producer = create_producer(self._kafka)
+        consumer = create_consumer(self._kafka, group_id=self._group)
+        consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
+        await producer.start()
+        try:
+            await consumer.start()
+        except BaseException:
+            await producer.stop()
+            raise
+        self._producer, self._consumer = producer, consumer
+        committer = asyncio.create_task(self._commit_loop())
+        self._ready = True
+        logger.info(
+            "delivery worker started",
+            extra={"transport": self._label, "group": self._group, "topics": self.topics},
+        )
+        try:
+            await self._consume(consumer, stop)
+        finally:
+            self._ready = False
+            await self._shutdown(consumer, producer, committer)
+
+    async def _consume(self, consumer: AIOKafkaConsumer, stop: asyncio.Event) -> None:
+        stopping = asyncio.create_task(stop.wait())
+        try:
+            while not stop.is_set():
+                if not self._capacity.is_set():
+                    capacity = asyncio.create_task(self._capacity.wait())
+                    await asyncio.wait({capacity, stopping}, return_when=asyncio.FIRST_COMPLETED)
+                    capacity.cancel()
+                    continue
+                room = self._settings.concurrency - self._in_flight
+                fetched = await consumer.getmany(
+                    timeout_ms=self._settings.poll_timeout_ms, max_records=room
+                )
+                if fetched:
+                    self._dispatch(consumer, fetched)
+        finally:
+            stopping.cancel()
+
+    def _dispatch(
+        self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
+    ) -> None:
+        now = self._clock()
+        due: list[_Record] = []
+        for tp, records in fetched.items():
+            tier = self._tiers.get(tp.topic)
+            for record in records:
+                job = self._read(tp, record)
+                if job is None:
+                    continue
+                if job.not_before is not None and job.not_before > now:
+                    self._pause_until(consumer, tp, record.offset, job.not_before, now)
+                    break
+                if tier is not None and job.not_before is not None:
+                    lag = (now - job.not_before).total_seconds()
+                    metrics.TIER_LAG.labels(self._label, self._schedule.labels[tier]).set(lag)
+                self._tracker.start(tp, record.offset)
+                due.append(_Record(tp, record.offset, job, tier))
+        by_integration: dict[str, list[_Record]] = defaultdict(list)
+        for item in due:
+            by_integration[item.job.integration.id].append(item)
+        batch: list[_Record] = []
+        for group in by_integration.values():
+            for item in group:
+                batch.append(item)
+                if len(batch) >= self._settings.batch_size:
+                    self._spawn(batch)
+                    batch = []
+        if batch:
+            self._spawn(batch)
+
+    def _read(self, tp: TopicPartition, record: ConsumerRecord) -> DeliveryJob | None:
+        value = record.value
+        if value is None:
+            self._tracker.skip(tp, record.offset)
+            return None
+        try:
+            return DeliveryJob.model_validate_json(value)
+        except ValidationError as exc:
+            reason = f"not a delivery job: {exc.error_count()} error(s), first: {exc.errors()[0]}"
+            logger.warning(
+                "unreadable delivery record sent to the dead-letter topic",
+                extra={
+                    "topic": tp.topic,
+                    "partition": tp.partition,
+                    "offset": record.offset,
+                    "reason": reason,
+                },
+            )
+            metrics.UNREADABLE.labels(self._label).inc()
+            self._tracker.start(tp, record.offset)
+            self._track(self._dead_letter_raw(tp, record, reason))
+            return None
+
+    async def _dead_letter_raw(
+        self, tp: TopicPartition, record: ConsumerRecord, reason: str
+    ) -> None:
+        headers = [
+            ("x-dead-letter-reason", DeadLetterReason.UNREADABLE.value.encode()),
+            (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
+            ("x-source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
+        ]
+        await self._produce_all([(self._dead_letters, record.key, record.value, headers)])
+        metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
+        self._tracker.finish(tp, record.offset)
+        self._commit_wanted.set()
+
+    def _pause_until(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        offset: int,
+        due: datetime,
+        now: datetime,
+    ) -> None:
+        consumer.pause(tp)
+        consumer.seek(tp, offset)
+        previous = self._paused.pop(tp, None)
+        if previous is not None:
+            previous.cancel()
+        delay = max(0.0, (due - now).total_seconds())
+        loop = asyncio.get_running_loop()
+        self._paused[tp] = loop.call_later(delay, self._resume, tp)
+
+    def _resume(self, tp: TopicPartition) -> None:
+        self._paused.pop(tp, None)
+        consumer = self._consumer
+        if consumer is not None and tp in consumer.assignment():
+            consumer.resume(tp)
+
+    def _spawn(self, batch: list[_Record]) -> None:
+        self._in_flight += len(batch)
+        metrics.IN_FLIGHT.labels(self._label).inc(len(batch))
+        if self._in_flight >= self._settings.concurrency:
+            self._capacity.clear()
+        self._track(self._process(batch))
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            logger.error("delivery task failed", exc_info=task.exception())
+
+    async def _process(self, batch: list[_Record]) -> None:
+        try:
+            outcomes, started, finished = await self._attempt(batch)
+            dispositions = [
+                decide(
+                    job=item.job,
+                    outcome=outcome,
+                    source_tier=item.tier,
+                    schedule=self._schedule,
+                    deliveries_topic=self._deliveries,
+                    started_at=started,
+                    finished_at=finished,
+                    max_retry_after=self._settings.max_retry_after_seconds,
+                )
+                for item, outcome in zip(batch, outcomes, strict=True)
+            ]
+            await self._produce_all(
+                [record for d in dispositions for record in self._records_of(d)]
+            )
+            for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
+                self._observe(outcome, disposition)
+                self._tracker.finish(item.tp, item.offset)
+            self._commit_wanted.set()
+        finally:
+            self._in_flight -= len(batch)
+            metrics.IN_FLIGHT.labels(self._label).dec(len(batch))
+            if self._in_flight < self._settings.concurrency:
+                self._capacity.set()
+
+    async def _attempt(
+        self, batch: list[_Record]
+    ) -> tuple[list[DeliveryOutcome], datetime, datetime]:
+        """Outcomes in batch order: circuit-open jobs are skipped, the others attempted."""
+        allowed: list[int] = []
+        outcomes: list[DeliveryOutcome | None] = []
+        for index, item in enumerate(batch):
+            key = item.job.integration.id
+            if self._breaker.allow(key):
+                allowed.append(index)
+                outcomes.append(None)
+            else:
+                outcomes.append(self._circuit_open(key))
+        started = self._clock()
+        attempted = await self._deliver([batch[i].job for i in allowed])
+        finished = self._clock()
+        seconds = (finished - started).total_seconds()
+        for index, outcome in zip(allowed, attempted, strict=True):
+            outcomes[index] = outcome
+            self._breaker.record(batch[index].job.integration.id, succeeded=outcome.succeeded)
+            metrics.ATTEMPT_DURATION.labels(self._label).observe(_duration(outcome, seconds))
+        metrics.OPEN_CIRCUITS.labels(self._label).set(self._breaker.open_count)
+        return [o for o in outcomes if o is not None], started, finished
+
+    async def _deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
+        if not jobs:
+            return []
+        try:
+            outcomes = await self._deliverer.deliver(jobs)
+        except Exception as exc:
+            logger.exception("transport raised instead of answering outcomes")
+            detail = f"Internal error in the {self._label} transport: {type(exc).__name__}"
+            return [DeliveryOutcome(succeeded=False, error_detail=detail) for _ in jobs]
+        if len(outcomes) != len(jobs):
+            logger.error("transport answered %d outcomes for %d jobs", len(outcomes), len(jobs))
+            detail = f"Internal error in the {self._label} transport: outcome count mismatch"
+            return [DeliveryOutcome(succeeded=False, error_detail=detail) for _ in jobs]
+        return outcomes
+
+    def _circuit_open(self, key: str) -> DeliveryOutcome:
+        wait = self._breaker.remaining(key)
+        return DeliveryOutcome(
+            succeeded=False,
+            skipped=True,
+            error_detail=(
+                "Not sent: this integration's circuit is open after repeated failures; "
+                f"the next probe is in {wait:.0f}s - treating as a fail"
+            ),
+        )
+
+    def _records_of(
+        self, disposition: Disposition
+    ) -> list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+        log = disposition.log
+        records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = [
+            (self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), [])
+        ]
+        if disposition.next_topic is not None and disposition.next_job is not None:
+            job = disposition.next_job
+            records.append(
+                (
+                    disposition.next_topic,
+                    job.kafka_key,
+                    job.model_dump_json().encode(),
+                    disposition.headers,
+                )
+            )
+        return records
+
+    async def _produce_all(
+        self, records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]
+    ) -> None:
+        """Write records and wait for every acknowledgement, retrying until Kafka takes them."""
+        producer = self._producer
+        if producer is None:
+            raise RuntimeError("the worker is not running")
+        while True:
+            try:
+                futures = [
+                    await producer.send(topic, value=value, key=key, headers=headers)
+                    for topic, key, value, headers in records
+                ]
+                await asyncio.gather(*futures)
+            except KafkaError as exc:
+                logger.warning(
+                    "writing outcomes to Kafka failed; retrying",
+                    extra={"error": type(exc).__name__},
+                )
+                await asyncio.sleep(self._settings.produce_retry_seconds)
+            else:
+                return
+
+    def _observe(self, outcome: DeliveryOutcome, disposition: Disposition) -> None:
+        if outcome.succeeded:
+            name = "succeeded"
+            latency = (disposition.log.finished_at - disposition.log.event_time).total_seconds()
+            metrics.DELIVERY_LATENCY.labels(self._label).observe(max(0.0, latency))
+        else:
+            name = "skipped" if outcome.skipped else "failed"
+        status = metrics.status_class(outcome.status_code)
+        metrics.ATTEMPTS.labels(self._label, name, status).inc()
+        if disposition.dead_letter is not None:
+            metrics.DEAD_LETTERS.labels(self._label, disposition.dead_letter.value).inc()
+
+    async def _commit_loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._commit_wanted.wait(), 1.0)
+            self._commit_wanted.clear()
+            await self.commit()
+
+    async def commit(self, only: Sequence[TopicPartition] | None = None) -> None:
+        """Commit every offset whose records (and all before them) are done."""
+        consumer = self._consumer
+        if consumer is None:
+            return
+        async with self._commit_lock:
+            assigned = consumer.assignment()
+            offsets = {
+                tp: offset
+                for tp, offset in self._tracker.committable().items()
+                if tp in assigned and (only is None or tp in only)
+            }
+            if not offsets:
+                return
+            try:
+                await consumer.commit(offsets)
+            except (CommitFailedError, KafkaError) as exc:
+                logger.warning("commit failed; will retry", extra={"error": repr(exc)})
+                return
+            self._tracker.committed(offsets)
+
+    async def _shutdown(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        committer: asyncio.Task[None],
+    ) -> None:
+        for handle in self._paused.values():
+            handle.cancel()
+        self._paused.clear()
+        if self._tasks:
+            _, pending = await asyncio.wait(
+                set(self._tasks), timeout=self._settings.shutdown_grace_seconds
+            )
+            for task in pending:
+                task.cancel()
+            if pending:
+                logger.warning(
+                    "abandoned %d batches in flight; they will be redelivered", len(pending)
+                )
+                await asyncio.gather(*pending, return_exceptions=True)
+        committer.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await committer
+        await self.commit()
+        self._consumer = None
+        try:
+            await consumer.stop()
+        finally:
+            await producer.stop()
+            await self._deliverer.aclose()
+        logger.info("delivery worker stopped", extra={"transport": self._label})
+
+    async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        tps = list(revoked)
+        for tp in tps:
+            handle = self._paused.pop(tp, None)
+            if handle is not None:
+                handle.cancel()
+        drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_seconds)
+        if not drained:
+            logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
+        await self.commit(only=tps)
+        self._tracker.forget(tps)
+
+    def _on_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._tracker.forget(list(assigned))
+
+
+def _duration(outcome: DeliveryOutcome, batch_seconds: float) -> float:
+    if outcome.started_at is None or outcome.finished_at is None:
+        return batch_seconds
+    return (outcome.finished_at - outcome.started_at).total_seconds()
+
+
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Finishes and commits revoked partitions' work; starts assigned ones afresh."""
+
+    def __init__(self, worker: DeliveryWorker) -> None:
+        self._worker = worker
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        await self._worker._on_revoked(revoked)
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        self._worker._on_assigned(assigned)

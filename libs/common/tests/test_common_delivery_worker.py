@@ -1,0 +1,278 @@
+"""The delivery worker against real Kafka, with a scripted test transport.
+
+The transport here is a stand-in for a destination (it answers outcomes it was told to); Kafka,
+topics, consumer groups, tiers and commits are all real.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections import defaultdict
+from collections.abc import AsyncIterator, Callable, Sequence
+from datetime import UTC, datetime
+
+import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+
+from integrations_common.attempts import AttemptLog, JobStatus
+from integrations_common.delivery import (
+    DEAD_LETTER_REASON_HEADER,
+    DeliveryOutcome,
+    DeliverySettings,
+    DeliveryWorker,
+)
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.jobs import DeliveryJob
+from integrations_common.kafka import create_producer
+from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+
+pytestmark = pytest.mark.integration
+
+T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+Script = Callable[[DeliveryJob], DeliveryOutcome]
+
+
+class ScriptedTransport:
+    """Answers each job with `script(job)` and remembers every job it was given."""
+
+    def __init__(self, script: Script) -> None:
+        self.script = script
+        self.seen: list[DeliveryJob] = []
+        self.closed = False
+
+    async def deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
+        self.seen.extend(jobs)
+        await asyncio.sleep(0)
+        return [self.script(job) for job in jobs]
+
+    async def aclose(self) -> None:
+        self.closed = True
+
+
+def _job(event_id: str, integration_id: str = "int-1") -> DeliveryJob:
+    event = CommerceEvent(
+        id=event_id,
+        source="https://commerce.example",
+        type="order.paid",
+        time=T0,
+        orgid="org-1",
+        storeid="store-1",
+        data={"data": {"type": "order", "id": event_id}},
+    )
+    integration = IntegrationSnapshot(
+        id=integration_id,
+        org_id="org-1",
+        store_id="store-1",
+        name="test",
+        integration_type=IntegrationType.WEBHOOK,
+        observes=["order.paid"],
+        configuration={"url": "http://127.0.0.1:1/"},
+        version=1,
+        created_at=T0,
+        updated_at=T0,
+    )
+    return DeliveryJob.route(event, integration)
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicSettings]:
+    """Unique topic names; every topic under the unique prefix is deleted afterwards."""
+    prefix = f"test-delivery-{uuid.uuid4().hex[:10]}"
+    settings = TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=2)
+    yield settings
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def _publish(kafka: KafkaSettings, topic: str, jobs: list[DeliveryJob]) -> None:
+    producer = create_producer(kafka)
+    await producer.start()
+    try:
+        for job in jobs:
+            await producer.send_and_wait(topic, job.model_dump_json().encode(), key=job.kafka_key)
+    finally:
+        await producer.stop()
+
+
+async def _read_all(
+    kafka: KafkaSettings, topic: str, *, until: Callable[[list[bytes]], bool], timeout: float = 60
+) -> list[tuple[bytes, dict[str, bytes]]]:
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    found: list[tuple[bytes, dict[str, bytes]]] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until([v for v, _ in found]):
+                batch = await consumer.getmany(timeout_ms=200)
+                for records in batch.values():
+                    found.extend((r.value or b"", dict(r.headers)) for r in records)
+    finally:
+        await consumer.stop()
+    return found
+
+
+@contextlib.asynccontextmanager
+async def _running(worker: DeliveryWorker) -> AsyncIterator[asyncio.Event]:
+    stop = asyncio.Event()
+    task = asyncio.create_task(worker.run(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, 60)
+
+
+def _worker(
+    kafka: KafkaSettings,
+    topics: TopicSettings,
+    transport: ScriptedTransport,
+    **settings: object,
+) -> DeliveryWorker:
+    options: dict[str, object] = {
+        "retry_schedule": "1s,2s",
+        "consumer_group": f"test-group-{uuid.uuid4().hex[:8]}",
+        "batch_size": 8,
+    }
+    options.update(settings)
+    return DeliveryWorker(
+        transport=Transport.WEBHOOK,
+        deliverer=transport,
+        kafka=kafka,
+        topics=topics,
+        settings=DeliverySettings.model_validate(options),
+    )
+
+
+def _logs(values: list[bytes]) -> list[AttemptLog]:
+    return [AttemptLog.model_validate_json(v) for v in values]
+
+
+async def test_retries_through_tiers_then_dead_letters(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    failing = ScriptedTransport(
+        lambda job: DeliveryOutcome(
+            succeeded=False, status_code=500, error_detail=f"nope {job.attempt}"
+        )
+    )
+    worker = _worker(kafka, topics, failing)
+    jobs = [_job("ev-fail")]
+    async with _running(worker):
+        await _publish(kafka, topics.deliveries(Transport.WEBHOOK), jobs)
+        dead = await _read_all(
+            kafka, topics.dead_letters(Transport.WEBHOOK), until=lambda v: len(v) >= 1
+        )
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 3)]
+        )
+
+    assert [job.attempt for job in failing.seen] == [1, 2, 3]
+    assert [(log.attempt, log.job_status) for log in logs] == [
+        (1, JobStatus.RETRYING),
+        (2, JobStatus.RETRYING),
+        (3, JobStatus.FAILED),
+    ]
+    assert logs[2].error_detail == "nope 3"
+    value, headers = dead[0]
+    assert DeliveryJob.model_validate_json(value).job_id == jobs[0].job_id
+    assert headers[DEAD_LETTER_REASON_HEADER] == b"exhausted"
+    assert failing.closed
+
+
+async def test_success_after_retry_after_and_give_up(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+
+    def script(job: DeliveryJob) -> DeliveryOutcome:
+        if job.event.id == "ev-gone":
+            return DeliveryOutcome(succeeded=False, status_code=410, give_up=True)
+        if job.attempt == 1:
+            # Asks for 2 s: the 1 s tier does not cover it, so the 2 s tier is chosen.
+            return DeliveryOutcome(succeeded=False, status_code=429, retry_after=2)
+        return DeliveryOutcome(succeeded=True, status_code=200, body=b"ok")
+
+    transport = ScriptedTransport(script)
+    worker = _worker(kafka, topics, transport)
+    async with _running(worker):
+        await _publish(
+            kafka,
+            topics.deliveries(Transport.WEBHOOK),
+            [_job("ev-late", "int-a"), _job("ev-gone", "int-b")],
+        )
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 3)]
+        )
+        tier = await _read_all(
+            kafka, f"{topics.deliveries(Transport.WEBHOOK)}.retry.2s", until=lambda v: len(v) >= 1
+        )
+
+    by_event: dict[str, list[AttemptLog]] = defaultdict(list)
+    for log in logs:
+        by_event[log.event_id].append(log)
+    assert [(x.attempt, x.job_status) for x in by_event["ev-late"]] == [
+        (1, JobStatus.RETRYING),
+        (2, JobStatus.SUCCEEDED),
+    ]
+    assert [(x.attempt, x.job_status) for x in by_event["ev-gone"]] == [(1, JobStatus.FAILED)]
+    assert DeliveryJob.model_validate_json(tier[0][0]).attempt == 2
+
+
+async def test_circuit_opens_and_offsets_are_committed(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    failing = ScriptedTransport(
+        lambda job: DeliveryOutcome(succeeded=False, error_detail="Connection refused")
+    )
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    worker = _worker(
+        kafka,
+        topics,
+        failing,
+        consumer_group=group,
+        retry_schedule="30s",
+        breaker_failure_threshold=2,
+        batch_size=1,
+        concurrency=1,
+    )
+    jobs = [_job(f"ev-{i}") for i in range(5)]
+    async with _running(worker):
+        await _publish(kafka, topics.deliveries(Transport.WEBHOOK), jobs)
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 5)]
+        )
+        await asyncio.sleep(1.5)  # let the commit loop run once more
+
+    assert len(failing.seen) == 2
+    skipped = [log for log in logs if log.error_detail and "circuit is open" in log.error_detail]
+    assert len(skipped) == 3
+    assert all(log.job_status == JobStatus.RETRYING for log in logs)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    committed = sum(
+        meta.offset for tp, meta in offsets.items() if tp.topic == deliveries and meta.offset > 0
+    )
+    assert committed == 5
+    assert TopicPartition(deliveries, 0) in offsets or TopicPartition(deliveries, 1) in offsets
