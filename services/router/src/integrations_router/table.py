@@ -71,6 +71,7 @@ class IntegrationTable:
                     break
                 batch = await self._consumer.getmany(*behind, timeout_ms=self._poll_timeout_ms)
                 self._apply_all(record for records in batch.values() for record in records)
+        self._update_gauges()
         self.loaded.set()
         logger.info(
             "integrations table loaded",
