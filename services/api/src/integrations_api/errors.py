@@ -149,21 +149,27 @@ def _location(loc: Sequence[int | str]) -> tuple[str | None, str | None]:
     return None, None
 
 
+def _label(loc: Sequence[int | str]) -> str:
+    """A readable field name: `name`, `observes.0`, `page[limit]`, or `the request body`."""
+    where, *rest = loc or ("body",)
+    parts = [str(p) for p in rest]
+    if where == "body" and parts[:1] == ["data"] and len(parts) > 1:
+        parts = parts[1:]
+    return ".".join(parts) or "the request body"
+
+
 def _describe(error: dict[str, Any]) -> Problem:
     loc = tuple(error.get("loc", ()))
     pointer, parameter = _location(loc)
-    field = (
-        pointer.rsplit("/", 1)[-1]
-        if pointer and pointer != "/"
-        else (parameter or "the request body")
-    )
     message = str(error.get("msg", "is invalid"))
     if error.get("type") == "extra_forbidden":
         message = "is not a known field"
     elif error.get("type") == "missing":
         message = "is required"
     return Problem(
-        f"{field}: {message}", pointer=pointer if pointer != "/" else None, parameter=parameter
+        f"{_label(loc)}: {message}",
+        pointer=pointer if pointer != "/" else None,
+        parameter=parameter,
     )
 
 
