@@ -8,13 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from pydantic import SecretStr
 
 from integrations_api.log_writer.sink import write_attempts
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.jobs import job_id_for
-from integrations_common.settings import KafkaSettings, Transport
+from integrations_common.settings import KafkaSettings, MongoSettings, Transport
 
 from .conftest import RunningApi, auth, unique, webhook_body
 
@@ -182,3 +185,58 @@ async def test_other_tenant_sees_none_of_it(running_api: RunningApi, written: Wr
         f"/v2/integrations/{integration_id}/jobs/no-such-job/logs", headers=auth(**STORE)
     )
     assert unknown_job.status_code == 404
+
+
+async def test_store_outage_commits_nothing_and_a_restart_rereads(
+    running_api: RunningApi, kafka_bootstrap_servers: str
+) -> None:
+    """With MongoDB unreachable the batch is not committed; the next writer stores it."""
+    topics = running_api.settings.topics
+    log = attempt("outage-integration", "event-outage", 1, ok=True, tenant=OTHER)
+    group = unique("api-test-log-writer-outage")
+    settings = LogWriterSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
+        topics=topics,
+        create_topics=False,
+        mongodb=running_api.settings.mongodb,
+        group_id=group,
+        batch_timeout_ms=200,
+    )
+    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topics.logs, log.model_dump_json().encode(), key=b"k")
+    finally:
+        await producer.stop()
+
+    unreachable = create_client(
+        MongoSettings(uri=SecretStr("mongodb://127.0.0.1:9"), server_selection_timeout_ms=200)
+    )
+    first = LogWriter(settings)
+    await first.start()
+    first.store = LogStore(
+        logs=unreachable["db"][LOGS_COLLECTION], jobs=unreachable["db"][JOBS_COLLECTION]
+    )
+    stop = asyncio.Event()
+    stop.set()  # give up at the first failure, as on SIGTERM
+    try:
+        seen = 0
+        for _ in range(50):
+            seen += await first.run_once(stop)
+            if seen:
+                break
+        assert seen > 0
+    finally:
+        await first.stop()
+        await unreachable.close()
+
+    second = LogWriter(settings)
+    await second.start()
+    try:
+        for _ in range(50):
+            await second.run_once(asyncio.Event())
+            if await second.store.logs.find_one({"_id": log.id}):
+                break
+        assert await second.store.logs.find_one({"_id": log.id}) is not None
+    finally:
+        await second.stop()

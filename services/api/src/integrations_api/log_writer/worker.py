@@ -73,7 +73,7 @@ class LogWriter:
             await self._consumer.stop()
         await self._mongo.close()
 
-    async def _store(self, logs: list[AttemptLog], stop: asyncio.Event) -> bool:
+    async def store_batch(self, logs: list[AttemptLog], stop: asyncio.Event) -> bool:
         """Write until it works (backing off) or a stop is asked; answers whether it worked."""
         delay = 0.5
         while True:
@@ -114,7 +114,7 @@ class LogWriter:
         records = [r for partition in batches.values() for r in partition]
         if not records:
             return 0
-        if await self._store(parse(records), stop):
+        if await self.store_batch(parse(records), stop):
             await self._consumer.commit()
         return len(records)
 
