@@ -21,8 +21,8 @@ REQUESTS = Counter(
 )
 LATENCY = Histogram(
     "integrations_api_request_duration_seconds",
-    "Time to answer an HTTP request, by method and route template.",
-    ["method", "route"],
+    "Time to answer an HTTP request, by method, route template and status.",
+    ["method", "route", "status"],
 )
 TOO_LARGE_DETAIL = "The request body is larger than {limit} bytes."
 
@@ -66,7 +66,7 @@ class MetricsMiddleware:
             method = str(scope.get("method", ""))
             elapsed = time.perf_counter() - started
             REQUESTS.labels(method, route, str(status)).inc()
-            LATENCY.labels(method, route).observe(elapsed)
+            LATENCY.labels(method, route, str(status)).observe(elapsed)
             logger.info(
                 "request",
                 extra={
