@@ -35,4 +35,4 @@ helm-check: install helm ## Lint, render and validate the Helm chart offline; ya
 	$(HELM) template integrations $(HELM_CHART) --kube-version $(HELM_KUBE_VERSION) -f $(HELM_PROD_VALUES) \
 	  | .venv/bin/kubernetes-validate --strict --quiet -k $(HELM_KUBE_VERSION) -
 	.venv/bin/yamllint --strict -c deploy/yamllint.yaml deploy
-	.venv/bin/pytest -q tests/deploy
+	.venv/bin/pytest -q -m unit tests/deploy
