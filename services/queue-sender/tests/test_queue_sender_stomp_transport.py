@@ -1,0 +1,287 @@
+"""The STOMP transport against a real ActiveMQ (and small local proxies to break it)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import socket
+import threading
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+import stomp
+from pydantic import SecretStr
+
+from conftest import StompEndpoint, unique_name
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_queue_sender.message import message_document
+from integrations_queue_sender.samples import (
+    sample_event,
+    sample_integration,
+    sample_job,
+    stomp_configuration,
+)
+from integrations_queue_sender.settings import StompSettings
+from integrations_queue_sender.stomp_transport import StompTransport
+
+pytestmark = pytest.mark.integration
+
+TEST_SETTINGS = StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=0)
+
+
+@pytest.fixture(scope="module")
+def box() -> SecretBox:
+    return SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
+
+
+@pytest.fixture
+async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
+    stomp_transport = StompTransport(settings=TEST_SETTINGS, box=box)
+    yield stomp_transport
+    await stomp_transport.aclose()
+
+
+def closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class Subscriber(stomp.ConnectionListener):  # type: ignore[misc]
+    """Collects what arrives on one destination."""
+
+    def __init__(self, endpoint: StompEndpoint, destination: str) -> None:
+        self.frames: list[Any] = []
+        self._arrived = threading.Condition()
+        self._conn = stomp.Connection12([(endpoint.host, endpoint.port)])
+        self._conn.set_listener("subscriber", self)
+        self._conn.connect(endpoint.login, endpoint.passcode, wait=True)
+        self._conn.subscribe(destination, id="1", ack="auto")
+
+    def on_message(self, frame: Any) -> None:
+        with self._arrived:
+            self.frames.append(frame)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.frames) >= count, timeout)
+            return list(self.frames)
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._conn.disconnect()
+
+
+@pytest.fixture
+def destination() -> str:
+    return f"/queue/{unique_name('qs-stomp')}"
+
+
+@pytest.fixture
+def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[Subscriber]:
+    listener = Subscriber(stomp_endpoint, destination)
+    yield listener
+    listener.close()
+
+
+def _integration(
+    box: SecretBox,
+    endpoint: StompEndpoint,
+    destination: str,
+    *,
+    addresses: list[str] | None = None,
+    password: str | None = None,
+) -> IntegrationSnapshot:
+    return sample_integration(
+        integration_type=IntegrationType.STOMP,
+        configuration=stomp_configuration(
+            box,
+            addresses=addresses or [f"stomp://{endpoint.host}:{endpoint.port}"],
+            destination=destination,
+            username=endpoint.login,
+            password=endpoint.passcode if password is None else password,
+        ),
+    )
+
+
+class TcpProxy:
+    """Forwards a local port to the broker; `stop` is the broker going away."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self._target = (host, port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        up_reader, up_writer = await asyncio.open_connection(*self._target)
+        self._writers.update({writer, up_writer})
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+            self._writers.discard(writer)
+
+
+async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
+    transport: StompTransport,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: Subscriber,
+    box: SecretBox,
+) -> None:
+    integration = _integration(box, stomp_endpoint, destination)
+    jobs = [sample_job(sample_event(), integration) for _ in range(3)]
+
+    outcomes = await transport.deliver(jobs)
+
+    assert all(o.succeeded for o in outcomes), [o.error_detail for o in outcomes]
+    frames = await asyncio.to_thread(subscriber.wait_for, 3)
+    assert sorted(json.loads(f.body)["id"] for f in frames) == sorted(j.event.id for j in jobs)
+    by_id = {j.event.id: j for j in jobs}
+    for frame in frames:
+        document = json.loads(frame.body)
+        assert document == message_document(by_id[document["id"]])
+        assert frame.headers["persistent"] == "true"
+        assert frame.headers["content-type"] == "application/cloudevents+json"
+    assert transport.open_connections == 1
+
+
+async def test_failover_to_the_second_address(
+    transport: StompTransport,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: Subscriber,
+    box: SecretBox,
+) -> None:
+    second = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
+    addresses = [f"stomp://127.0.0.1:{closed_port()}", second]
+    job = sample_job(
+        sample_event(), _integration(box, stomp_endpoint, destination, addresses=addresses)
+    )
+
+    [outcome] = await transport.deliver([job])
+
+    assert outcome.succeeded, outcome.error_detail
+    assert json.loads(outcome.body)["broker"] == second
+    frames = await asyncio.to_thread(subscriber.wait_for, 1)
+    assert json.loads(frames[0].body)["id"] == job.event.id
+
+
+async def test_wrong_password_is_refused_with_the_brokers_reason(
+    transport: StompTransport, stomp_endpoint: StompEndpoint, destination: str, box: SecretBox
+) -> None:
+    integration = _integration(box, stomp_endpoint, destination, password="wrong-password")
+
+    [outcome] = await transport.deliver([sample_job(sample_event(), integration)])
+
+    assert not outcome.succeeded
+    assert not outcome.give_up
+    broker = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
+    assert outcome.error_detail is not None
+    assert outcome.error_detail.startswith(f"the STOMP broker at {broker} refused the connection: ")
+    assert "wrong-password" not in outcome.error_detail
+
+
+async def test_no_reachable_address_fails_fast_during_the_backoff(
+    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str
+) -> None:
+    settings = StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=60)
+    stomp_transport = StompTransport(settings=settings, box=box)
+    addresses = [f"stomp://127.0.0.1:{closed_port()}", f"stomp+ssl://127.0.0.1:{closed_port()}"]
+    integration = _integration(box, stomp_endpoint, destination, addresses=addresses)
+    try:
+        [first] = await stomp_transport.deliver([sample_job(sample_event(), integration)])
+        [second] = await stomp_transport.deliver([sample_job(sample_event(), integration)])
+    finally:
+        await stomp_transport.aclose()
+    expected = f"could not connect to any STOMP address ({', '.join(addresses)})"
+    assert first.error_detail == expected
+    assert second.error_detail == expected
+
+
+async def test_a_silent_broker_does_not_hold_up_another_integration(
+    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str, subscriber: Subscriber
+) -> None:
+    accepted: list[asyncio.StreamWriter] = []
+
+    async def swallow(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        accepted.append(writer)
+
+    silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
+    silent_port = silent.sockets[0].getsockname()[1]
+    settings = StompSettings(connect_timeout_s=1, receipt_timeout_s=5, reconnect_backoff_s=0)
+    stomp_transport = StompTransport(settings=settings, box=box)
+    dead = _integration(
+        box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{silent_port}"]
+    )
+    live = _integration(box, stomp_endpoint, destination)
+    try:
+        outcomes = await stomp_transport.deliver(
+            [sample_job(sample_event(), dead), sample_job(sample_event(), live)]
+        )
+    finally:
+        await stomp_transport.aclose()
+        for writer in accepted:
+            writer.close()
+        silent.close()
+    assert outcomes[0].error_detail == (
+        f"the STOMP broker at stomp://127.0.0.1:{silent_port} did not answer CONNECT within 1s"
+    )
+    assert outcomes[1].succeeded, outcomes[1].error_detail
+    assert len(await asyncio.to_thread(subscriber.wait_for, 1)) == 1
+
+
+async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
+    transport: StompTransport,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: Subscriber,
+    box: SecretBox,
+) -> None:
+    proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port)
+    await proxy.start()
+    integration = _integration(
+        box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{proxy.port}"]
+    )
+    before = sample_job(sample_event(), integration)
+    retried = sample_job(sample_event(), integration)
+    try:
+        [first] = await transport.deliver([before])
+        await proxy.stop()
+        [down] = await transport.deliver([retried])
+        await proxy.start()
+        [again] = await transport.deliver([retried])
+    finally:
+        await proxy.stop()
+
+    assert first.succeeded, first.error_detail
+    assert not down.succeeded
+    assert down.error_detail is not None
+    assert again.succeeded, again.error_detail
+    frames = await asyncio.to_thread(subscriber.wait_for, 2)
+    assert [json.loads(f.body)["id"] for f in frames] == [before.event.id, retried.event.id]
