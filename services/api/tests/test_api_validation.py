@@ -288,3 +288,15 @@ async def test_unstorable_text_is_422(running_api: RunningApi, raw: bytes) -> No
         headers={**auth(**TENANT), "Content-Type": "application/json"},
     )
     assert create.status_code == 422
+
+
+async def test_null_removes_an_optional_configuration_key(running_api: RunningApi) -> None:
+    client = running_api.client
+    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
+    answer = await client.put(
+        f"/v2/integrations/{created.json()['data']['id']}",
+        json={"data": {"type": "integration", "configuration": {"secret_key": None}}},
+        headers=auth(**TENANT),
+    )
+    assert answer.status_code == 200
+    assert answer.json()["data"]["configuration"] == {"url": "https://example.com/hook"}
