@@ -8,6 +8,7 @@ them, FastAPI's request validation errors, Starlette's routing errors and anythi
 from __future__ import annotations
 
 import logging
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -222,7 +223,15 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    logger.error("unhandled error", extra={"path": request.url.path, "error": type(exc).__name__})
+    # Frames only: an exception's message may quote input, and input may hold secrets.
+    logger.error(
+        "unhandled error",
+        extra={
+            "path": request.url.path,
+            "error": type(exc).__name__,
+            "trace": "".join(traceback.format_tb(exc.__traceback__)),
+        },
+    )
     return error_response(500, "An internal error has occurred.")
 
 
