@@ -61,6 +61,11 @@ def test_structured_without_content_type_is_accepted() -> None:
     assert decode_record(structured()).id == "evt-1"
 
 
+def test_empty_storeid_means_org_level() -> None:
+    event = decode_record(structured(type="integration.created", storeid=""))
+    assert event.storeid is None
+
+
 def test_structured_round_trip() -> None:
     original = decode_record(structured())
     value, headers = encode_structured(original)
@@ -108,6 +113,9 @@ def test_data_base64_is_decoded() -> None:
         (b"\xff\xfe", RejectReason.NOT_JSON),
         (b"[1, 2]", RejectReason.NOT_AN_OBJECT),
         (structured(id=None), RejectReason.MISSING_ATTRIBUTE),
+        (structured(specversion=None), RejectReason.MISSING_ATTRIBUTE),
+        (structured(time=None), RejectReason.MISSING_ATTRIBUTE),
+        (structured(source=""), RejectReason.MISSING_ATTRIBUTE),
         (structured(orgid=""), RejectReason.MISSING_ATTRIBUTE),
         (structured(specversion="0.3"), RejectReason.UNSUPPORTED_SPECVERSION),
         (structured(time="yesterday"), RejectReason.INVALID_ATTRIBUTE),

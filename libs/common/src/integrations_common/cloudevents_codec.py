@@ -89,8 +89,25 @@ def decode_record(value: bytes | None, headers: Headers | None = None) -> Commer
     if not structured and is_binary_mode(headers):
         attributes = _binary_attributes(value, headers or (), content_type)
     else:
+        fast = _fast_structured(value)
+        if fast is not None:
+            return fast
         attributes = _structured_attributes(value)
     return validate_attributes(attributes)
+
+
+def _fast_structured(value: bytes | None) -> CommerceEvent | None:
+    """The common case in one pydantic-core pass; None sends the record to the full checks."""
+    if not value:
+        return None
+    try:
+        event = CommerceEvent.model_validate_json(value)
+    except ValidationError:
+        return None
+    if "specversion" not in event.model_fields_set or "data_base64" in (event.model_extra or {}):
+        return None
+    _check_content_type(event.datacontenttype)
+    return validate_event(event)
 
 
 def _json(value: bytes | None, what: str) -> Any:

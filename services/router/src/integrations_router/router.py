@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -29,6 +30,7 @@ from integrations_common.kafka import (
     ensure_topics,
     platform_topics,
 )
+from integrations_common.settings import Transport
 from integrations_router.dead_letters import OutgoingRecord
 from integrations_router.metrics import (
     EVENTS_IN,
@@ -242,11 +244,14 @@ class Router:
         return results
 
     def _account(self, routed: list[tuple[Any, Routed]]) -> None:
+        """Count one acknowledged batch (metrics are summed per batch, then added)."""
         now_ms = time.time() * 1000
+        types: Counter[str] = Counter()
+        transports: Counter[Transport] = Counter()
+        reasons: Counter[str] = Counter()
         for record, result in routed:
             if result.rejected is not None:
-                self.stats.rejected += 1
-                EVENTS_REJECTED.labels(reason=result.rejected).inc()
+                reasons[result.rejected] += 1
                 logger.warning(
                     "rejected an input record",
                     extra={
@@ -256,14 +261,19 @@ class Router:
                     },
                 )
                 continue
-            event_type = result.event.type if result.event is not None else "unknown"
-            self.stats.events_in += 1
-            EVENTS_IN.labels(type=event_type).inc()
-            for transport in result.transports:
-                JOBS_OUT.labels(transport=transport.value).inc()
-            self.stats.jobs_out += len(result.transports)
+            types[result.event.type if result.event is not None else "unknown"] += 1
+            transports.update(result.transports)
             if record.timestamp and record.timestamp > 0:
                 ROUTING_LATENCY.observe(max(0.0, (now_ms - record.timestamp) / 1000))
+        for event_type, count in types.items():
+            EVENTS_IN.labels(type=event_type).inc(count)
+        for transport, count in transports.items():
+            JOBS_OUT.labels(transport=transport.value).inc(count)
+        for reason, count in reasons.items():
+            EVENTS_REJECTED.labels(reason=reason).inc(count)
+        self.stats.rejected += reasons.total()
+        self.stats.events_in += types.total()
+        self.stats.jobs_out += transports.total()
         self.stats.batches += 1
 
     @staticmethod
