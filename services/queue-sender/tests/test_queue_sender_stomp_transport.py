@@ -3,15 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import socket
-import threading
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
 
 import pytest
-import stomp
 from pydantic import SecretStr
 
 from conftest import StompEndpoint, unique_name
@@ -26,6 +21,7 @@ from integrations_queue_sender.samples import (
 )
 from integrations_queue_sender.settings import StompSettings
 from integrations_queue_sender.stomp_transport import StompTransport
+from integrations_queue_sender.testing import StompSubscriber, TcpProxy, closed_port
 
 pytestmark = pytest.mark.integration
 
@@ -44,47 +40,20 @@ async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
     await stomp_transport.aclose()
 
 
-def closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
-class Subscriber(stomp.ConnectionListener):  # type: ignore[misc]
-    """Collects what arrives on one destination."""
-
-    def __init__(self, endpoint: StompEndpoint, destination: str) -> None:
-        self.frames: list[Any] = []
-        self._arrived = threading.Condition()
-        self._conn = stomp.Connection12([(endpoint.host, endpoint.port)])
-        self._conn.set_listener("subscriber", self)
-        self._conn.connect(endpoint.login, endpoint.passcode, wait=True)
-        self._conn.subscribe(destination, id="1", ack="auto")
-
-    def on_message(self, frame: Any) -> None:
-        with self._arrived:
-            self.frames.append(frame)
-            self._arrived.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
-        with self._arrived:
-            self._arrived.wait_for(lambda: len(self.frames) >= count, timeout)
-            return list(self.frames)
-
-    def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._conn.disconnect()
-
-
 @pytest.fixture
 def destination() -> str:
     return f"/queue/{unique_name('qs-stomp')}"
 
 
 @pytest.fixture
-def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[Subscriber]:
-    listener = Subscriber(stomp_endpoint, destination)
+def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[StompSubscriber]:
+    listener = StompSubscriber(
+        host=stomp_endpoint.host,
+        port=stomp_endpoint.port,
+        login=stomp_endpoint.login,
+        passcode=stomp_endpoint.passcode,
+        destination=destination,
+    )
     yield listener
     listener.close()
 
@@ -109,49 +78,11 @@ def _integration(
     )
 
 
-class TcpProxy:
-    """Forwards a local port to the broker; `stop` is the broker going away."""
-
-    def __init__(self, host: str, port: int) -> None:
-        self._target = (host, port)
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self.port = 0
-
-    async def start(self) -> None:
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
-        self.port = self._server.sockets[0].getsockname()[1]
-
-    async def stop(self) -> None:
-        if self._server is not None:
-            self._server.close()
-            for writer in list(self._writers):
-                writer.close()
-            await self._server.wait_closed()
-            self._server = None
-
-    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        up_reader, up_writer = await asyncio.open_connection(*self._target)
-        self._writers.update({writer, up_writer})
-        await asyncio.gather(
-            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
-        )
-
-    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            while data := await reader.read(65536):
-                writer.write(data)
-                await writer.drain()
-        finally:
-            writer.close()
-            self._writers.discard(writer)
-
-
 async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
     destination: str,
-    subscriber: Subscriber,
+    subscriber: StompSubscriber,
     box: SecretBox,
 ) -> None:
     integration = _integration(box, stomp_endpoint, destination)
@@ -175,7 +106,7 @@ async def test_failover_to_the_second_address(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
     destination: str,
-    subscriber: Subscriber,
+    subscriber: StompSubscriber,
     box: SecretBox,
 ) -> None:
     second = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
@@ -225,7 +156,7 @@ async def test_no_reachable_address_fails_fast_during_the_backoff(
 
 
 async def test_a_silent_broker_does_not_hold_up_another_integration(
-    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str, subscriber: Subscriber
+    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str, subscriber: StompSubscriber
 ) -> None:
     accepted: list[asyncio.StreamWriter] = []
 
@@ -260,7 +191,7 @@ async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
     destination: str,
-    subscriber: Subscriber,
+    subscriber: StompSubscriber,
     box: SecretBox,
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port)

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
+import asyncio
 from importlib.metadata import version
 
-from integrations_common.runner import idle_worker, run
+from integrations_common.runner import run
 from integrations_queue_sender.settings import QueueSenderSettings
+from integrations_queue_sender.worker import build_workers, run_workers
 
 
 def main() -> None:
-    """Start the queue sender and run until SIGTERM."""
+    """Start the SQS and STOMP delivery workers and run until SIGTERM."""
     settings = QueueSenderSettings()
+
+    async def worker(stop: asyncio.Event) -> None:
+        await run_workers(stop, workers=build_workers(settings))
+
     run(
         service="integrations-queue-sender",
         version=version("integrations-queue-sender"),
         log_level=settings.log_level,
         ops=settings.ops,
-        worker=idle_worker,
+        worker=worker,
     )
 
 

@@ -7,12 +7,14 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings
 
+from integrations_common.delivery import DeliverySettings
 from integrations_common.secret_box import EncryptionSettings
 from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     OpsServerSettings,
     TopicSettings,
+    Transport,
     service_config,
 )
 
@@ -72,5 +74,14 @@ class QueueSenderSettings(BaseSettings):
     ops: OpsServerSettings = OpsServerSettings(port=8083)
     log_level: LogLevel = "INFO"
     encryption: EncryptionSettings = EncryptionSettings()
+    delivery: DeliverySettings = DeliverySettings()
+    transports: list[Transport] = Field(default=[Transport.SQS, Transport.STOMP], min_length=1)
     sqs: SqsSettings = SqsSettings()
     stomp: StompSettings = StompSettings()
+
+    @field_validator("transports")
+    @classmethod
+    def _queue_transports_only(cls, value: list[Transport]) -> list[Transport]:
+        if Transport.WEBHOOK in value:
+            raise ValueError("the queue sender delivers sqs and stomp only")
+        return list(dict.fromkeys(value))

@@ -1,0 +1,97 @@
+"""Helpers for the queue sender's tests and benchmark: a STOMP subscriber and a TCP proxy.
+
+The proxy stands in front of a real broker so a test can take the broker away (`stop`) and bring
+it back (`start`) without touching the shared server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+from typing import Any
+
+import stomp
+
+
+def closed_port() -> int:
+    """A local port nothing listens on (at the time of asking)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+class StompSubscriber(stomp.ConnectionListener):  # type: ignore[misc]
+    """Collects every message that arrives on one destination."""
+
+    def __init__(
+        self, *, host: str, port: int, login: str | None, passcode: str | None, destination: str
+    ) -> None:
+        self.frames: list[Any] = []
+        self._arrived = threading.Condition()
+        self._conn = stomp.Connection12([(host, port)])
+        self._conn.set_listener("subscriber", self)
+        self._conn.connect(login, passcode, wait=True)
+        self._conn.subscribe(destination, id="1", ack="auto")
+
+    def on_message(self, frame: Any) -> None:
+        with self._arrived:
+            self.frames.append(frame)
+            self._arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
+        """Block until `count` messages arrived (or `timeout`); answer all so far."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.frames) >= count, timeout)
+            return list(self.frames)
+
+    def close(self) -> None:
+        """Disconnect."""
+        with contextlib.suppress(Exception):
+            self._conn.disconnect()
+
+
+class TcpProxy:
+    """Forwards a local port to `host:port`; `stop` drops every connection and the listener."""
+
+    def __init__(self, host: str, port: int, *, listen_port: int = 0) -> None:
+        self._target = (host, port)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = listen_port
+
+    async def start(self) -> None:
+        """Listen (again, on the same port once it has one)."""
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        """Stop listening and cut every forwarded connection."""
+        if self._server is not None:
+            self._server.close()
+            for writer in list(self._writers):
+                writer.close()
+            await self._server.wait_closed()
+            self._server = None
+
+    async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self._target)
+        except OSError:
+            writer.close()
+            return
+        self._writers.update({writer, up_writer})
+        await asyncio.gather(
+            self._pipe(reader, up_writer), self._pipe(up_reader, writer), return_exceptions=True
+        )
+
+    async def _pipe(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while data := await reader.read(65536):
+                writer.write(data)
+                await writer.drain()
+        finally:
+            writer.close()
+            self._writers.discard(writer)

@@ -1,0 +1,63 @@
+"""The queue sender's work: one shared `DeliveryWorker` per transport (SQS, STOMP) in one process.
+
+Each worker has its own consumer group, retry tiers, dead-letter topic and metric label; the
+shared machinery in `integrations_common.delivery` does the consuming, attempt logs, retries and
+commits, and these transports only deliver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from integrations_common.delivery import DeliverySettings, DeliveryTransport, DeliveryWorker
+from integrations_common.secret_box import SecretBox
+from integrations_common.settings import Transport
+from integrations_queue_sender.settings import QueueSenderSettings
+from integrations_queue_sender.sqs_transport import SqsTransport
+from integrations_queue_sender.stomp_transport import StompTransport
+
+logger = logging.getLogger(__name__)
+
+
+def _transport(kind: Transport, settings: QueueSenderSettings, box: SecretBox) -> DeliveryTransport:
+    if kind is Transport.SQS:
+        return SqsTransport(settings=settings.sqs, box=box)
+    if kind is Transport.STOMP:
+        return StompTransport(settings=settings.stomp, box=box)
+    raise ValueError(f"the queue sender does not deliver {kind.value}")
+
+
+def _delivery_settings(settings: DeliverySettings, kind: Transport) -> DeliverySettings:
+    """A configured consumer group gets the transport as suffix: each worker has its own group."""
+    if settings.consumer_group is None:
+        return settings
+    return settings.model_copy(update={"consumer_group": f"{settings.consumer_group}-{kind.value}"})
+
+
+def build_workers(settings: QueueSenderSettings) -> list[DeliveryWorker]:
+    """One worker per configured transport, sharing one secret box."""
+    box = SecretBox(settings.encryption)
+    return [
+        DeliveryWorker(
+            transport=kind,
+            deliverer=_transport(kind, settings, box),
+            kafka=settings.kafka,
+            topics=settings.topics,
+            settings=_delivery_settings(settings.delivery, kind),
+        )
+        for kind in settings.transports
+    ]
+
+
+async def run_workers(stop: asyncio.Event, *, workers: list[DeliveryWorker]) -> None:
+    """Run every worker until `stop`; if one fails, stop the others and raise its error."""
+    tasks = [asyncio.create_task(worker.run(stop)) for worker in workers]
+    try:
+        await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        stop.set()
+        results = await asyncio.gather(*tasks, return_exceptions=True)
+    for result in results:
+        if isinstance(result, BaseException):
+            raise result

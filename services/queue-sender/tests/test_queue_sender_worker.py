@@ -1,0 +1,225 @@
+"""The queue sender as wired: jobs from the deliveries topics reach SQS and STOMP, with logs."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import SecretStr
+
+from conftest import QueueFactory, StompEndpoint, unique_name
+from integrations_common.attempts import AttemptLog, JobStatus
+from integrations_common.delivery import DeliverySettings
+from integrations_common.integrations import IntegrationType
+from integrations_common.jobs import DeliveryJob
+from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_queue_sender.samples import (
+    sample_event,
+    sample_integration,
+    sample_job,
+    sqs_configuration,
+    stomp_configuration,
+)
+from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
+from integrations_queue_sender.testing import StompSubscriber, TcpProxy, closed_port
+from integrations_queue_sender.worker import build_workers, run_workers
+
+pytestmark = pytest.mark.integration
+
+KEY = generate_key()
+
+
+@pytest.fixture
+def settings(kafka_bootstrap_servers: str, sqs_endpoint_url: str) -> QueueSenderSettings:
+    return QueueSenderSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers, client_id="qs-test"),
+        topics=TopicSettings(
+            deliveries_prefix=unique_name("qs-deliveries"),
+            logs=unique_name("qs-logs"),
+            partitions=2,
+        ),
+        encryption=EncryptionSettings(keys=SecretStr(KEY)),
+        delivery=DeliverySettings(
+            retry_schedule="1s,2s", consumer_group=unique_name("qs-group"), poll_timeout_ms=100
+        ),
+        sqs=SqsSettings(endpoint_url=sqs_endpoint_url),
+        stomp=StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=0),
+    )
+
+
+@pytest.fixture
+def box(settings: QueueSenderSettings) -> SecretBox:
+    return SecretBox(settings.encryption)
+
+
+@pytest.fixture
+async def running(settings: QueueSenderSettings) -> AsyncIterator[None]:
+    """The two workers, running until the test ends; their topics are deleted afterwards."""
+    workers = build_workers(settings)
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_workers(stop, workers=workers))
+    try:
+        yield
+    finally:
+        stop.set()
+        await task
+        admin = AIOKafkaAdminClient(bootstrap_servers=settings.kafka.bootstrap_servers)
+        await admin.start()
+        try:
+            names = {spec.name for worker in workers for spec in worker.topic_specs()}
+            await admin.delete_topics(sorted(names))
+        finally:
+            await admin.close()
+
+
+@pytest.fixture
+def destination() -> str:
+    return f"/queue/{unique_name('qs-worker')}"
+
+
+@pytest.fixture
+def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[StompSubscriber]:
+    listener = StompSubscriber(
+        host=stomp_endpoint.host,
+        port=stomp_endpoint.port,
+        login=stomp_endpoint.login,
+        passcode=stomp_endpoint.passcode,
+        destination=destination,
+    )
+    yield listener
+    listener.close()
+
+
+async def _produce(
+    settings: QueueSenderSettings, transport: Transport, jobs: list[DeliveryJob]
+) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
+    await producer.start()
+    try:
+        for job in jobs:
+            await producer.send_and_wait(
+                settings.topics.deliveries(transport),
+                key=job.kafka_key,
+                value=job.model_dump_json().encode(),
+            )
+    finally:
+        await producer.stop()
+
+
+async def _logs_until(
+    settings: QueueSenderSettings, done: Any, timeout: float = 60.0
+) -> list[AttemptLog]:
+    consumer = AIOKafkaConsumer(
+        settings.topics.logs,
+        bootstrap_servers=settings.kafka.bootstrap_servers,
+        auto_offset_reset="earliest",
+        group_id=None,
+    )
+    await consumer.start()
+    logs: list[AttemptLog] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not done(logs):
+                batch = await consumer.getmany(timeout_ms=500)
+                for records in batch.values():
+                    logs.extend(AttemptLog.model_validate_json(r.value) for r in records)
+    finally:
+        await consumer.stop()
+    return logs
+
+
+def _all_succeeded(jobs: list[DeliveryJob]) -> Any:
+    wanted = {job.job_id for job in jobs}
+    return lambda logs: wanted <= {log.job_id for log in logs if log.succeeded}
+
+
+@pytest.mark.usefixtures("running")
+async def test_jobs_on_both_deliveries_topics_are_delivered_and_logged(
+    *,
+    settings: QueueSenderSettings,
+    box: SecretBox,
+    sqs_queue_factory: QueueFactory,
+    sqs_client: Any,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: StompSubscriber,
+) -> None:
+    url = await sqs_queue_factory("qs-worker")
+    sqs = sample_integration(
+        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
+    )
+    stomp = sample_integration(
+        integration_type=IntegrationType.STOMP,
+        configuration=stomp_configuration(
+            box,
+            addresses=[f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"],
+            destination=destination,
+            username=stomp_endpoint.login,
+            password=stomp_endpoint.passcode,
+        ),
+    )
+    sqs_jobs = [sample_job(sample_event(), sqs) for _ in range(12)]
+    stomp_jobs = [sample_job(sample_event(), stomp) for _ in range(5)]
+
+    await _produce(settings, Transport.SQS, sqs_jobs)
+    await _produce(settings, Transport.STOMP, stomp_jobs)
+    logs = await _logs_until(settings, _all_succeeded(sqs_jobs + stomp_jobs))
+
+    assert {log.transport for log in logs} == {Transport.SQS, Transport.STOMP}
+    assert all(log.job_status is JobStatus.SUCCEEDED for log in logs)
+    received: list[dict[str, Any]] = []
+    while len(received) < len(sqs_jobs):
+        response = await sqs_client.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1
+        )
+        received.extend(response.get("Messages", []))
+    assert {json.loads(m["Body"])["id"] for m in received} == {j.event.id for j in sqs_jobs}
+    frames = await asyncio.to_thread(subscriber.wait_for, len(stomp_jobs))
+    assert {json.loads(f.body)["id"] for f in frames} == {j.event.id for j in stomp_jobs}
+
+
+@pytest.mark.usefixtures("running")
+async def test_a_broker_that_is_down_gets_its_message_after_the_retry_delay(
+    settings: QueueSenderSettings,
+    box: SecretBox,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: StompSubscriber,
+) -> None:
+    proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, listen_port=closed_port())
+    integration = sample_integration(
+        integration_type=IntegrationType.STOMP,
+        configuration=stomp_configuration(
+            box,
+            addresses=[f"stomp://127.0.0.1:{proxy.port}"],
+            destination=destination,
+            username=stomp_endpoint.login,
+            password=stomp_endpoint.passcode,
+        ),
+    )
+    job = sample_job(sample_event(), integration)
+
+    await _produce(settings, Transport.STOMP, [job])
+    first = await _logs_until(settings, lambda logs: len(logs) >= 1)
+    await proxy.start()
+    try:
+        logs = await _logs_until(settings, _all_succeeded([job]))
+    finally:
+        await proxy.stop()
+
+    assert first[0].attempt == 1
+    assert not first[0].succeeded
+    assert first[0].job_status is JobStatus.RETRYING
+    assert first[0].error_detail == (
+        f"could not connect to any STOMP address (stomp://127.0.0.1:{proxy.port})"
+    )
+    success = next(log for log in logs if log.succeeded)
+    assert success.attempt == 2
+    frames = await asyncio.to_thread(subscriber.wait_for, 1)
+    assert [json.loads(f.body)["id"] for f in frames] == [job.event.id]
