@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from prometheus_client import Info
 
 from integrations_common.log_config import configure_logging
-from integrations_common.ops_server import OpsServer
+from integrations_common.ops_server import OpsServer, ReadinessCheck
 from integrations_common.settings import OpsServerSettings
 
 logger = logging.getLogger(__name__)
@@ -24,17 +24,25 @@ async def _wait_for_stop(stop: asyncio.Event) -> None:
     await stop.wait()
 
 
-async def serve(*, service: str, version: str, ops: OpsServerSettings, worker: Worker) -> None:
+async def serve(
+    *,
+    service: str,
+    version: str,
+    ops: OpsServerSettings,
+    worker: Worker,
+    ready: ReadinessCheck = lambda: True,
+) -> None:
     """Serve the ops endpoints and run `worker` until it returns or a stop signal arrives.
 
-    The worker receives the stop event and should return soon after it is set.
+    The worker receives the stop event and should return soon after it is set; `ready` answers
+    `/readyz`.
     """
     BUILD_INFO.info({"service": service, "version": version})
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
-    server = OpsServer(service=service, host=ops.host, port=ops.port)
+    server = OpsServer(service=service, host=ops.host, port=ops.port, ready=ready)
     await server.start()
     logger.info("%s is up", service, extra={"ops_port": server.port, "version": version})
     try:
@@ -47,11 +55,17 @@ async def serve(*, service: str, version: str, ops: OpsServerSettings, worker: W
 
 
 def run(
-    *, service: str, version: str, log_level: str, ops: OpsServerSettings, worker: Worker
+    *,
+    service: str,
+    version: str,
+    log_level: str,
+    ops: OpsServerSettings,
+    worker: Worker,
+    ready: ReadinessCheck = lambda: True,
 ) -> None:
     """Entry point body shared by the worker services."""
     configure_logging(log_level)
-    asyncio.run(serve(service=service, version=version, ops=ops, worker=worker))
+    asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
 
 
 idle_worker: Worker = _wait_for_stop
