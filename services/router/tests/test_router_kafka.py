@@ -186,3 +186,30 @@ async def test_table_is_loaded_before_anything_is_routed(
     jobs = await kafka_kit.all_jobs(Transport.WEBHOOK)
     assert pairs(jobs) == {(e.id, h.id) for e in events for h in hooks}
     assert len(jobs) == len(events) * len(hooks)
+
+
+async def test_two_instances_share_the_partitions_and_both_hold_the_table(
+    kafka_kit: Any,
+    start_router: StartRouter,
+    make_snapshot: MakeSnapshot,
+    make_event: MakeEvent,
+    until: Until,
+) -> None:
+    hook = make_snapshot(store_id="F")
+    await kafka_kit.put_integration(hook)
+    events = [make_event(store_id="F") for _ in range(200)]
+    settings = kafka_kit.settings()
+    async with start_router(settings) as first:
+        for commerce_event in events[:100]:
+            await kafka_kit.emit(commerce_event, key=commerce_event.id.encode())
+        async with start_router(settings) as second:
+            assert second.table.index.get(hook.id) == hook
+            for commerce_event in events[100:]:
+                await kafka_kit.emit(commerce_event, key=commerce_event.id.encode())
+            wanted = {e.id for e in events}
+            jobs = await kafka_kit.jobs(
+                Transport.WEBHOOK, until=lambda js: {j["event"]["id"] for j in js} >= wanted
+            )
+            assert second.ready
+    assert {j["event"]["id"] for j in jobs} == wanted
+    assert first.stats.events_in + second.stats.events_in >= len(events)

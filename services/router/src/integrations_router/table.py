@@ -34,9 +34,8 @@ class IntegrationTable:
     def __init__(self, *, kafka: KafkaSettings, topic: str, poll_timeout_ms: int = 200) -> None:
         self._topic = topic
         self._poll_timeout_ms = poll_timeout_ms
-        self._consumer: AIOKafkaConsumer = create_consumer(
-            kafka, group_id=None, fetch_max_wait_ms=100
-        )
+        self._kafka = kafka
+        self._client: AIOKafkaConsumer | None = None
         self.index = RoutingIndex()
         self.loaded = asyncio.Event()
 
@@ -45,6 +44,7 @@ class IntegrationTable:
 
         Without a group, aiokafka assigns every partition of a subscribed topic to this consumer.
         """
+        self._client = create_consumer(self._kafka, group_id=None, fetch_max_wait_ms=100)
         with map_exceptions(KAFKA_ERRORS):
             await self._consumer.start()
             self._consumer.subscribe([self._topic])
@@ -56,9 +56,17 @@ class IntegrationTable:
                 await self._consumer._client.force_metadata_update()
         raise ConfigurationError(f"the config topic {self._topic} does not exist")
 
+    @property
+    def _consumer(self) -> AIOKafkaConsumer:
+        if self._client is None:
+            raise RuntimeError("the integrations table is not started")
+        return self._client
+
     async def stop(self) -> None:
-        """Disconnect."""
-        await self._consumer.stop()
+        """Disconnect (safe if never started)."""
+        if self._client is not None:
+            await self._client.stop()
+            self._client = None
 
     async def load(self) -> int:
         """Read the topic up to its current end; answer how many integrations are held."""
