@@ -1,4 +1,5 @@
-# Helm chart checks, all offline: `make helm-check`. Included by the root Makefile.
+# Deployment checks, all offline: `make helm-check`. Included by the root Makefile.
+# Also `make dockerfile-check`: BuildKit's Dockerfile lint, built from deploy/tools.
 # helm is built from source with the Go toolchain (pinned; cached in .cache/infra/bin); the
 # ldflags match the release build so that helm assumes the same Kubernetes version by default.
 HELM_VERSION := v3.22.0
@@ -16,7 +17,10 @@ HELM_LDFLAGS := -X helm.sh/helm/v3/internal/version.version=$(HELM_VERSION) \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 \
 	-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$(HELM_K8S_MINOR)
 
-.PHONY: helm helm-check
+DOCKERFILE_CHECK := .cache/infra/bin/dockerfile-check
+DOCKERFILE_CHECK_SRC := deploy/tools/dockerfile-check
+
+.PHONY: helm helm-check dockerfile-check
 
 helm: ## Build the pinned helm into .cache/infra/bin (needs Go; once, then cached).
 	@if [ ! -x $(HELM) ] || [ ! -f $(HELM_STAMP) ]; then \
@@ -27,7 +31,14 @@ helm: ## Build the pinned helm into .cache/infra/bin (needs Go; once, then cache
 	  touch $(HELM_STAMP); \
 	fi
 
-helm-check: install helm ## Lint, render and validate the Helm chart offline; yamllint; the chart tests.
+$(DOCKERFILE_CHECK): $(DOCKERFILE_CHECK_SRC)/main.go $(DOCKERFILE_CHECK_SRC)/go.mod $(DOCKERFILE_CHECK_SRC)/go.sum
+	@mkdir -p $(dir $@)
+	cd $(DOCKERFILE_CHECK_SRC) && GOFLAGS=-buildvcs=false go build -o $(abspath $@) .
+
+dockerfile-check: $(DOCKERFILE_CHECK) ## Lint deploy/docker/Dockerfile offline with BuildKit's checks.
+	$(DOCKERFILE_CHECK) deploy/docker/Dockerfile
+
+helm-check: install helm dockerfile-check ## Lint, render and validate the Helm chart offline; yamllint; the chart tests.
 	$(HELM) lint --strict --kube-version $(HELM_KUBE_VERSION) $(HELM_CHART)
 	$(HELM) lint --strict --kube-version $(HELM_KUBE_VERSION) -f $(HELM_PROD_VALUES) $(HELM_CHART)
 	$(HELM) template integrations $(HELM_CHART) --kube-version $(HELM_KUBE_VERSION) \

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.unit
 
 DOCKERFILE = REPO / "deploy" / "docker" / "Dockerfile"
 DOCKERIGNORE = REPO / ".dockerignore"
+DOCKERFILE_CHECK = REPO / ".cache" / "infra" / "bin" / "dockerfile-check"
 # image target -> (workspace package, console script)
 TARGETS = {
     "api": ("integrations-api", "integrations-api"),
@@ -201,3 +202,37 @@ def test_deploy_image_venv_holds_only_its_service(tmp_path: Path, package: str) 
         check=False,
     )
     assert check.returncode == 0, check.stderr
+
+
+@pytest.fixture(scope="session")
+def dockerfile_check() -> Path:
+    """BuildKit's Dockerfile lint (`docker build --check`), built from deploy/tools once."""
+    result = subprocess.run(
+        ["make", "-s", str(DOCKERFILE_CHECK.relative_to(REPO))],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if result.returncode != 0:
+        pytest.fail(f"could not build dockerfile-check (needs Go):\n{result.stdout}{result.stderr}")
+    return DOCKERFILE_CHECK
+
+
+def test_deploy_dockerfile_passes_buildkit_checks(dockerfile_check: Path) -> None:
+    result = subprocess.run(
+        [str(dockerfile_check), str(DOCKERFILE)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no findings" in result.stdout
+
+
+def test_deploy_dockerfile_check_reports_findings(dockerfile_check: Path, tmp_path: Path) -> None:
+    bad = tmp_path / "Dockerfile"
+    bad.write_text("FROM python:3.11 as base\nENV A 1\nCMD python -m app\n")
+    result = subprocess.run(
+        [str(dockerfile_check), str(bad)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 1
+    for rule in ("FromAsCasing", "LegacyKeyValueFormat", "JSONArgsRecommended"):
+        assert rule in result.stdout
