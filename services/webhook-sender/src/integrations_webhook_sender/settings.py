@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings
 
+from integrations_common.delivery import DeliverySettings
+from integrations_common.secret_box import EncryptionSettings
 from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
@@ -11,6 +17,59 @@ from integrations_common.settings import (
     TopicSettings,
     service_config,
 )
+from integrations_webhook_sender.request import BodySecret
+from integrations_webhook_sender.ssrf import IPNetwork, parse_networks
+
+PRODUCT = "Integrations-Webhooks"
+
+
+def default_user_agent() -> str:
+    """`Integrations-Webhooks/<version>`: names the product to receivers."""
+    return f"{PRODUCT}/{version('integrations-webhook-sender')}"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HttpSettings(_Section):
+    """The shared HTTP client: limits, timeouts and what is sent."""
+
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=60, description="Total time for one attempt (spec: 10 s)."
+    )
+    max_body_bytes: int = Field(
+        default=64 * 1024, ge=0, le=1024 * 1024, description="Response bytes read and logged."
+    )
+    max_connections: int = Field(default=512, ge=1, description="Requests in flight, overall.")
+    max_per_host: int = Field(default=64, ge=1, description="Requests in flight per host:port.")
+    keepalive_seconds: float = Field(default=30.0, gt=0, description="Idle connection lifetime.")
+    dns_cache_seconds: int = Field(
+        default=10, ge=0, description="How long checked DNS answers live."
+    )
+    user_agent: str = Field(default_factory=default_user_agent, min_length=1)
+    body_secret: BodySecret = Field(
+        default=BodySecret.PLAIN,
+        description="configuration.secret_key in the body: plain (as in the spec), masked, omit.",
+    )
+    ca_file: Path | None = Field(default=None, description="Extra CA bundle for receivers' TLS.")
+
+
+class SsrfSettings(_Section):
+    """The SSRF guard: on by default; `allow_cidrs` opens specific ranges (e.g. for local demos)."""
+
+    enabled: bool = True
+    allow_cidrs: str = Field(default="", description="Comma-separated CIDRs that are allowed.")
+
+    @field_validator("allow_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: str) -> str:
+        return ",".join(str(n) for n in parse_networks(value))
+
+    @property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        """The parsed allow-list."""
+        return parse_networks(self.allow_cidrs)
 
 
 class WebhookSenderSettings(BaseSettings):
@@ -21,4 +80,8 @@ class WebhookSenderSettings(BaseSettings):
     kafka: KafkaSettings = KafkaSettings(client_id="integrations-webhook-sender")
     topics: TopicSettings = TopicSettings()
     ops: OpsServerSettings = OpsServerSettings(port=8082)
+    delivery: DeliverySettings = DeliverySettings()
+    http: HttpSettings = HttpSettings()
+    ssrf: SsrfSettings = SsrfSettings()
+    encryption: EncryptionSettings = EncryptionSettings()
     log_level: LogLevel = "INFO"
