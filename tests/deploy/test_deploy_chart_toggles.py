@@ -3,10 +3,24 @@
 from __future__ import annotations
 
 import ipaddress
+import json
+import shutil
+import subprocess
+from pathlib import Path
 
 import pytest
+import yaml  # type: ignore[import-untyped]
 
-from .conftest import PROD_VALUES, SASL_VALUES, SECRET_VALUES, Render, by_kind, component, named
+from .conftest import (
+    CHART,
+    PROD_VALUES,
+    SASL_VALUES,
+    SECRET_VALUES,
+    Render,
+    by_kind,
+    component,
+    named,
+)
 
 pytestmark = pytest.mark.unit
 
@@ -163,3 +177,36 @@ def test_deploy_topic_hook_job_runs_before_install_and_upgrade(render: Render) -
 
 def test_deploy_topic_hook_job_can_be_switched_off(render: Render) -> None:
     assert by_kind(render(values={"topicsJob.enabled": False}), "Job") == []
+
+
+def render_notes(helm: Path, tmp_path: Path, values: dict[str, object]) -> str:
+    """NOTES.txt as `helm install` prints it (rendered through a template in a chart copy)."""
+    chart = tmp_path / "chart"
+    shutil.copytree(CHART, chart)
+    notes = (chart / "templates" / "NOTES.txt").read_text()
+    (chart / "templates" / "zz-notes.yaml").write_text(
+        '{{- define "notes.preview" -}}' + notes + "{{- end -}}\n"
+        'notes: {{ include "notes.preview" . | toJson }}\n'
+    )
+    command = [str(helm), "template", "integrations", str(chart), "-s", "templates/zz-notes.yaml"]
+    for key, value in values.items():
+        command += ["--set-json", f"{key}={json.dumps(value)}"]
+    result = subprocess.run(command, capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+    (document,) = [d for d in yaml.safe_load_all(result.stdout) if d]
+    text: str = document["notes"]
+    return text
+
+
+def test_deploy_notes_warn_when_replicas_exceed_partitions(helm: Path, tmp_path: Path) -> None:
+    quiet = render_notes(helm, tmp_path / "quiet", {})
+    assert "WARNING" not in quiet
+    assert "port-forward service/integrations-api" in quiet
+    loud = render_notes(
+        helm,
+        tmp_path / "loud",
+        {"topics.partitions": 4, "webhookSender.keda.enabled": True, "router.replicaCount": 5},
+    )
+    assert "webhookSender.keda.maxReplicaCount (6) exceeds topics.partitions (4)" in loud
+    assert "router.replicaCount (5) exceeds topics.partitions (4)" in loud
+    assert "queueSender" not in loud

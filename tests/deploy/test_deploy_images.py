@@ -157,10 +157,20 @@ def _context(tmp_path: Path) -> Path:
     return context
 
 
+def uv_command() -> list[str]:
+    """uv as `make install` finds it: on PATH, or as python3's module."""
+    found = shutil.which("uv")
+    if found:
+        return [found]
+    python3 = shutil.which("python3") or sys.executable
+    probe = subprocess.run([python3, "-m", "uv", "--version"], capture_output=True, check=False)
+    assert probe.returncode == 0, "uv is needed (make install provides it)"
+    return [python3, "-m", "uv"]
+
+
 @pytest.mark.parametrize("package", PACKAGES)
 def test_deploy_image_venv_holds_only_its_service(tmp_path: Path, package: str) -> None:
-    uv = shutil.which("uv")
-    assert uv, "uv is needed (make install provides it)"
+    uv = uv_command()
     venv = tmp_path / "venv"
     env = {
         **os.environ,
@@ -175,7 +185,7 @@ def test_deploy_image_venv_holds_only_its_service(tmp_path: Path, package: str) 
     context = _context(tmp_path)
     for command in uv_syncs(build):
         result = subprocess.run(
-            [uv, *command[1:], "--offline"],
+            [*uv, *command[1:], "--offline"],
             cwd=context,
             env=env,
             capture_output=True,
