@@ -106,14 +106,30 @@ class IntegrationTable:
         if record.value is None:
             if key is None:
                 return self._reject(record, "a tombstone without a key")
-            return self.index.apply(key, None)
+            removed = self.index.apply(key, None)
+            if removed and self.loaded.is_set():
+                logger.info("integration removed", extra={"integration_id": key})
+            return removed
         try:
             snapshot = IntegrationSnapshot.model_validate_json(record.value)
         except ValidationError as exc:
             return self._reject(record, f"not an integration snapshot: {exc.error_count()} errors")
         if key is not None and key != snapshot.id:
             return self._reject(record, f"the key {key!r} is not the snapshot's id")
-        return self.index.apply(snapshot.id, snapshot)
+        changed = self.index.apply(snapshot.id, snapshot)
+        if self.loaded.is_set():
+            logger.info(
+                "integration applied"
+                if changed
+                else "integration snapshot ignored (older version)",
+                extra={
+                    "integration_id": snapshot.id,
+                    "version": snapshot.version,
+                    "enabled": snapshot.enabled,
+                    "tenant": snapshot.tenant.key,
+                },
+            )
+        return changed
 
     def _reject(self, record: Any, why: str) -> bool:
         CONFIG_REJECTED.inc()
