@@ -1,0 +1,277 @@
+"""The whole sender against real Kafka and a real receiver: retries, Retry-After, 410, DLQ."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import os
+import signal
+import subprocess
+import sys
+import uuid
+import warnings
+from collections import Counter, defaultdict
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from aiohttp import web
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import SecretStr
+
+from integrations_common.attempts import AttemptLog, JobStatus
+from integrations_common.delivery import delivery_topic_specs
+from integrations_common.jobs import DeliveryJob
+from integrations_common.kafka import create_producer, ensure_topics
+from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_webhook_sender.app import build_worker
+from integrations_webhook_sender.settings import WebhookSenderSettings
+from integrations_webhook_sender.testing import (
+    JobFactory,
+    Received,
+    Receiver,
+    make_job,
+)
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="module")
+def box_key() -> str:
+    return generate_key()
+
+
+@pytest.fixture(scope="module")
+def secret_box(box_key: str) -> SecretBox:
+    return SecretBox(EncryptionSettings(keys=SecretStr(box_key)))
+
+
+@pytest.fixture
+def job_factory(secret_box: SecretBox) -> JobFactory:
+    return functools.partial(make_job, box=secret_box)
+
+
+@pytest.fixture
+async def topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicSettings]:
+    """Unique topic names; every topic under the unique prefix is deleted afterwards."""
+    prefix = f"test-webhook-{uuid.uuid4().hex[:10]}"
+    yield TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=3)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+def _settings(
+    kafka: str, topics: TopicSettings, box_keys: str, **delivery: object
+) -> WebhookSenderSettings:
+    return WebhookSenderSettings.model_validate(
+        {
+            "kafka": {"bootstrap_servers": kafka},
+            "topics": topics.model_dump(),
+            "delivery": {
+                "retry_schedule": "1s,2s",
+                "consumer_group": f"test-webhook-{uuid.uuid4().hex[:8]}",
+                **delivery,
+            },
+            "ssrf": {"allow_cidrs": "127.0.0.0/8"},
+            "encryption": {"keys": box_keys},
+        }
+    )
+
+
+async def _publish(kafka: str, topic: str, jobs: list[DeliveryJob]) -> None:
+    producer = create_producer(KafkaSettings(bootstrap_servers=kafka))
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, job.model_dump_json().encode(), key=job.kafka_key)
+            for job in jobs
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def _read(
+    kafka: str, topic: str, until: Callable[[list[bytes]], bool], timeout: float = 60
+) -> list[bytes]:
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest")
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(values):
+                batch = await consumer.getmany(timeout_ms=200)
+                values.extend(r.value or b"" for records in batch.values() for r in records)
+    finally:
+        await consumer.stop()
+    return values
+
+
+async def test_retry_tiers_retry_after_gone_and_dead_letters(
+    kafka_bootstrap_servers: str,
+    topics: TopicSettings,
+    receiver: Receiver,
+    job_factory: JobFactory,
+    box_key: str,
+) -> None:
+    async def flaky(request: web.Request, received: Received) -> web.Response:
+        return web.Response(status=500 if received.json["attempt"] < 3 else 200)
+
+    async def busy(request: web.Request, received: Received) -> web.Response:
+        if received.json["attempt"] == 1:
+            return web.Response(status=429, headers={"Retry-After": "2"})
+        return web.Response(status=204)
+
+    async def gone(request: web.Request, received: Received) -> web.Response:
+        return web.Response(status=410, text="Gone")
+
+    async def broken(request: web.Request, received: Received) -> web.Response:
+        return web.Response(status=503, text="down")
+
+    receiver.routes.update({"/flaky": flaky, "/busy": busy, "/gone": gone, "/broken": broken})
+    jobs = {
+        path: job_factory(receiver.url(path)) for path in ("/flaky", "/busy", "/gone", "/broken")
+    }
+    settings = _settings(kafka_bootstrap_servers, topics, box_key)
+    worker = build_worker(settings)
+    stop = asyncio.Event()
+    running = asyncio.create_task(worker.run(stop))
+    try:
+        await _publish(
+            kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), list(jobs.values())
+        )
+        # flaky 3 + busy 2 + gone 1 + broken 3 attempts
+        raw_logs = await _read(kafka_bootstrap_servers, topics.logs, lambda v: len(v) >= 9)
+        dead = await _read(
+            kafka_bootstrap_servers, topics.dead_letters(Transport.WEBHOOK), lambda v: len(v) >= 2
+        )
+    finally:
+        stop.set()
+        await asyncio.wait_for(running, 60)
+
+    logs: dict[str, list[AttemptLog]] = defaultdict(list)
+    for value in raw_logs:
+        log = AttemptLog.model_validate_json(value)
+        logs[log.job_id].append(log)
+
+    def history(path: str) -> list[tuple[int, JobStatus, int | None]]:
+        entries = sorted(logs[jobs[path].job_id], key=lambda x: x.attempt)
+        return [(x.attempt, x.job_status, x.status_code) for x in entries]
+
+    assert history("/flaky") == [
+        (1, JobStatus.RETRYING, 500),
+        (2, JobStatus.RETRYING, 500),
+        (3, JobStatus.SUCCEEDED, 200),
+    ]
+    assert history("/busy") == [(1, JobStatus.RETRYING, 429), (2, JobStatus.SUCCEEDED, 204)]
+    assert history("/gone") == [(1, JobStatus.FAILED, 410)]
+    assert history("/broken") == [
+        (1, JobStatus.RETRYING, 503),
+        (2, JobStatus.RETRYING, 503),
+        (3, JobStatus.FAILED, 503),
+    ]
+    assert logs[jobs["/broken"].job_id][0].body == "down"
+    flaky_attempts = [r.json["attempt"] for r in receiver.requests if r.path == "/flaky"]
+    assert flaky_attempts == [1, 2, 3]
+    ids = {r.headers["webhook-id"] for r in receiver.requests if r.path == "/flaky"}
+    assert ids == {jobs["/flaky"].job_id}
+    dead_ids = {DeliveryJob.model_validate_json(v).job_id for v in dead}
+    assert dead_ids == {jobs["/gone"].job_id, jobs["/broken"].job_id}
+
+
+async def _start_sender(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "integrations_webhook_sender",
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+
+
+async def test_kill_9_under_load_then_restart_delivers_everything(
+    kafka_bootstrap_servers: str,
+    topics: TopicSettings,
+    receiver: Receiver,
+    job_factory: JobFactory,
+    box_key: str,
+) -> None:
+    async def slowish(request: web.Request, received: Received) -> web.Response:
+        await asyncio.sleep(0.02)
+        return web.Response(status=204)
+
+    receiver.routes["/load"] = slowish
+    total = 600
+    jobs = [
+        job_factory(receiver.url("/load"), integration_id=f"int-{i % 24}") for i in range(total)
+    ]
+    settings = _settings(kafka_bootstrap_servers, topics, box_key)
+    await ensure_topics(
+        settings.kafka,
+        delivery_topic_specs(
+            topics=topics, transport=Transport.WEBHOOK, schedule=settings.delivery.schedule
+        ),
+    )
+    await _publish(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), jobs)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_SENDER_")}
+    env.update(
+        {
+            "WEBHOOK_SENDER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap_servers,
+            "WEBHOOK_SENDER_TOPICS__DELIVERIES_PREFIX": topics.deliveries_prefix,
+            "WEBHOOK_SENDER_TOPICS__LOGS": topics.logs,
+            "WEBHOOK_SENDER_TOPICS__PARTITIONS": str(topics.partitions),
+            "WEBHOOK_SENDER_DELIVERY__CONSUMER_GROUP": f"test-kill-{uuid.uuid4().hex[:8]}",
+            "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": "1s,2s",
+            "WEBHOOK_SENDER_DELIVERY__CONCURRENCY": "64",
+            "WEBHOOK_SENDER_DELIVERY__BATCH_SIZE": "8",
+            "WEBHOOK_SENDER_SSRF__ALLOW_CIDRS": "127.0.0.0/8",
+            "WEBHOOK_SENDER_ENCRYPTION__KEYS": box_key,
+            "WEBHOOK_SENDER_OPS__PORT": "0",
+            "WEBHOOK_SENDER_LOG_LEVEL": "WARNING",
+        }
+    )
+    first = await _start_sender(env)
+    try:
+        await receiver.wait_for(total // 4, timeout=90)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        await first.wait()
+    delivered_before_kill = len(receiver.requests)
+    second = await _start_sender(env)
+    expected = {job.job_id for job in jobs}
+    try:
+        async with asyncio.timeout(120), receiver.arrived:
+            await receiver.arrived.wait_for(
+                lambda: expected <= {r.headers["webhook-id"] for r in receiver.requests}
+            )
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            second.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(second.wait(), 60)
+
+    counts = Counter(r.headers["webhook-id"] for r in receiver.requests)
+    duplicates = sum(n - 1 for n in counts.values())
+    warnings.warn(
+        f"kill -9 after {delivered_before_kill} of {total} deliveries: every job delivered, "
+        f"{duplicates} duplicate deliveries ({len(receiver.requests)} requests in all)",
+        stacklevel=1,
+    )
+    assert set(counts) == expected
+    assert second.returncode == 0
