@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import logging
 import time
 import uuid
 from datetime import UTC, datetime
@@ -192,6 +193,8 @@ def main() -> None:
     parser.add_argument("--integrations", type=int, default=3)
     parser.add_argument("--partitions", type=int, default=6)
     arguments = parser.parse_args()
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
     asyncio.run(
         bench(
             events=arguments.events, fan_out=arguments.integrations, partitions=arguments.partitions
