@@ -216,3 +216,19 @@ async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
     assert again.succeeded, again.error_detail
     frames = await asyncio.to_thread(subscriber.wait_for, 2)
     assert [json.loads(f.body)["id"] for f in frames] == [before.event.id, retried.event.id]
+
+
+async def test_a_message_the_broker_rejects_fails_with_the_brokers_reason(
+    transport: StompTransport, stomp_endpoint: StompEndpoint, box: SecretBox
+) -> None:
+    # ActiveMQ answers a SEND to an unknown temporary queue with an ERROR carrying the receipt id.
+    missing = "/remote-temp-queue/ID:qs-missing-1:1"
+    integration = _integration(box, stomp_endpoint, missing)
+
+    outcomes = await transport.deliver([sample_job(sample_event(), integration) for _ in range(2)])
+
+    for outcome in outcomes:
+        assert not outcome.succeeded
+        assert outcome.error_detail is not None
+        assert outcome.error_detail.startswith("the STOMP broker rejected the message: ")
+        assert "qs-missing-1" in outcome.error_detail
