@@ -113,3 +113,23 @@ def component(manifest: Manifest) -> str:
 def secret_data(manifest: Manifest) -> dict[str, str]:
     """A Secret's data, decoded."""
     return {k: base64.b64decode(v).decode() for k, v in manifest.get("data", {}).items()}
+
+
+def environment(
+    manifests: list[Manifest],
+    container: dict[str, Any],
+    existing_secret: Mapping[str, str] | None = None,
+) -> dict[str, str]:
+    """The environment a container starts with, secrets resolved (`existing_secret` stands in
+    for a Secret the chart does not render)."""
+    env: dict[str, str] = {}
+    for source in container.get("envFrom", []):
+        env.update(named(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
+    secrets = {s["metadata"]["name"]: secret_data(s) for s in by_kind(manifests, "Secret")}
+    for entry in container.get("env", []):
+        if "value" in entry:
+            env[entry["name"]] = entry["value"]
+            continue
+        ref = entry["valueFrom"]["secretKeyRef"]
+        env[entry["name"]] = secrets.get(ref["name"], existing_secret or {})[ref["key"]]
+    return env

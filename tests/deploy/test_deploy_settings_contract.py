@@ -25,12 +25,11 @@ from .conftest import (
     PROD_VALUES,
     SASL_VALUES,
     SECRET_VALUES,
-    Manifest,
     Render,
     by_kind,
     component,
+    environment,
     named,
-    secret_data,
 )
 
 pytestmark = pytest.mark.unit
@@ -79,21 +78,6 @@ def is_setting(model: type[BaseModel], path: list[str]) -> bool:
     return section is not None and is_setting(section, rest)
 
 
-def environment(manifests: list[Manifest], container: dict[str, Any]) -> dict[str, str]:
-    """The environment a container starts with, secrets resolved."""
-    env: dict[str, str] = {}
-    for source in container.get("envFrom", []):
-        env.update(named(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
-    secrets = {s["metadata"]["name"]: secret_data(s) for s in by_kind(manifests, "Secret")}
-    for entry in container.get("env", []):
-        if "value" in entry:
-            env[entry["name"]] = entry["value"]
-            continue
-        ref = entry["valueFrom"]["secretKeyRef"]
-        env[entry["name"]] = secrets.get(ref["name"], EXISTING_SECRET)[ref["key"]]
-    return env
-
-
 def load(
     monkeypatch: pytest.MonkeyPatch, prefix: str, cls: type[BaseSettings], env: dict[str, str]
 ) -> BaseSettings:
@@ -116,7 +100,7 @@ def test_deploy_each_component_accepts_its_environment(
     for deployment in by_kind(manifests, "Deployment"):
         prefix, cls = SETTINGS[component(deployment)]
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        env = environment(manifests, container)
+        env = environment(manifests, container, EXISTING_SECRET)
         assert all(name.startswith(prefix) for name in env)
         settings: Any = load(monkeypatch, prefix, cls, env)
         assert settings.kafka.bootstrap_servers == env[f"{prefix}KAFKA__BOOTSTRAP_SERVERS"].replace(
@@ -136,7 +120,9 @@ def test_deploy_topic_hook_accepts_its_environment(
     manifests = render(**VALUE_SETS[value_set])
     (job,) = by_kind(manifests, "Job")
     (container,) = job["spec"]["template"]["spec"]["containers"]
-    settings: Any = load(monkeypatch, "API_", ApiSettings, environment(manifests, container))
+    settings: Any = load(
+        monkeypatch, "API_", ApiSettings, environment(manifests, container, EXISTING_SECRET)
+    )
     assert settings.topics.replication_factor >= 1
     assert "ApiSettings()" in container["command"][-1]
 
@@ -147,5 +133,7 @@ def test_deploy_component_config_passes_through_to_settings(
     manifests = render(values={"router.config": {"LOG_LEVEL": "DEBUG"}, "logLevel": "WARNING"})
     deployment = named(manifests, "Deployment", "integrations-router")
     (container,) = deployment["spec"]["template"]["spec"]["containers"]
-    settings: Any = load(monkeypatch, "ROUTER_", RouterSettings, environment(manifests, container))
+    settings: Any = load(
+        monkeypatch, "ROUTER_", RouterSettings, environment(manifests, container, EXISTING_SECRET)
+    )
     assert settings.log_level == "DEBUG"
