@@ -14,7 +14,7 @@ from integrations_common.integrations import IntegrationSnapshot, IntegrationTyp
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.settings import TopicSettings
 from integrations_router.index import RoutingIndex
-from integrations_router.routing import JOB_TOO_LARGE, route_record
+from integrations_router.routing import JOB_TOO_LARGE, ROUTING_FAILED, route_record
 
 pytestmark = pytest.mark.unit
 
@@ -119,3 +119,20 @@ def test_too_large_job_becomes_a_dead_letter(
     )
     assert routed.rejected == JOB_TOO_LARGE
     assert [out.topic for out in routed.outgoing] == [TOPICS.events_dlq]
+
+
+class ExplodingIndex(RoutingIndex):
+    def match(self, event: CommerceEvent) -> list[IntegrationSnapshot]:
+        raise RuntimeError("boom")
+
+
+def test_unexpected_failure_becomes_a_dead_letter(make_event: Callable[..., CommerceEvent]) -> None:
+    commerce_event = make_event()
+    value, headers = encode_structured(commerce_event)
+    routed = route_record(
+        FakeRecord(value, headers), index=ExplodingIndex(), topics=TOPICS, now=commerce_event.time
+    )
+    assert routed.rejected == ROUTING_FAILED
+    [letter] = routed.outgoing
+    assert letter.value == value
+    assert dict(letter.headers)["dlq-detail"] == b"RuntimeError: boom"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -15,6 +16,9 @@ from integrations_router.index import RoutingIndex
 
 JOB_CONTENT_TYPE = b"application/json"
 JOB_TOO_LARGE = "job_too_large"
+ROUTING_FAILED = "routing_failed"
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -62,12 +66,27 @@ def route_record(
     """Turn one consumed record into delivery jobs, or into a dead letter with its reason.
 
     A job larger than `max_job_bytes` could never be produced; its event is dead-lettered
-    (reason `job_too_large`) instead of blocking the partition.
+    (reason `job_too_large`) instead of blocking the partition. Any unexpected failure is
+    dead-lettered too (reason `routing_failed`, logged with its traceback), so one odd record
+    can neither crash the worker nor be dropped.
     """
     try:
-        event = decode_record(record.value, record.headers)
+        return _route(record, index=index, topics=topics, now=now, max_job_bytes=max_job_bytes)
     except InvalidEventError as exc:
         return _rejected(record, topics=topics, reason=exc.reason.value, detail=exc.detail, now=now)
+    except Exception as exc:
+        logger.exception(
+            "routing a record failed",
+            extra={"partition": record.partition, "offset": record.offset},
+        )
+        detail = f"{type(exc).__name__}: {exc}"
+        return _rejected(record, topics=topics, reason=ROUTING_FAILED, detail=detail, now=now)
+
+
+def _route(
+    record: Any, *, index: RoutingIndex, topics: TopicSettings, now: datetime, max_job_bytes: int
+) -> Routed:
+    event = decode_record(record.value, record.headers)
     routed = Routed(event=event)
     for integration in index.match(event):
         job = DeliveryJob.route(event, integration, now=now)
