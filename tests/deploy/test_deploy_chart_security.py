@@ -147,7 +147,7 @@ def test_deploy_secrets_reach_only_the_components_that_need_them(render: Render)
         "api": kafka | {"MONGODB__URI", "ENCRYPTION__KEYS", "AUTH__JWT_SECRET"},
         "log-writer": kafka | {"MONGODB__URI"},
         "router": kafka,
-        "webhook-sender": kafka,
+        "webhook-sender": kafka | {"ENCRYPTION__KEYS"},
         "queue-sender": kafka | {"ENCRYPTION__KEYS"},
     }
     for deployment in by_kind(manifests, "Deployment"):

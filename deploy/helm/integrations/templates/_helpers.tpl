@@ -53,7 +53,7 @@ webhookSender:
   name: webhook-sender
   prefix: WEBHOOK_SENDER_
   kind: worker
-  secrets: []
+  secrets: [encryption]
 queueSender:
   name: queue-sender
   prefix: QUEUE_SENDER_
