@@ -31,6 +31,7 @@ from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import httpx
@@ -216,7 +217,20 @@ class SenderResult:
     failed: int
 
 
-def _job(url: str, index: int, *, prefix: str, box: SecretBox) -> DeliveryJob:
+def _integrations(url: str, box: SecretBox, count: int = 64) -> list[DeliveryJob]:
+    """One first job per integration; their snapshots (and encrypted secrets) are reused."""
+    return [
+        make_job(
+            url,
+            secret="bench-secret",  # noqa: S106 - a benchmark value
+            box=box,
+            integration_id=f"bench-int-{i}",
+        )
+        for i in range(count)
+    ]
+
+
+def _job(templates: list[DeliveryJob], index: int, *, prefix: str) -> DeliveryJob:
     event = CommerceEvent(
         id=f"{prefix}-{index}",
         source="https://bench",
@@ -226,28 +240,29 @@ def _job(url: str, index: int, *, prefix: str, box: SecretBox) -> DeliveryJob:
         storeid="store-bench",
         data={"data": {"type": "order", "id": f"o-{index}", "note": "x" * 1900}},
     )
-    return make_job(
-        url,
-        secret="bench-secret",  # noqa: S106 - a benchmark value
-        box=box,
-        event=event,
-        integration_id=f"bench-int-{index % 64}",
-    )
+    return DeliveryJob.route(event, templates[index % len(templates)].integration)
 
 
 async def sender(
-    url: str, *, kafka: KafkaSettings, n: int, paced_rate: int, paced_s: int
+    url: str,
+    *,
+    kafka: KafkaSettings,
+    n: int,
+    paced_rate: int,
+    paced_s: int,
+    delivery: dict[str, Any] | None = None,
 ) -> SenderResult:
     """Deliver a backlog of `n` jobs, then a paced load; rates and latencies from the logs."""
     prefix = f"bench-webhook-{uuid.uuid4().hex[:8]}"
+    delivery = delivery or {}
     key = generate_key()
-    box = SecretBox(EncryptionSettings(keys=SecretStr(key)))
+    templates = _integrations(url, SecretBox(EncryptionSettings(keys=SecretStr(key))))
     topics = TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=6)
     settings = WebhookSenderSettings.model_validate(
         {
             "kafka": kafka.model_dump(),
             "topics": topics.model_dump(),
-            "delivery": {"consumer_group": prefix, "retry_schedule": "5s"},
+            "delivery": {"consumer_group": prefix, "retry_schedule": "5s", **delivery},
             "ssrf": {"allow_cidrs": "127.0.0.0/8"},
             "encryption": {"keys": key},
         }
@@ -264,7 +279,7 @@ async def sender(
     try:
         futures = [
             await producer.send(deliveries, j.model_dump_json().encode(), key=j.kafka_key)
-            for j in (_job(url, i, prefix="backlog", box=box) for i in range(n))
+            for j in (_job(templates, i, prefix="backlog") for i in range(n))
         ]
         await asyncio.gather(*futures)
         worker = build_worker(settings)
@@ -281,7 +296,7 @@ async def sender(
         until = time.perf_counter() + paced_s
         while time.perf_counter() < until:
             for _ in range(per_tick):
-                j = _job(url, paced, prefix="paced", box=box)
+                j = _job(templates, paced, prefix="paced")
                 await producer.send(deliveries, j.model_dump_json().encode(), key=j.kafka_key)
                 paced += 1
             await asyncio.sleep(tick)
