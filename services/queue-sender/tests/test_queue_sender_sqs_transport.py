@@ -78,6 +78,9 @@ async def test_message_arrives_with_exactly_the_cloudevent_fields(
     [outcome] = await transport.deliver([job])
 
     assert outcome.succeeded, outcome.error_detail
+    assert outcome.started_at is not None
+    assert outcome.finished_at is not None
+    assert outcome.started_at <= outcome.finished_at
     [message] = await _receive_all(sqs_client, url, 1)
     assert json.loads(outcome.body)["MessageId"] == message["MessageId"]
     document = json.loads(message["Body"])

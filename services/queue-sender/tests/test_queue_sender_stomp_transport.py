@@ -91,6 +91,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     outcomes = await transport.deliver(jobs)
 
     assert all(o.succeeded for o in outcomes), [o.error_detail for o in outcomes]
+    assert all(o.started_at and o.finished_at and o.started_at <= o.finished_at for o in outcomes)
     frames = await asyncio.to_thread(subscriber.wait_for, 3)
     assert sorted(json.loads(f.body)["id"] for f in frames) == sorted(j.event.id for j in jobs)
     by_id = {j.event.id: j for j in jobs}

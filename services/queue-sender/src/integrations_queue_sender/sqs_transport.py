@@ -20,7 +20,7 @@ from botocore.exceptions import ClientError
 
 from integrations_common.delivery.transport import DeliveryOutcome
 from integrations_common.integrations import IntegrationSnapshot
-from integrations_common.jobs import DeliveryJob
+from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
 from integrations_queue_sender.destinations import DestinationRegistry
 from integrations_queue_sender.errors import QueueSenderError, failure
@@ -30,6 +30,7 @@ from integrations_queue_sender.settings import SqsSettings
 from integrations_queue_sender.sqs_clients import SqsClientCache
 from integrations_queue_sender.sqs_destination import SqsDestination, resolve_sqs_destination
 from integrations_queue_sender.sqs_errors import client_error, entry_error, transport_error
+from integrations_queue_sender.timing import stamped
 
 logger = logging.getLogger(__name__)
 
@@ -135,9 +136,19 @@ class SqsTransport:
     async def _send_unit(
         self, key: object, chunk: list[_Item], outcomes: list[DeliveryOutcome | None]
     ) -> None:
+        async with self._limiter.hold(key):
+            started = utc_now()
+            await self._attempt(chunk, outcomes)
+            finished = utc_now()
+        for item in chunk:
+            outcome = outcomes[item.index]
+            if outcome is not None:
+                outcomes[item.index] = stamped(outcome, started_at=started, finished_at=finished)
+
+    async def _attempt(self, chunk: list[_Item], outcomes: list[DeliveryOutcome | None]) -> None:
         destination = chunk[0].destination
         try:
-            async with self._limiter.hold(key), self._clients.lease(destination) as client:
+            async with self._clients.lease(destination) as client:
                 if len(chunk) == 1:
                     await self._send_one(client, chunk[0], outcomes)
                 else:

@@ -22,7 +22,7 @@ from functools import partial
 from typing import TypeVar
 
 from integrations_common.delivery.transport import DeliveryOutcome
-from integrations_common.jobs import DeliveryJob
+from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
 from integrations_queue_sender.destinations import DestinationRegistry
 from integrations_queue_sender.errors import DestinationUnavailableError, QueueSenderError, failure
@@ -31,6 +31,7 @@ from integrations_queue_sender.message import CONTENT_TYPE, message_body
 from integrations_queue_sender.settings import StompSettings
 from integrations_queue_sender.stomp_destination import StompDestination, resolve_stomp_destination
 from integrations_queue_sender.stomp_link import Frame, StompLink
+from integrations_queue_sender.timing import stamped
 
 logger = logging.getLogger(__name__)
 
@@ -114,11 +115,12 @@ class StompTransport:
         outcomes: list[DeliveryOutcome | None],
     ) -> None:
         async with self._limiter.hold(destination.integration_id):
+            started = utc_now()
             try:
                 link = await self._link(destination)
             except QueueSenderError as refused:
                 for index in indices:
-                    outcomes[index] = failure(refused)
+                    outcomes[index] = stamped(failure(refused), started_at=started)
                 return
             receipts = [link.expect() for _ in indices]
             frames: list[Frame] = [
@@ -131,16 +133,17 @@ class StompTransport:
             for index, (receipt, future) in zip(indices[sent:], receipts[sent:], strict=True):
                 link.forget(receipt)
                 future.cancel()
-                outcomes[index] = failure(
-                    DestinationUnavailableError(
-                        f"sending to the STOMP broker at {link.broker} failed ({error})"
-                    )
+                unsent = DestinationUnavailableError(
+                    f"sending to the STOMP broker at {link.broker} failed ({error})"
                 )
+                outcomes[index] = stamped(failure(unsent), started_at=started)
             answers = await asyncio.gather(
                 *(self._receipt(link, receipt, future) for receipt, future in receipts[:sent])
             )
             for index, outcome in zip(indices[:sent], answers, strict=True):
-                outcomes[index] = outcome
+                outcomes[index] = stamped(
+                    outcome, started_at=started, finished_at=outcome.finished_at
+                )
 
     async def _receipt(
         self, link: StompLink, receipt: str, future: asyncio.Future[None]
@@ -159,7 +162,7 @@ class StompTransport:
         except QueueSenderError as error:
             return failure(error)
         body = json.dumps({"receipt": receipt, "broker": link.broker}).encode()
-        return DeliveryOutcome(succeeded=True, body=body)
+        return DeliveryOutcome(succeeded=True, body=body, finished_at=utc_now())
 
     async def _link(self, destination: StompDestination) -> StompLink:
         slot = self._slots.get(destination.integration_id)
