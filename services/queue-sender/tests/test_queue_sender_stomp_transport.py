@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
@@ -21,7 +22,12 @@ from integrations_queue_sender.samples import (
 )
 from integrations_queue_sender.settings import StompSettings
 from integrations_queue_sender.stomp_transport import StompTransport
-from integrations_queue_sender.testing import StompSubscriber, TcpProxy, closed_port
+from integrations_queue_sender.testing import (
+    StompSubscriber,
+    TcpProxy,
+    closed_port,
+    self_signed_tls,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -233,3 +239,33 @@ async def test_a_message_the_broker_rejects_fails_with_the_brokers_reason(
         assert outcome.error_detail is not None
         assert outcome.error_detail.startswith("the STOMP broker rejected the message: ")
         assert "qs-missing-1" in outcome.error_detail
+
+
+async def test_stomp_ssl_speaks_tls_and_verifies_the_broker(
+    box: SecretBox,
+    stomp_endpoint: StompEndpoint,
+    destination: str,
+    subscriber: StompSubscriber,
+    tmp_path: Path,
+) -> None:
+    ca_file, server_tls = self_signed_tls(tmp_path)
+    proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, tls=server_tls)
+    await proxy.start()
+    address = [f"stomp+ssl://127.0.0.1:{proxy.port}"]
+    integration = _integration(box, stomp_endpoint, destination, addresses=address)
+    trusting = StompTransport(
+        settings=TEST_SETTINGS.model_copy(update={"tls_ca_file": ca_file}), box=box
+    )
+    untrusting = StompTransport(settings=TEST_SETTINGS, box=box)
+    try:
+        [trusted] = await trusting.deliver([sample_job(sample_event(), integration)])
+        [refused] = await untrusting.deliver([sample_job(sample_event(), integration)])
+    finally:
+        await trusting.aclose()
+        await untrusting.aclose()
+        await proxy.stop()
+
+    assert trusted.succeeded, trusted.error_detail
+    assert json.loads(trusted.body)["broker"] == address[0]
+    assert refused.error_detail == f"could not connect to any STOMP address ({address[0]})"
+    assert len(await asyncio.to_thread(subscriber.wait_for, 1)) == 1

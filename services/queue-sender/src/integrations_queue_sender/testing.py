@@ -1,18 +1,27 @@
 """Helpers for the queue sender's tests and benchmark: a STOMP subscriber and a TCP proxy.
 
 The proxy stands in front of a real broker so a test can take the broker away (`stop`) and bring
-it back (`start`) without touching the shared server.
+it back (`start`) without touching the shared server; given a TLS context it terminates TLS,
+which turns the plain local broker into a `stomp+ssl://` one.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
+import ipaddress
 import socket
+import ssl
 import threading
+from pathlib import Path
 from typing import Any
 
 import stomp
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 
 def closed_port() -> int:
@@ -21,6 +30,42 @@ def closed_port() -> int:
         probe.bind(("127.0.0.1", 0))
         port: int = probe.getsockname()[1]
     return port
+
+
+def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
+    """A certificate for 127.0.0.1 (its file, to trust) and a server context that presents it."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1")), x509.DNSName("localhost")]
+            ),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "broker.pem", directory / "broker.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return cert_file, context
 
 
 class StompSubscriber(stomp.ConnectionListener):  # type: ignore[misc]
@@ -56,15 +101,20 @@ class StompSubscriber(stomp.ConnectionListener):  # type: ignore[misc]
 class TcpProxy:
     """Forwards a local port to `host:port`; `stop` drops every connection and the listener."""
 
-    def __init__(self, host: str, port: int, *, listen_port: int = 0) -> None:
+    def __init__(
+        self, host: str, port: int, *, listen_port: int = 0, tls: ssl.SSLContext | None = None
+    ) -> None:
         self._target = (host, port)
+        self._tls = tls
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self.port = listen_port
 
     async def start(self) -> None:
         """Listen (again, on the same port once it has one)."""
-        self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
+        self._server = await asyncio.start_server(
+            self._handle, "127.0.0.1", self.port, ssl=self._tls
+        )
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def stop(self) -> None:
