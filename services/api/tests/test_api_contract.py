@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+import jsonschema  # type: ignore[import-untyped]
 import pytest
 
 from .conftest import RunningApi, auth, webhook_body
-
-jsonschema = pytest.importorskip("jsonschema")
 
 pytestmark = pytest.mark.integration
 

@@ -8,14 +8,12 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
-from fastapi.openapi.utils import get_openapi
+from fastapi import Depends, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.errors import error_response, install_error_handlers
-from integrations_api.integrations.models import CONFIGURATION_MODELS
 from integrations_api.integrations.service import Context
 from integrations_api.integrations.store import IntegrationStore
 from integrations_api.integrations.views import router as integrations_router
@@ -24,7 +22,9 @@ from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogSto
 from integrations_api.logs.views import router as logs_router
 from integrations_api.middleware import BodyLimitMiddleware, MetricsMiddleware
 from integrations_api.mongo import create_client
+from integrations_api.openapi import build_openapi
 from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
+from integrations_api.query import reject_unknown_query
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
 from integrations_common.kafka import create_producer, ensure_topics, platform_topics
@@ -34,6 +34,7 @@ logger = logging.getLogger(__name__)
 
 BASE_PATH = "/v2"
 READY_TIMEOUT_S = 2.0
+QUERY_CHECK = [Depends(reject_unknown_query)]
 
 
 async def start_services(settings: ApiSettings) -> Services:
@@ -78,36 +79,6 @@ async def _ready(services: Services) -> bool:
     return True
 
 
-def _openapi(app: FastAPI) -> dict[str, Any]:
-    """The spec's layout: paths relative to the `/v2` server, the configuration schemas."""
-    if app.openapi_schema:
-        return app.openapi_schema
-    document = get_openapi(
-        title="Integrations API",
-        version="2",
-        description="The Commerce Integrations API. `x-extension` marks our additions.",
-        routes=app.routes,
-        separate_input_output_schemas=False,
-    )
-    document["servers"] = [{"url": BASE_PATH}]
-    document["security"] = [{"bearerAuth": []}]
-    document["paths"] = {
-        path.removeprefix(BASE_PATH): item
-        for path, item in document["paths"].items()
-        if path.startswith(BASE_PATH + "/")
-    }
-    schemas = document.setdefault("components", {}).setdefault("schemas", {})
-    for model in CONFIGURATION_MODELS.values():
-        schemas[model.__name__] = model.model_json_schema(
-            ref_template="#/components/schemas/{model}"
-        )
-    for name in ("LogMeta", "JobMeta"):
-        if name in schemas:
-            schemas[name]["x-extension"] = True
-    app.openapi_schema = document
-    return document
-
-
 def create_app(settings: ApiSettings) -> FastAPI:
     """Build the application for the given settings."""
 
@@ -142,10 +113,18 @@ def create_app(settings: ApiSettings) -> FastAPI:
         separate_input_output_schemas=False,
     )
     install_error_handlers(app)
-    app.include_router(logs_router, prefix=BASE_PATH)
-    app.include_router(jobs_router, prefix=BASE_PATH)
-    app.include_router(integrations_router, prefix=BASE_PATH)
-    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    app.include_router(logs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+    app.include_router(jobs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+    app.include_router(integrations_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = build_openapi(
+                app, base_path=BASE_PATH, pagination=settings.pagination
+            )
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, prefix=BASE_PATH)
 

@@ -163,7 +163,7 @@ class Timestamps(BaseModel):
     updated_at: Timestamp
 
 
-class Meta(BaseModel):
+class ResourceMeta(BaseModel):
     """A resource's `meta` member."""
 
     timestamps: Timestamps
@@ -187,7 +187,7 @@ class Integration(BaseModel):
     observes: list[str]
     configuration: ConfigurationJson
     links: SelfLink
-    meta: Meta
+    meta: ResourceMeta
 
 
 class PaginationLinks(BaseModel):

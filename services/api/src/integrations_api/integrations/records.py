@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations_api.integrations.models import Integration, Meta, SelfLink, Timestamps
+from integrations_api.integrations.models import Integration, ResourceMeta, SelfLink, Timestamps
 from integrations_api.integrations.secrets import masked_view
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.tenancy import Tenant
@@ -58,7 +58,7 @@ class IntegrationRecord(BaseModel):
             observes=list(self.observes),
             configuration=masked_view(self.configuration, self.masked),
             links=SelfLink(self=f"{BASE_PATH}/{self.id}"),
-            meta=Meta(
+            meta=ResourceMeta(
                 timestamps=Timestamps(created_at=self.created_at, updated_at=self.updated_at)
             ),
         )
