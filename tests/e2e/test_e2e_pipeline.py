@@ -444,7 +444,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     jobs = await store_api.get(f"/integrations/{integration_id}/jobs")
     [job] = jobs["data"]
     job_logs = await store_api.get(f"/integrations/{integration_id}/jobs/{job['id']}/logs")
-    store_logs = await store_api.get("/integrations/logs")
+    store_logs = await store_api.get("/integrations/logs?page[limit]=100")
 
     assert [r.json()["attempt"] for r in requests] == [1, 2, 3]
     assert len({r.headers["webhook-id"] for r in requests}) == 1
@@ -456,9 +456,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     assert all(log["relationships"]["job"]["data"]["id"] == job["id"] for log in logs)
     assert job["type"] == "integration-job"
     assert len(job_logs["data"]) == 3
-    assert {log["id"] for log in logs} <= {log["id"] for log in store_logs["data"]} or (
-        store_logs["results"]["total"] >= 3
-    )
+    assert {log["id"] for log in logs} <= {log["id"] for log in store_logs["data"]}
 
 
 async def poll_logs(api: Api, path: str, *, count: int) -> list[dict[str, Any]]:
