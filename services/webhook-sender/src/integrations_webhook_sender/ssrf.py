@@ -9,6 +9,7 @@ are checked by `check_host` before a request starts.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 import socket
@@ -80,6 +81,7 @@ def _legacy_part(text: str) -> int:
     return int(text, 10)
 
 
+@functools.lru_cache(maxsize=4096)
 def parse_ip_literal(host: str) -> IPAddress | None:
     """The address a host names literally (as `inet_aton` would read it), or None for a name."""
     candidate = host.strip("[]")

@@ -35,7 +35,7 @@ logger = logging.getLogger(__name__)
 FAIL = "treating webhook as a fail"
 OUTSIDE_2XX = f"Received a status code outside of 2xx range - {FAIL}"
 RETRY_AFTER_STATUSES = frozenset({429, 503})
-_SECRET_CACHE_SIZE = 10_000
+_CACHE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class WebhookTransport:
         self._overall = asyncio.Semaphore(http.max_connections)
         self._per_host = _HostLimits(http.max_per_host)
         self._plain: dict[str, str] = {}
+        self._urls: dict[str, URL] = {}
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -157,13 +158,7 @@ class WebhookTransport:
         raw_url = configuration.get("url")
         if not isinstance(raw_url, str) or not raw_url:
             raise InvalidDestinationError("The integration has no url")
-        try:
-            url = URL(raw_url)
-        except ValueError as exc:
-            raise InvalidDestinationError(f"The integration's url is malformed: {exc}") from exc
-        if url.scheme not in ("http", "https") or not url.host:
-            raise InvalidDestinationError("The integration's url must be an http(s) URL")
-        self._policy.check_host(url.host)
+        url = self._destination(raw_url)
         secret = self._secret(configuration.get("secret_key"))
         body = encode_body(
             webhook_body(job, url=raw_url, secret_key=secret, body_secret=self._http.body_secret)
@@ -177,6 +172,22 @@ class WebhookTransport:
         )
         return _Request(url=url, body=body, headers=headers)
 
+    def _destination(self, raw_url: str) -> URL:
+        """The parsed, checked URL (cached: integrations reuse theirs for every job)."""
+        url = self._urls.get(raw_url)
+        if url is None:
+            try:
+                url = URL(raw_url)
+            except ValueError as exc:
+                raise InvalidDestinationError(f"The integration's url is malformed: {exc}") from exc
+            if url.scheme not in ("http", "https") or not url.host:
+                raise InvalidDestinationError("The integration's url must be an http(s) URL")
+            if len(self._urls) >= _CACHE_SIZE:
+                self._urls.clear()
+            self._urls[raw_url] = url
+        self._policy.check_host(url.host or "")
+        return url
+
     def _secret(self, ciphertext: Any) -> str | None:
         if not isinstance(ciphertext, str) or not ciphertext:
             return None
@@ -185,7 +196,7 @@ class WebhookTransport:
             if self._secrets is None:
                 raise UndecryptableSecretError("no encryption keys are configured")
             plain = self._secrets.decrypt(ciphertext)
-            if len(self._plain) >= _SECRET_CACHE_SIZE:
+            if len(self._plain) >= _CACHE_SIZE:
                 self._plain.clear()
             self._plain[ciphertext] = plain
         return plain
