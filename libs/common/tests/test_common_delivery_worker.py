@@ -276,3 +276,32 @@ async def test_circuit_opens_and_offsets_are_committed(
     )
     assert committed == 5
     assert TopicPartition(deliveries, 0) in offsets or TopicPartition(deliveries, 1) in offsets
+
+
+async def test_unreadable_records_are_dead_lettered_not_lost(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    worker = _worker(kafka, topics, transport)
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    async with _running(worker):
+        producer = create_producer(kafka)
+        await producer.start()
+        try:
+            await producer.send_and_wait(deliveries, b"{not json", key=b"k")
+        finally:
+            await producer.stop()
+        await _publish(kafka, deliveries, [_job("ev-after")])
+        dead = await _read_all(
+            kafka, topics.dead_letters(Transport.WEBHOOK), until=lambda v: len(v) >= 1
+        )
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 1)]
+        )
+
+    value, headers = dead[0]
+    assert value == b"{not json"
+    assert headers[DEAD_LETTER_REASON_HEADER] == b"unreadable"
+    assert b"not a delivery job" in headers["x-error-detail"]
+    assert [log.event_id for log in logs] == ["ev-after"]
