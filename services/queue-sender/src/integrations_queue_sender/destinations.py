@@ -8,7 +8,7 @@ resolved destination (and the transport refreshes its clients or connections).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -38,15 +38,24 @@ class DestinationRegistry(Generic[D]):
         self._on_replace = on_replace
         self._entries: dict[str, _Resolved[D]] = {}
 
+    def observe(self, integrations: Iterable[IntegrationSnapshot]) -> None:
+        """Take note of these versions first, so a batch uses its newest version throughout."""
+        for integration in integrations:
+            self._entry(integration)
+
     def get(self, integration: IntegrationSnapshot) -> D:
         """The destination of the newest known version; raises its resolution error."""
-        entry = self._entries.get(integration.id)
-        if entry is None or integration.version > entry.version:
-            entry = self._resolve_now(integration, previous=entry)
+        entry = self._entry(integration)
         if entry.error is not None:
             raise entry.error.with_traceback(None)
         assert entry.destination is not None  # noqa: S101 - one of the two is always set
         return entry.destination
+
+    def _entry(self, integration: IntegrationSnapshot) -> _Resolved[D]:
+        entry = self._entries.get(integration.id)
+        if entry is None or integration.version > entry.version:
+            entry = self._resolve_now(integration, previous=entry)
+        return entry
 
     def destinations(self) -> list[D]:
         """Every destination currently resolved."""

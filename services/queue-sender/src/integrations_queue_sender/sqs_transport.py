@@ -100,6 +100,7 @@ class SqsTransport:
         """Send every job; one outcome per job, in order."""
         outcomes: list[DeliveryOutcome | None] = [None] * len(jobs)
         queues: dict[tuple[tuple[str, ...], str], list[_Item]] = {}
+        self._destinations.observe(job.integration for job in jobs)
         for index, job in enumerate(jobs):
             try:
                 destination = self._destinations.get(job.integration)

@@ -76,6 +76,7 @@ class StompTransport:
         """Send every job; one outcome per job, in order."""
         outcomes: list[DeliveryOutcome | None] = [None] * len(jobs)
         groups: dict[str, tuple[StompDestination, list[int]]] = {}
+        self._destinations.observe(job.integration for job in jobs)
         for index, job in enumerate(jobs):
             try:
                 destination = self._destinations.get(job.integration)
