@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from pydantic import SecretStr
 
 from integrations_api.log_writer.sink import write_attempts
-from integrations_api.log_writer.worker import LogWriter
+from integrations_api.log_writer.worker import LogWriter, Readiness, run_log_writer
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.mongo import create_client
@@ -52,6 +52,11 @@ def attempt(
         started_at=start,
         finished_at=start + timedelta(seconds=1),
     )
+
+
+def ready(writer: LogWriter) -> bool:
+    """What the log writer's `/readyz` answers (a call, so checks before and after compare)."""
+    return writer.ready
 
 
 @dataclass(frozen=True)
@@ -213,7 +218,9 @@ async def test_store_outage_commits_nothing_and_a_restart_rereads(
         MongoSettings(uri=SecretStr("mongodb://127.0.0.1:9"), server_selection_timeout_ms=200)
     )
     first = LogWriter(settings)
+    assert not ready(first)
     await first.start()
+    assert ready(first)
     first.store = LogStore(
         logs=unreachable["db"][LOGS_COLLECTION], jobs=unreachable["db"][JOBS_COLLECTION]
     )
@@ -226,6 +233,7 @@ async def test_store_outage_commits_nothing_and_a_restart_rereads(
             if seen:
                 break
         assert seen > 0
+        assert not ready(first)  # /readyz answers 503 while MongoDB cannot be written
     finally:
         await first.stop()
         await unreachable.close()
@@ -238,5 +246,35 @@ async def test_store_outage_commits_nothing_and_a_restart_rereads(
             if await second.store.logs.find_one({"_id": log.id}):
                 break
         assert await second.store.logs.find_one({"_id": log.id}) is not None
+        assert second.ready
     finally:
         await second.stop()
+    assert not second.ready
+
+
+async def test_log_writer_is_ready_only_while_its_consumer_runs(
+    running_api: RunningApi, kafka_bootstrap_servers: str
+) -> None:
+    """`/readyz` of the log writer: not ready before start-up (MongoDB, Kafka) nor after stop."""
+    settings = LogWriterSettings(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
+        topics=running_api.settings.topics,
+        create_topics=False,
+        mongodb=running_api.settings.mongodb,
+        group_id=unique("api-test-log-writer-ready"),
+        batch_timeout_ms=100,
+    )
+    readiness = Readiness()
+    assert not readiness()
+    stop = asyncio.Event()
+    task = asyncio.create_task(run_log_writer(settings, stop, readiness=readiness))
+    try:
+        for _ in range(200):
+            if readiness() or task.done():
+                break
+            await asyncio.sleep(0.05)
+        assert readiness()
+    finally:
+        stop.set()
+        await task
+    assert not readiness()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from importlib.metadata import version
 
-from integrations_api.log_writer.worker import run_log_writer
+from integrations_api.log_writer.worker import Readiness, run_log_writer
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_common.runner import run
 
@@ -13,9 +13,10 @@ from integrations_common.runner import run
 def main() -> None:
     """Start the log writer and run until SIGTERM."""
     settings = LogWriterSettings()
+    readiness = Readiness()
 
     async def worker(stop: asyncio.Event) -> None:
-        await run_log_writer(settings, stop)
+        await run_log_writer(settings, stop, readiness=readiness)
 
     run(
         service="integrations-log-writer",
@@ -23,6 +24,7 @@ def main() -> None:
         log_level=settings.log_level,
         ops=settings.ops,
         worker=worker,
+        ready=readiness,
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -53,6 +54,13 @@ class LogWriter:
         self.store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
         self._consumer: AIOKafkaConsumer | None = None
         self._last_sweep = 0.0
+        self._started = False
+        self._store_ok = True
+
+    @property
+    def ready(self) -> bool:
+        """Started (MongoDB answered, the consumer joined Kafka) and the last write went through."""
+        return self._started and self._store_ok
 
     async def start(self) -> None:
         """Create topics (if asked), indexes, and join the consumer group."""
@@ -66,9 +74,11 @@ class LogWriter:
             max_poll_records=self.settings.batch_max_records,
         )
         await self._consumer.start()
+        self._started = True
 
     async def stop(self) -> None:
         """Leave the group and close connections."""
+        self._started = False
         if self._consumer is not None:
             await self._consumer.stop()
         await self._mongo.close()
@@ -80,6 +90,7 @@ class LogWriter:
             try:
                 await write_attempts(store=self.store, logs=logs)
             except StoreUnavailableError as exc:
+                self._store_ok = False
                 logger.warning("cannot store attempt logs; retrying", extra={"reason": str(exc)})
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
@@ -87,6 +98,7 @@ class LogWriter:
                     delay = min(delay * 2, self.settings.retry_backoff_max_s)
                     continue
                 return False
+            self._store_ok = True
             WRITTEN.inc(len(logs))
             return True
 
@@ -125,9 +137,23 @@ class LogWriter:
             await self.run_once(stop)
 
 
-async def run_log_writer(settings: LogWriterSettings, stop: asyncio.Event) -> None:
-    """The worker body for the runner."""
+@dataclass
+class Readiness:
+    """The `/readyz` answer of the log writer: the running writer's readiness, else not ready."""
+
+    writer: LogWriter | None = None
+
+    def __call__(self) -> bool:
+        return self.writer is not None and self.writer.ready
+
+
+async def run_log_writer(
+    settings: LogWriterSettings, stop: asyncio.Event, *, readiness: Readiness | None = None
+) -> None:
+    """The worker body for the runner; `readiness` follows the writer it starts."""
     writer = LogWriter(settings)
+    if readiness is not None:
+        readiness.writer = writer
     await writer.start()
     try:
         await writer.run(stop)
