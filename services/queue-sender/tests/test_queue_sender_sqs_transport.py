@@ -233,3 +233,25 @@ async def test_new_integration_version_with_new_credentials_gets_a_new_client(
     )
     assert all(o.succeeded for o in outcomes)
     assert len(clients) == 1
+
+
+async def test_clients_beyond_the_cap_are_closed(
+    sqs_endpoint_url: str, sqs_queue_factory: QueueFactory, box: SecretBox
+) -> None:
+    url = await sqs_queue_factory("qs-cap")
+    sqs = SqsTransport(settings=SqsSettings(endpoint_url=sqs_endpoint_url, max_clients=1), box=box)
+    keys = ("AKIAFIRSTFIRSTFIRST1", "AKIASECONDSECONDSEC2")
+    integrations = [
+        sample_integration(
+            integration_type=IntegrationType.AWS_SQS,
+            configuration=sqs_configuration(box, url=url, access_key_id=key),
+        )
+        for key in keys
+    ]
+    try:
+        for integration in integrations:
+            [outcome] = await sqs.deliver([sample_job(sample_event(), integration)])
+            assert outcome.succeeded, outcome.error_detail
+        assert [k[0] for k in sqs._clients._entries] == [keys[1]]
+    finally:
+        await sqs.aclose()

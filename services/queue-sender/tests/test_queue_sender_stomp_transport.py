@@ -269,3 +269,20 @@ async def test_stomp_ssl_speaks_tls_and_verifies_the_broker(
     assert json.loads(trusted.body)["broker"] == address[0]
     assert refused.error_detail == f"could not connect to any STOMP address ({address[0]})"
     assert len(await asyncio.to_thread(subscriber.wait_for, 1)) == 1
+
+
+async def test_idle_connections_are_closed(
+    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str
+) -> None:
+    settings = TEST_SETTINGS.model_copy(update={"idle_timeout_s": 1.0})
+    stomp_transport = StompTransport(settings=settings, box=box)
+    first = _integration(box, stomp_endpoint, destination)
+    second = _integration(box, stomp_endpoint, destination)
+    try:
+        assert (await stomp_transport.deliver([sample_job(sample_event(), first)]))[0].succeeded
+        await asyncio.sleep(1.2)
+        stomp_transport._last_sweep = 0.0  # the sweep runs at most every 10 s; due now
+        assert (await stomp_transport.deliver([sample_job(sample_event(), second)]))[0].succeeded
+        assert stomp_transport.open_connections == 1  # only the second, just used
+    finally:
+        await stomp_transport.aclose()
