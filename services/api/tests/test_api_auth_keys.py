@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from pydantic import SecretStr, ValidationError
 
 from integrations_api.auth.service import TokenVerifier
-from integrations_api.errors import AuthenticationError
+from integrations_api.errors import AuthenticationError, KeySourceUnavailableError
 from integrations_api.settings import AuthSettings
 from integrations_common.errors import ConfigurationError
 
@@ -88,6 +89,61 @@ async def test_es256_jwks(jwks_server: tuple[str, ec.EllipticCurvePrivateKey]) -
     )
     with pytest.raises(AuthenticationError):
         await verifier.tenant_for(token=unknown_kid)
+
+
+def _serve(status: int, body: bytes) -> tuple[HTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_port}/jwks.json"
+
+
+def closed_port_url() -> str:
+    """A JWKS URL where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"http://127.0.0.1:{port}/jwks.json"
+
+
+def _es256_token() -> str:
+    key = ec.generate_private_key(ec.SECP256R1())
+    return jwt.encode(_claims(), key, algorithm="ES256", headers={"kid": "test-key"})
+
+
+@pytest.mark.parametrize(
+    ("status", "body"),
+    [(500, b"oops"), (404, b"{}"), (200, b"not json"), (200, b'{"keys": []}')],
+    ids=["server error", "not found", "not json", "no keys"],
+)
+async def test_broken_jwks_endpoint_is_retryable_not_401(status: int, body: bytes) -> None:
+    server, url = _serve(status, body)
+    try:
+        verifier = TokenVerifier(AuthSettings(jwks_url=url, jwks_timeout_s=2))
+        with pytest.raises(KeySourceUnavailableError):
+            await verifier.tenant_for(token=_es256_token())
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+async def test_unreachable_jwks_is_retryable_not_401() -> None:
+    verifier = TokenVerifier(AuthSettings(jwks_url=closed_port_url(), jwks_timeout_s=2))
+    with pytest.raises(KeySourceUnavailableError):
+        await verifier.tenant_for(token=_es256_token())
+    # A token that is not a JWT at all is still the client's fault.
+    with pytest.raises(AuthenticationError):
+        await verifier.tenant_for(token="not-a-jwt")
 
 
 def test_settings_need_exactly_one_key_source() -> None:

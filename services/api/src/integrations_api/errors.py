@@ -106,6 +106,10 @@ class PayloadTooLargeError(ApiError):
     title = "Payload Too Large"
 
 
+class KeySourceUnavailableError(RetryableError):
+    """The JWKS endpoint cannot be reached or answers no usable key set (503, retry later)."""
+
+
 class ValidationFailedError(ApiError):
     """The request is well formed but invalid: one `Problem` per invalid field."""
 

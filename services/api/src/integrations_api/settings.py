@@ -28,6 +28,7 @@ class AuthSettings(BaseModel):
     jwt_secret: SecretStr | None = None
     public_key: SecretStr | None = None
     jwks_url: str | None = None
+    jwks_timeout_s: float = Field(default=5.0, gt=0, le=60)
     audience: str | None = None
     issuer: str | None = None
     leeway_s: int = Field(default=30, ge=0, le=300)

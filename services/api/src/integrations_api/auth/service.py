@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from typing import Any
 
 import jwt
 from pydantic import ValidationError
 
-from integrations_api.errors import AuthenticationError
+from integrations_api.errors import AuthenticationError, KeySourceUnavailableError
 from integrations_api.settings import AuthSettings
 from integrations_common.errors import ConfigurationError
 from integrations_common.tenancy import Tenant
@@ -26,7 +27,11 @@ class TokenVerifier:
                 "(AUTH__JWT_SECRET, AUTH__PUBLIC_KEY or AUTH__JWKS_URL)"
             )
         self._settings = settings
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, timeout=settings.jwks_timeout_s)
+            if settings.jwks_url
+            else None
+        )
         key = settings.jwt_secret or settings.public_key
         self._key = key.get_secret_value() if key is not None else None
 
@@ -36,6 +41,9 @@ class TokenVerifier:
         jwks = self._jwks
         try:
             return (await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)).key
+        except (jwt.PyJWKClientConnectionError, jwt.PyJWKSetError, json.JSONDecodeError) as exc:
+            # Our key source is down or broken, not the client's token: retryable, never 401.
+            raise KeySourceUnavailableError("The token key set cannot be fetched.") from exc
         except jwt.PyJWKClientError as exc:
             raise AuthenticationError("The token's signing key is unknown.") from exc
 
