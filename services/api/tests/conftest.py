@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
+import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -9,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
@@ -152,3 +156,53 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {"data": data}
+
+
+class ServedApi:
+    """The API served by uvicorn on an ephemeral port, in a thread with its own event loop."""
+
+    def __init__(self, *, kafka: str, mongodb: str) -> None:
+        self.topics = unique_topics()
+        self.settings = api_settings(kafka, mongodb, self.topics)
+        self.kafka = kafka
+        self.app = create_app(self.settings)
+        config = uvicorn.Config(
+            self.app,
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+        )
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self._run, name="served-api", daemon=True)
+
+    def _run(self) -> None:
+        async def main() -> None:
+            try:
+                await self.server.serve()
+            finally:
+                await drop_database(self.settings)
+                await drop_topics(self.kafka, self.topics)
+
+        asyncio.run(main())
+
+    @property
+    def base_url(self) -> str:
+        """Where the API answers."""
+        port = self.server.servers[0].sockets[0].getsockname()[1]
+        return f"http://127.0.0.1:{port}"
+
+    def __enter__(self) -> ServedApi:
+        self.thread.start()
+        for _ in range(600):
+            if self.server.started or not self.thread.is_alive():
+                break
+            time.sleep(0.05)
+        if not self.server.started:
+            raise RuntimeError("the API did not start")
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=30)

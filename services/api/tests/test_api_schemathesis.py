@@ -10,9 +10,6 @@ every operation is seen answering 200 and validated. Negative headers are sent a
 
 from __future__ import annotations
 
-import asyncio
-import threading
-import time
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -20,78 +17,20 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-import uvicorn
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 from pymongo import MongoClient, UpdateOne
 
-from integrations_api.app import create_app
 from integrations_api.log_writer.sink import job_updates, log_document
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.settings import ApiSettings
 
-from .conftest import (
-    api_settings,
-    auth,
-    drop_database,
-    drop_topics,
-    unique_topics,
-    webhook_body,
-)
+from .conftest import ServedApi, auth, webhook_body
 from .test_api_logs import attempt
 
 pytestmark = pytest.mark.integration
 
 TENANT = {"store_id": "store-schemathesis-1", "org_id": "org-schemathesis-1"}
-
-
-class ServedApi:
-    """The API served by uvicorn on an ephemeral port, in a thread with its own event loop."""
-
-    def __init__(self, *, kafka: str, mongodb: str) -> None:
-        self.topics = unique_topics()
-        self.settings = api_settings(kafka, mongodb, self.topics)
-        self.kafka = kafka
-        config = uvicorn.Config(
-            create_app(self.settings),
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self._run, name="served-api", daemon=True)
-
-    def _run(self) -> None:
-        async def main() -> None:
-            try:
-                await self.server.serve()
-            finally:
-                await drop_database(self.settings)
-                await drop_topics(self.kafka, self.topics)
-
-        asyncio.run(main())
-
-    @property
-    def base_url(self) -> str:
-        """Where the API answers."""
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        return f"http://127.0.0.1:{port}"
-
-    def __enter__(self) -> ServedApi:
-        self.thread.start()
-        for _ in range(600):
-            if self.server.started or not self.thread.is_alive():
-                break
-            time.sleep(0.05)
-        if not self.server.started:
-            raise RuntimeError("the API did not start")
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
 
 
 @pytest.fixture(scope="module")

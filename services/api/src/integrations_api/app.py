@@ -20,7 +20,11 @@ from integrations_api.integrations.views import router as integrations_router
 from integrations_api.jobs.views import router as jobs_router
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.logs.views import router as logs_router
-from integrations_api.middleware import BodyLimitMiddleware, MetricsMiddleware
+from integrations_api.middleware import (
+    BodyLimitMiddleware,
+    MetricsMiddleware,
+    UnexpectedErrorMiddleware,
+)
 from integrations_api.mongo import create_client
 from integrations_api.openapi import build_openapi
 from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
@@ -126,6 +130,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
+    app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(MetricsMiddleware, prefix=BASE_PATH)
 
     @app.get("/healthz", include_in_schema=False)

@@ -226,23 +226,35 @@ async def _platform_error(request: Request, exc: Exception) -> JSONResponse:
     return await _unexpected(request, exc)
 
 
-async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-    # Frames only: an exception's message may quote input, and input may hold secrets.
+def log_unexpected(*, path: str, exc: BaseException) -> None:
+    """Log an unexpected error by type and frames only: its message may quote input (secrets)."""
     logger.error(
         "unhandled error",
         extra={
-            "path": request.url.path,
+            "path": path,
             "error": type(exc).__name__,
             "trace": "".join(traceback.format_tb(exc.__traceback__)),
         },
     )
+
+
+def internal_error_response() -> JSONResponse:
+    """The 500 answer: nothing about the failure leaves the process."""
     return error_response(500, "An internal error has occurred.")
 
 
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log_unexpected(path=request.url.path, exc=exc)
+    return internal_error_response()
+
+
 def install_error_handlers(app: FastAPI) -> None:
-    """Make every error of `app` answer in the error envelope."""
+    """Make every expected error of `app` answer in the error envelope.
+
+    Anything else is answered by `UnexpectedErrorMiddleware` (not by an `Exception` handler:
+    Starlette re-raises after such a handler, and the server then logs the message).
+    """
     app.add_exception_handler(ApiError, _api_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(IntegrationsError, _platform_error)
-    app.add_exception_handler(Exception, _unexpected)

@@ -10,7 +10,12 @@ from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from integrations_api.errors import Problem, error_document
+from integrations_api.errors import (
+    Problem,
+    error_document,
+    internal_error_response,
+    log_unexpected,
+)
 
 logger = logging.getLogger("integrations_api.access")
 
@@ -76,6 +81,36 @@ class MetricsMiddleware:
                     "duration_ms": round(elapsed * 1000, 1),
                 },
             )
+
+
+class UnexpectedErrorMiddleware:
+    """Answers 500 in the error envelope for any error nothing else handled, and ends it there.
+
+    Logged by type and frames only. Starlette's own last-resort handler would answer too but
+    then re-raise, and the server would log the error with its message, which may quote input.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        except Exception as exc:
+            log_unexpected(path=str(scope.get("path", "")), exc=exc)
+            if not started:
+                await internal_error_response()(scope, receive, send)
 
 
 class BodyLimitMiddleware:
