@@ -13,6 +13,7 @@ import yaml  # type: ignore[import-untyped]
 from pydantic import SecretStr
 
 from integrations_api.app import create_app
+from integrations_api.openapi import allowed_methods
 from integrations_api.settings import ApiSettings, AuthSettings, PaginationSettings
 from integrations_common.secret_box import EncryptionSettings, generate_key
 
@@ -131,3 +132,20 @@ def test_errors_are_documented_in_the_envelope(served: dict[str, Any]) -> None:
                 )
     assert "HTTPValidationError" not in served["components"]["schemas"]
     assert served["components"]["securitySchemes"]["bearerAuth"]["scheme"] == "bearer"
+
+
+@pytest.mark.parametrize(
+    ("path", "methods"),
+    [
+        ("/v2/integrations", ["GET", "POST"]),
+        ("/v2/integrations/some-id", ["DELETE", "GET", "PUT"]),
+        ("/v2/integrations/logs", ["GET"]),
+        ("/v2/integrations/some-id/jobs/job-1/logs", ["GET"]),
+        ("/v2/nowhere", []),
+        ("/healthz", []),
+    ],
+)
+def test_allow_lists_the_documented_methods(
+    served: dict[str, Any], path: str, methods: list[str]
+) -> None:
+    assert allowed_methods(served, path) == methods

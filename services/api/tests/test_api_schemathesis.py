@@ -10,8 +10,11 @@ every operation is seen answering 200 and validated. Negative headers are sent a
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -172,3 +175,42 @@ def test_api_conforms_to_its_openapi(
         statuses = {status for label, status in answered if label == operation.label}
         assert {200, 401} <= statuses, (operation.label, statuses)
     assert {404, 422} <= {status for _, status in answered}
+
+
+CLI_CONFIG = """
+[checks.positive_data_acceptance]
+expected-statuses = ["2xx", "401", "404", "409", "422"]
+"""
+
+
+def test_schemathesis_cli_all_phases(served_api: ServedApi, tmp_path: Path) -> None:
+    """`schemathesis run` as a user would: examples, coverage, fuzzing and stateful, all checks."""
+    config = tmp_path / "schemathesis.toml"
+    config.write_text(CLI_CONFIG)
+    token = auth(**TENANT)["Authorization"]
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file",
+        str(config),
+        "run",
+        f"{served_api.base_url}/v2/openapi.json",
+        "--url",
+        f"{served_api.base_url}/v2",
+        "--header",
+        f"Authorization: {token}",
+        "--phases",
+        "examples,coverage,fuzzing,stateful",
+        "--checks",
+        "all",
+        "--max-examples",
+        "20",
+        "--seed",
+        "20261128",
+        "--generation-deterministic",
+        "--no-color",
+    ]
+    result = subprocess.run(
+        command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
+    assert "9 selected / 9 total" in result.stdout

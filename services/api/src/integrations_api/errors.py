@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from integrations_api.openapi import allowed_methods
 from integrations_common.errors import IntegrationsError, PermanentError, RetryableError
 
 logger = logging.getLogger(__name__)
@@ -202,7 +203,7 @@ async def _request_validation_error(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(status_code=422, content=error_document(422, VALIDATION_TITLE, problems))
 
 
-async def _http_error(_: Request, exc: Exception) -> JSONResponse:
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)  # noqa: S101 - registered for this type only
     detail = str(exc.detail)
     if exc.status_code == 404 and detail == "Not Found":
@@ -210,6 +211,11 @@ async def _http_error(_: Request, exc: Exception) -> JSONResponse:
     response = error_response(exc.status_code, detail)
     if exc.headers:
         response.headers.update(exc.headers)
+    if exc.status_code == 405:
+        # Starlette names the methods of the first matching route only; the document has all.
+        methods = allowed_methods(request.app.openapi(), request.url.path)
+        if methods:
+            response.headers["Allow"] = ", ".join(methods)
     return response
 
 

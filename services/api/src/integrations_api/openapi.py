@@ -7,6 +7,7 @@ answer are documented; everything that is ours and not the spec's carries `x-ext
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from integrations_api.integrations.models import CONFIGURATION_MODELS
 from integrations_api.settings import PaginationSettings
 
 EXTENSION = "x-extension"
+HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 ERROR_REF = "#/components/schemas/ErrorResponse"
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
 
@@ -144,6 +146,33 @@ def _document_schemas(schemas: dict[str, Any]) -> None:
             schema[EXTENSION] = True
         for prop in EXTENSION_PROPERTIES.get(name, ()):
             schema["properties"][prop][EXTENSION] = True
+
+
+def allowed_methods(document: dict[str, Any], path: str) -> list[str]:
+    """The methods the document lists at a request path.
+
+    As OpenAPI matches, a concrete path wins over templated ones (`/integrations/logs` is not
+    `/integrations/{integration_uuid}`): the matching templates with the fewest parameters count.
+    """
+    base = document.get("servers", [{}])[0].get("url", "")
+    if not path.startswith(base + "/"):
+        return []
+    relative = path.removeprefix(base)
+    matches: list[tuple[int, dict[str, Any]]] = []
+    for template, item in document["paths"].items():
+        pattern = re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(template))
+        if re.fullmatch(pattern, relative):
+            matches.append((template.count("{"), item))
+    fewest = min((count for count, _ in matches), default=0)
+    return sorted(
+        {
+            method.upper()
+            for count, item in matches
+            if count == fewest
+            for method in item
+            if method in HTTP_METHODS
+        }
+    )
 
 
 def build_openapi(

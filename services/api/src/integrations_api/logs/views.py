@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from integrations_api.auth.dependencies import TenantDep
 from integrations_api.integrations.views import ERRORS, NOT_FOUND, PAGED, IntegrationId
@@ -33,6 +34,12 @@ async def list_store_logs(request: Request, tenant: TenantDep, page: PageDep) ->
     )
     links = page.links(request.url.path, total=None, has_next=more)
     return LogList(data=logs, links=LogsPaginationLinks(**links))
+
+
+@router.api_route("/logs", methods=["PUT", "DELETE"], include_in_schema=False)
+async def store_logs_are_read_only() -> None:
+    """`/integrations/logs` is not an integration id: only GET is allowed there (405)."""
+    raise StarletteHTTPException(405)
 
 
 @router.get(
