@@ -1,4 +1,7 @@
-"""Seeded random requests (a small stand-in for schemathesis): no 5xx, every answer documented."""
+"""Seeded random mutations of valid bodies, some cut short: no 5xx, every answer documented.
+
+Complements the schemathesis run with near-valid and truncated (malformed) JSON bodies.
+"""
 
 from __future__ import annotations
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -259,9 +260,53 @@ async def test_bad_pagination_is_422(running_api: RunningApi, query: str) -> Non
 
 async def test_unknown_route_and_method(running_api: RunningApi) -> None:
     _assert_envelope(await running_api.client.get("/v2/nothing-here"), 404)
-    _assert_envelope(
-        await running_api.client.patch("/v2/integrations", headers=auth(**TENANT)), 405
+    patched = await running_api.client.patch("/v2/integrations", headers=auth(**TENANT))
+    _assert_envelope(patched, 405)
+    assert patched.headers["Allow"] == "GET, POST"
+    put_logs = await running_api.client.put("/v2/integrations/logs", headers=auth(**TENANT))
+    _assert_envelope(put_logs, 405)
+    assert put_logs.headers["Allow"] == "GET"
+
+
+@pytest.mark.parametrize(
+    "query", ["filter=name", "page[size]=10", "sort=-created_at&page[limit]=10"]
+)
+async def test_unknown_query_parameters_are_422(running_api: RunningApi, query: str) -> None:
+    before = await _count(running_api, TENANT)
+    listed = await running_api.client.get(f"/v2/integrations?{query}", headers=auth(**TENANT))
+    _assert_envelope(listed, 422)
+    assert listed.json()["errors"][0]["source"]["parameter"] == query.split("=", 1)[0]
+    created = await running_api.client.post(
+        f"/v2/integrations?{query}", json=webhook_body(), headers=auth(**TENANT)
     )
+    _assert_envelope(created, 422)
+    assert await _count(running_api, TENANT) == before
+
+
+@pytest.mark.parametrize(
+    "content_type", ["text/plain", "application/x-www-form-urlencoded", "application/xml"]
+)
+async def test_body_declared_as_not_json_is_415(running_api: RunningApi, content_type: str) -> None:
+    before = await _count(running_api, TENANT)
+    answer = await running_api.client.post(
+        "/v2/integrations",
+        content=json.dumps(webhook_body()),
+        headers={**auth(**TENANT), "Content-Type": content_type},
+    )
+    _assert_envelope(answer, 415)
+    assert await _count(running_api, TENANT) == before
+
+
+@pytest.mark.parametrize(
+    "content_type", ["application/json; charset=utf-8", "application/vnd.api+json"]
+)
+async def test_json_media_types_are_accepted(running_api: RunningApi, content_type: str) -> None:
+    answer = await running_api.client.post(
+        "/v2/integrations",
+        content=json.dumps(webhook_body()),
+        headers={**auth(**TENANT), "Content-Type": content_type},
+    )
+    assert answer.status_code == 200, answer.text
 
 
 @pytest.mark.parametrize(

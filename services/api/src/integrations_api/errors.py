@@ -111,6 +111,13 @@ class KeySourceUnavailableError(RetryableError):
     """The JWKS endpoint cannot be reached or answers no usable key set (503, retry later)."""
 
 
+class UnsupportedMediaTypeError(ApiError):
+    """A request body that is declared as something other than JSON."""
+
+    status = 415
+    title = "Unsupported Media Type"
+
+
 class ValidationFailedError(ApiError):
     """The request is well formed but invalid: one `Problem` per invalid field."""
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Path, Request, Response
+from fastapi import APIRouter, Body, Depends, Path, Request, Response
 
 from integrations_api.auth.dependencies import TenantDep
+from integrations_api.content_type import require_json
 from integrations_api.errors import ErrorResponse
 from integrations_api.integrations import service
 from integrations_api.integrations.models import (
@@ -41,8 +42,10 @@ PAGED = _errors((422, "Invalid pagination parameters."))
 INVALID = _errors(
     (400, "The body is not valid JSON."),
     (413, "The body is larger than the configured maximum."),
+    (415, "The body is declared as something other than JSON."),
     (422, "The request failed validation: one error per problem."),
 )
+JSON_BODY = [Depends(require_json)]
 CONFLICT = _errors((409, "The integration changed concurrently; retry."))
 
 
@@ -74,6 +77,7 @@ async def list_integrations(request: Request, tenant: TenantDep, page: PageDep) 
     summary="Create an integration",
     response_model=IntegrationDocument,
     responses={**ERRORS, **INVALID},
+    dependencies=JSON_BODY,
 )
 async def create_integration(
     request: Request, tenant: TenantDep, body: Annotated[CreateIntegrationRequest, Body()]
@@ -110,6 +114,7 @@ async def get_integration(
     summary="Update an integration",
     response_model=IntegrationDocument,
     responses={**ERRORS, **NOT_FOUND, **INVALID, **CONFLICT},
+    dependencies=JSON_BODY,
 )
 async def update_integration(
     request: Request,
