@@ -38,16 +38,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def saturation(steps: list[StepResult]) -> str:
-    """Where the platform stopped keeping up, in words."""
+    """Where the platform stopped keeping up, and what was busiest there, in words."""
     for step in steps:
-        if step.offered_events_per_s is None:
-            continue
-        offered = step.offered_events_per_s * step.integrations
-        if step.deliveries_per_s < 0.9 * offered or step.p99_ms > 15_000:
+        offered = (step.offered_events_per_s or 0) * step.integrations
+        unbounded = step.offered_events_per_s is None
+        if unbounded or step.deliveries_per_s < 0.9 * offered or step.p99_ms > 15_000:
+            busiest = max(step.cpu_percent.items(), key=lambda kv: kv[1], default=("?", 0.0))
+            load = "as fast as the generator could emit" if unbounded else f"{offered:g}/s offered"
             return (
-                f"at {step.offered_events_per_s:g} events/s x {step.integrations} integrations "
-                f"({offered:g} deliveries/s offered): {step.deliveries_per_s:.0f}/s delivered, "
-                f"p99 {step.p99_ms:.0f} ms"
+                f"{load}, {step.deliveries_per_s:.0f} deliveries/s sustained with p99 "
+                f"{step.p99_ms:.0f} ms; busiest process: {busiest[0]} at {busiest[1]:g} % of a core"
             )
     return "not reached at the offered loads"
 
