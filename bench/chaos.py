@@ -55,11 +55,11 @@ class Deliveries:
     counts: dict[tuple[str, str], int] = field(default_factory=dict)
     first_arrival: dict[tuple[str, str], float] = field(default_factory=dict)
 
-    def record(self, delivered_id: str, integration_id: str) -> None:
+    def record(self, delivered_id: str, integration_id: str, arrived_at: float) -> None:
         """Count one arrival of an event or job id for an integration."""
         key = (delivered_id, integration_id)
         self.counts[key] = self.counts.get(key, 0) + 1
-        self.first_arrival.setdefault(key, time.time())
+        self.first_arrival[key] = min(self.first_arrival.get(key, arrived_at), arrived_at)
 
     def by_event(
         self, event_of: dict[str, str]
@@ -172,7 +172,7 @@ async def drain_queue(rig: Rig, sqs_endpoint: str, stop: asyncio.Event) -> None:
             )
             for message in response.get("Messages", []):
                 document = json.loads(message["Body"])
-                rig.deliveries.record(document["id"], document["integrationid"])
+                rig.deliveries.record(document["id"], document["integrationid"], time.time())
                 await client.delete_message(
                     QueueUrl=rig.queue_url, ReceiptHandle=message["ReceiptHandle"]
                 )
@@ -187,7 +187,7 @@ def webhook_recorder(rig: Rig) -> Callable[[], None]:
         for request in rig.receiver.requests[consumed:]:
             if request.status < 300:
                 body = request.json()
-                rig.deliveries.record(body["id"], body["integration"]["id"])
+                rig.deliveries.record(body["id"], body["integration"]["id"], request.arrived_at)
         consumed = len(rig.receiver.requests)
 
     return fold
