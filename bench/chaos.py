@@ -432,6 +432,14 @@ def reliability_markdown(results: list[ScenarioResult], command: str, stamp: str
             "",
             *rows,
             "",
+            "Reading it: a killed consumer (router, senders, log writer) is replaced only when the",
+            "Kafka group coordinator notices the dead member, after the consumer session timeout",
+            "(10 s by default), so those rows sit near 10 s; the API is not on the delivery path. A",
+            "broker restart pauses every producer and consumer until it is back and leaders are",
+            "elected. With failing or hanging receivers, recovery is the retry schedule at work, and",
+            "the hanging receiver's duplicates are requests that it did process but answered after",
+            "the sender's 10 s limit, exactly the case at-least-once delivery allows.",
+            "",
         ]
     )
 
