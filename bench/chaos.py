@@ -156,16 +156,20 @@ async def create_integration(api: str, token: str, body: dict[str, Any]) -> str:
         return integration_id
 
 
-async def drain_queue(rig: Rig, sqs_endpoint: str, stop: asyncio.Event) -> None:
-    """Receive and delete SQS messages, recording each CloudEvent's event id."""
-    session = get_session()
-    async with session.create_client(
+def local_sqs_client(endpoint: str) -> Any:
+    """An SQS client for the test endpoint (ElasticMQ accepts any credentials)."""
+    return get_session().create_client(
         "sqs",
-        endpoint_url=sqs_endpoint,
+        endpoint_url=endpoint,
         region_name="us-east-1",
         aws_access_key_id="chaos",
-        aws_secret_access_key="chaos",  # noqa: S106 - ElasticMQ accepts any credentials
-    ) as client:
+        aws_secret_access_key="chaos",  # noqa: S106 - not a secret: ElasticMQ ignores it
+    )
+
+
+async def drain_queue(rig: Rig, sqs_endpoint: str, stop: asyncio.Event) -> None:
+    """Receive and delete SQS messages, recording each CloudEvent's event id."""
+    async with local_sqs_client(sqs_endpoint) as client:
         while not stop.is_set():
             response = await client.receive_message(
                 QueueUrl=rig.queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1
@@ -374,14 +378,7 @@ def score(
 
 async def create_queue(endpoint: str, name: str) -> str:
     """A fresh SQS queue on the test endpoint."""
-    session = get_session()
-    async with session.create_client(
-        "sqs",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id="chaos",
-        aws_secret_access_key="chaos",  # noqa: S106 - ElasticMQ accepts any credentials
-    ) as client:
+    async with local_sqs_client(endpoint) as client:
         url: str = (await client.create_queue(QueueName=name))["QueueUrl"]
         return url
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -46,8 +45,3 @@ class CommerceEvent(BaseModel):
         """The primary resource: the document's `data` member."""
         resource = self.data.get("data", {})
         return resource if isinstance(resource, dict) else {}
-
-    @property
-    def occurred_at(self) -> datetime:
-        """When the event happened (its CloudEvents `time`)."""
-        return self.time

@@ -20,10 +20,6 @@ Worker = Callable[[asyncio.Event], Awaitable[None]]
 BUILD_INFO = Info("integrations_build", "Which service and version this process runs.")
 
 
-async def _wait_for_stop(stop: asyncio.Event) -> None:
-    await stop.wait()
-
-
 async def serve(
     *,
     service: str,
@@ -66,6 +62,3 @@ def run(
     """Entry point body shared by the worker services."""
     configure_logging(log_level)
     asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
-
-
-idle_worker: Worker = _wait_for_stop
