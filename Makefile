@@ -29,7 +29,7 @@ format: install ## Apply ruff's fixes and formatting.
 	.venv/bin/ruff check --fix .
 	.venv/bin/ruff format .
 
-infra-up: ## Fetch (once), start and health-check Kafka, FerretDB, ElasticMQ and ActiveMQ.
+infra-up: ## Fetch (once), start and health-check Kafka, the MongoDB-wire store, ElasticMQ and ActiveMQ.
 	infra/infra.sh up
 
 infra-down: ## Stop the local servers.

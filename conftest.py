@@ -41,7 +41,7 @@ def _local_defaults() -> dict[str, str]:
     password = os.environ.get("STOMP_PASSWORD", "integrations")
     return {
         "kafka": f"127.0.0.1:{_local_port('KAFKA_PORT', 9092)}",
-        "ferretdb": f"mongodb://127.0.0.1:{_local_port('MONGODB_PORT', 27017)}",
+        "mongodb": f"mongodb://127.0.0.1:{_local_port('MONGODB_PORT', 27017)}",
         "elasticmq": f"http://127.0.0.1:{_local_port('SQS_PORT', 9324)}",
         "activemq": f"stomp://{user}:{password}@127.0.0.1:{_local_port('STOMP_PORT', 61613)}",
     }
@@ -49,7 +49,7 @@ def _local_defaults() -> dict[str, str]:
 
 _ENV_VARIABLES = {
     "kafka": "KAFKA_BOOTSTRAP_SERVERS",
-    "ferretdb": "MONGODB_URI",
+    "mongodb": "MONGODB_URI",
     "elasticmq": "SQS_ENDPOINT_URL",
     "activemq": "STOMP_URL",
 }
@@ -98,7 +98,7 @@ def kafka_bootstrap_servers(local_servers: LocalServers) -> str:
 
 @pytest.fixture(scope="session")
 def mongodb_uri(local_servers: LocalServers) -> str:
-    return local_servers.endpoint("ferretdb")
+    return local_servers.endpoint("mongodb")
 
 
 @pytest.fixture(scope="session")

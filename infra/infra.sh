@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fetch, start, health-check and stop the local servers the platform needs, without Docker.
 #
-#   infra/infra.sh up     [kafka|ferretdb|elasticmq|activemq ...]
+#   infra/infra.sh up     [kafka|mongodb|elasticmq|activemq ...]
 #   infra/infra.sh down   [...]
 #   infra/infra.sh status [...]
 #   infra/infra.sh fetch  [...]
@@ -9,12 +9,12 @@
 set -euo pipefail
 # shellcheck source=infra/lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-for server in kafka ferretdb elasticmq activemq; do
+for server in kafka mongodb elasticmq activemq; do
   # shellcheck disable=SC1090
   source "$INFRA_DIR/$server.sh"
 done
 
-ALL_SERVERS=(kafka ferretdb elasticmq activemq)
+ALL_SERVERS=(kafka mongodb elasticmq activemq)
 action="${1:-}"
 shift || true
 servers=("$@")
@@ -39,7 +39,7 @@ case "$action" in
     exit "$rc" ;;
   reset)
     for s in "${ALL_SERVERS[@]}"; do stop_server "$s"; done
-    rm -rf "$RUN_DIR/kafka" "$RUN_DIR/ferretdb" "$RUN_DIR/elasticmq" "$RUN_DIR/activemq"
+    rm -rf "$RUN_DIR/kafka" "$RUN_DIR/mongodb" "$RUN_DIR/ferretdb" "$RUN_DIR/elasticmq" "$RUN_DIR/activemq"
     say "local data deleted" ;;
   *)
     fail "usage: infra/infra.sh up|down|status|fetch|reset [${ALL_SERVERS[*]}]" ;;

@@ -4,7 +4,7 @@
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 INFRA=infra/infra.sh
-SERVERS=(kafka ferretdb elasticmq activemq)
+SERVERS=(kafka mongodb elasticmq activemq)
 
 started=()
 for s in "${SERVERS[@]}"; do
