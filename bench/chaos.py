@@ -252,7 +252,7 @@ SCENARIOS: dict[str, Fault] = {
     "kill -9 api": kill_and_restart("api"),
     "kill -9 log-writer": kill_and_restart("log-writer"),
     "restart Kafka broker": restart_server("kafka"),
-    "restart MongoDB-compatible store": restart_server("ferretdb"),
+    "restart MongoDB-compatible store": restart_server("mongodb"),
     "receiver fails half of its requests": receiver_fails_half(20),
     "receiver hangs past 10 s": receiver_hangs(20),
 }
