@@ -66,6 +66,10 @@ test-unit: install ## Only the unit tests (no servers).
 bench: install infra-up ## End-to-end benchmark: stepped load, latency, CPU; writes docs/benchmarks.md.
 	.venv/bin/python -m bench.e2e_bench $(BENCH_ARGS)
 
+.PHONY: bench-logs
+bench-logs: install infra-up ## Attempt logs/s through the log writer vs raw insert_many (same run); docs/benchmarks.md.
+	.venv/bin/python -m bench.logs_bench $(BENCH_LOGS_ARGS)
+
 chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
 	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
 

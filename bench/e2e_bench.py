@@ -3,7 +3,11 @@
 Starts every service (isolated topics and database), a fast receiver in its own process, and K
 webhook integrations on it; then offers stepped loads of `order.paid` events and measures the
 sustained deliveries/s, latency from the event's `time` to arrival, CPU per process, and where it
-saturates. Writes results/bench-<stamp>/result.json, PNG plots and docs/benchmarks.md.
+saturates. Per step it also checks the attempt logs (`bench.logprobe`): attempts made (records on
+the run's logs topic) against documents stored, the lag from an attempt's end to its log being
+readable through the API, and the latency of the store-wide log list. Writes
+results/bench-<stamp>/result.json, PNG plots and docs/benchmarks.md; exits 1 afterwards if a
+step's logs were not all stored, or a sampled log never became readable.
 """
 
 from __future__ import annotations
@@ -17,15 +21,34 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
+from pymongo import AsyncMongoClient
 
 from bench.cpu import CpuMeter
 from bench.load import EVENT_TYPE, LoadGenerator
-from bench.report import StepResult, as_dict, machine, markdown, percentile, plot, saturation
+from bench.logprobe import (
+    AttemptRecords,
+    LagSampler,
+    ListProbe,
+    api_client,
+    mongo_client,
+    stored_per_job,
+)
+from bench.report import (
+    StepResult,
+    as_dict,
+    log_failures,
+    machine,
+    markdown,
+    percentile,
+    plot,
+    saturation,
+)
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_producer
 from integrations_common.settings import KafkaSettings
@@ -116,8 +139,16 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     receiver, receiver_port, dump = start_receiver(out_dir)
     producer = create_producer(KafkaSettings(bootstrap_servers=run_config.kafka_bootstrap_servers))
     await producer.start()
+    records = AttemptRecords(
+        KafkaSettings(bootstrap_servers=run_config.kafka_bootstrap_servers),
+        run_config.topics.logs,
+        run_config.topics.partitions,
+    )
+    store = mongo_client(run_config.mongodb_uri)
     steps_meta: list[dict[str, Any]] = []
+    lag_timeline: list[tuple[float, float]] = []
     generator = LoadGenerator(producer, run_config.topics.events, STORE_ID, ORG_ID)
+    integration_ids: list[str] = []
     try:
         token = mint_token(run_config, store_id=STORE_ID, org_id=ORG_ID)
         integration_ids = await create_integrations(
@@ -128,33 +159,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await generator.emit_one()
         if await wait_for_arrivals(receiver_port, args.integrations, 60, "warm-up") < 1:
             raise RuntimeError("no delivery arrived during warm-up")
+        await records.start()
         pids = {**platform.pids(), "receiver": receiver.pid, "load-generator": os.getpid()}
         pids.update(infra_pids())
         rates: list[float | None] = [float(r) for r in args.rates.split(",") if r]
         if args.max_step:
             rates.append(None)
-        for index, rate in enumerate(rates):
-            label = f"step {index + 1}/{len(rates)} ({rate or 'max'} events/s)"
-            before = set(generator.sent)
-            meter = CpuMeter(pids)
-            meter.start()
-            started = time.time()
-            say(f"{label}: emitting for {args.duration}s")
-            emitted = await generator.run(rate=rate, duration=args.duration)
-            expected_total = len(generator.sent) * args.integrations
-            await wait_for_arrivals(receiver_port, expected_total, args.drain, label)
-            elapsed = time.time() - started
-            steps_meta.append(
-                {
-                    "rate": rate,
-                    "events": set(generator.sent) - before,
-                    "started": started,
-                    "emitted": emitted,
-                    "cpu": meter.stop(elapsed),
-                }
+        async with (
+            api_client(platform.api_url, token, 8) as poll_client,
+            api_client(platform.api_url, token, 2) as list_client,
+        ):
+            runner = StepRunner(
+                args=args,
+                generator=generator,
+                receiver_port=receiver_port,
+                records=records,
+                store=store,
+                database=run_config.database,
+                pids=pids,
+                integration_ids=integration_ids,
+                poll_client=poll_client,
+                list_client=list_client,
             )
+            for index, rate in enumerate(rates):
+                label = f"step {index + 1}/{len(rates)} ({rate or 'max'} events/s)"
+                steps_meta.append(await runner.step(rate, label))
+                lag_timeline.extend(steps_meta[-1].pop("lag_timeline"))
     finally:
         await producer.stop()
+        with contextlib.suppress(Exception):
+            await records.stop()
+        await store.close()
         receiver.terminate()
         receiver.wait(timeout=60)
         platform.stop()
@@ -163,16 +198,118 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         sent=generator.sent,
         integration_ids=integration_ids,
         steps_meta=steps_meta,
+        lag_timeline=lag_timeline,
         dump=dump,
         out_dir=out_dir,
         stamp=stamp,
     )
 
 
+@dataclass
+class StepRunner:
+    """Runs one load step: emission, drain, and the attempt-log measurements around them."""
+
+    args: argparse.Namespace
+    generator: LoadGenerator
+    receiver_port: int
+    records: AttemptRecords
+    store: AsyncMongoClient[dict[str, Any]]
+    database: str
+    pids: dict[str, int]
+    integration_ids: list[str]
+    poll_client: httpx.AsyncClient
+    list_client: httpx.AsyncClient
+
+    async def step(self, rate: float | None, label: str) -> dict[str, Any]:
+        """Offer `rate` events/s (None: unbounded); answers the step's raw measurements."""
+        args, generator = self.args, self.generator
+        before = set(generator.sent)
+        sampler = LagSampler(self.poll_client, self.integration_ids, per_s=args.lag_samples_per_s)
+        probe = ListProbe(self.list_client, per_s=args.list_per_s)
+        stop_picking, stop_probe = asyncio.Event(), asyncio.Event()
+        meter = CpuMeter(self.pids)
+        meter.start()
+        started = time.time()
+        picking = asyncio.create_task(sampler.pick_while(generator.sent, stop_picking))
+        probing = asyncio.create_task(probe.run(stop_probe))
+        say(f"{label}: emitting for {args.duration}s")
+        emitted = await generator.run(rate=rate, duration=args.duration)
+        stop_picking.set()
+        expected_total = len(generator.sent) * args.integrations
+        await wait_for_arrivals(self.receiver_port, expected_total, args.drain, label)
+        cpu = meter.stop(time.time() - started)
+        stop_probe.set()
+        await asyncio.gather(picking, probing)
+        events = set(generator.sent) - before
+        jobs = {job_id_for(e, i) for e in events for i in self.integration_ids}
+        logs, _ = await asyncio.gather(
+            check_logs(
+                self.records, self.store, self.database, jobs, wait=args.log_wait, label=label
+            ),
+            sampler.settle(args.log_wait),
+        )
+        seen = [
+            (s.seen_at, s.lag_ms) for s in sampler.samples if s.seen_at and s.lag_ms is not None
+        ]
+        lags = [lag for _, lag in seen]
+        say(
+            f"  {label}: logs stored {logs['logs_stored']}/{logs['attempts_made']}; "
+            f"lag samples {len(lags)}/{len(sampler.samples)} seen, "
+            f"p50 {percentile(lags, 50):.0f} ms p99 {percentile(lags, 99):.0f} ms; "
+            f"GET logs p99 {percentile(probe.durations_ms, 99):.0f} ms "
+            f"({len(probe.durations_ms)} requests, {probe.failed} failed)"
+        )
+        return {
+            "rate": rate,
+            "events": events,
+            "started": started,
+            "emitted": emitted,
+            "cpu": cpu,
+            "logs": logs,
+            "lags": lags,
+            "lag_timeline": seen,
+            "lag_samples": len(sampler.samples),
+            "list_ms": probe.durations_ms,
+            "list_failed": probe.failed,
+        }
+
+
+async def check_logs(
+    records: AttemptRecords,
+    store: AsyncMongoClient[dict[str, Any]],
+    database: str,
+    jobs: set[str],
+    *,
+    wait: float,
+    label: str,
+) -> dict[str, Any]:
+    """Attempts made for `jobs` (the logs topic) against log documents stored, waiting up to
+    `wait` s for the store to catch up; answers the counts and how long it took."""
+    began = time.monotonic()
+    deadline = began + wait
+    made = records_made = stored = 0
+    while True:
+        await records.catch_up(timeout=max(1.0, deadline - time.monotonic()))
+        made, records_made = records.made(jobs)
+        per_job = await stored_per_job(store, database)
+        stored = sum(per_job.get(j, 0) for j in jobs)
+        if stored >= made or time.monotonic() >= deadline:
+            break
+        say(f"  {label}: logs stored {stored}/{made}, waiting")
+        await asyncio.sleep(2)
+    return {
+        "attempts_made": made,
+        "attempt_records": records_made,
+        "logs_stored": stored,
+        "logs_wait_s": round(time.monotonic() - began, 1),
+        "unreadable_records": records.unreadable,
+    }
+
+
 def infra_pids() -> dict[str, int]:
     """Pids of the local Kafka and store, when `make infra-up` started them."""
     pids = {}
-    for name in ("kafka", "ferretdb"):
+    for name in ("kafka", "mongodb"):
         pid_file = REPO / ".run" / f"{name}.pid"
         with contextlib.suppress(OSError, ValueError):
             pids[name] = int(pid_file.read_text())
@@ -185,6 +322,7 @@ def summarise(
     sent: dict[str, float],
     integration_ids: list[str],
     steps_meta: list[dict[str, Any]],
+    lag_timeline: list[tuple[float, float]],
     dump: Path,
     out_dir: Path,
     stamp: str,
@@ -227,6 +365,18 @@ def summarise(
                 p99_ms=round(percentile(latencies, 99), 1),
                 max_ms=round(max(latencies, default=0.0), 1),
                 cpu_percent=meta["cpu"],
+                attempts_made=meta["logs"]["attempts_made"],
+                attempt_records=meta["logs"]["attempt_records"],
+                logs_stored=meta["logs"]["logs_stored"],
+                logs_wait_s=meta["logs"]["logs_wait_s"],
+                log_lag_samples=meta["lag_samples"],
+                log_lag_seen=len(meta["lags"]),
+                log_lag_p50_ms=round(percentile(meta["lags"], 50), 1),
+                log_lag_p99_ms=round(percentile(meta["lags"], 99), 1),
+                list_requests=len(meta["list_ms"]),
+                list_failed=meta["list_failed"],
+                list_p50_ms=round(percentile(meta["list_ms"], 50), 1),
+                list_p99_ms=round(percentile(meta["list_ms"], 99), 1),
             )
         )
     result: dict[str, Any] = {
@@ -236,11 +386,16 @@ def summarise(
         "steps": [as_dict(s) for s in steps],
         "duplicates": duplicates,
         "saturation": saturation(steps),
+        "log_wait_s": args.log_wait,
+        "lag_samples_per_s": args.lag_samples_per_s,
+        "list_per_s": args.list_per_s,
+        "log_failures": log_failures(steps),
     }
     (out_dir / "result.json").write_text(json.dumps(result, indent=2))
     docs = REPO / "docs"
-    plot(steps, timeline, docs)
-    (docs / "benchmarks.md").write_text(markdown(result))
+    plot(steps, timeline, docs, lag_timeline=lag_timeline)
+    page = docs / "benchmarks.md"
+    page.write_text(markdown(result, page.read_text() if page.exists() else ""))
     return result
 
 
@@ -252,11 +407,23 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=10, help="seconds per step")
     parser.add_argument("--drain", type=float, default=60, help="max seconds to drain a step")
     parser.add_argument("--no-max-step", dest="max_step", action="store_false")
+    parser.add_argument(
+        "--log-wait", type=float, default=60, help="max seconds after a step's drain for its logs"
+    )
+    parser.add_argument(
+        "--lag-samples-per-s", type=float, default=3, help="jobs sampled for log lag, per second"
+    )
+    parser.add_argument(
+        "--list-per-s", type=float, default=3, help="GET /v2/integrations/logs per second"
+    )
     args = parser.parse_args()
     result = asyncio.run(run(args))
     for step in result["steps"]:
         say(json.dumps(step))
     say(f"saturation: {result['saturation']}; duplicates: {result['duplicates']}")
+    if result["log_failures"]:
+        say("FAILED: " + "; ".join(result["log_failures"]))
+        sys.exit(1)
 
 
 if __name__ == "__main__":

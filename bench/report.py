@@ -26,6 +26,18 @@ class StepResult:
     p99_ms: float
     max_ms: float
     cpu_percent: dict[str, float]
+    attempts_made: int
+    attempt_records: int
+    logs_stored: int
+    logs_wait_s: float
+    log_lag_samples: int
+    log_lag_seen: int
+    log_lag_p50_ms: float
+    log_lag_p99_ms: float
+    list_requests: int
+    list_failed: int
+    list_p50_ms: float
+    list_p99_ms: float
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -52,6 +64,25 @@ def saturation(steps: list[StepResult]) -> str:
     return "not reached at the offered loads"
 
 
+def log_failures(steps: list[StepResult]) -> list[str]:
+    """Steps whose logs were not all stored, or whose sampled logs never became readable."""
+    problems = []
+    for number, step in enumerate(steps, 1):
+        if step.logs_stored < step.attempts_made:
+            problems.append(
+                f"step {number}: {step.attempts_made - step.logs_stored} of "
+                f"{step.attempts_made} attempt logs not stored after {step.logs_wait_s:g} s"
+            )
+        if step.delivered and not step.attempts_made:
+            problems.append(f"step {number}: no attempt log records on the logs topic")
+        if step.log_lag_seen < step.log_lag_samples:
+            problems.append(
+                f"step {number}: {step.log_lag_samples - step.log_lag_seen} of "
+                f"{step.log_lag_samples} sampled jobs' logs never readable through the API"
+            )
+    return problems
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine the run was on."""
     model = "unknown"
@@ -74,8 +105,14 @@ def machine() -> dict[str, Any]:
     }
 
 
-def plot(steps: list[StepResult], timeline: list[tuple[float, float]], out_dir: Path) -> list[Path]:
-    """PNG plots: latency over time, and delivered against offered load."""
+def plot(
+    steps: list[StepResult],
+    timeline: list[tuple[float, float]],
+    out_dir: Path,
+    *,
+    lag_timeline: list[tuple[float, float]] | None = None,
+) -> list[Path]:
+    """PNG plots: latency over time, delivered against offered load, and the attempt logs."""
     import matplotlib  # noqa: PLC0415 - heavy, only when plotting
 
     matplotlib.use("Agg")
@@ -84,6 +121,7 @@ def plot(steps: list[StepResult], timeline: list[tuple[float, float]], out_dir: 
     out_dir.mkdir(parents=True, exist_ok=True)
     latency_png = out_dir / "bench-latency.png"
     throughput_png = out_dir / "bench-throughput.png"
+    logs_png = out_dir / "bench-logs.png"
 
     fig, ax = plt.subplots(figsize=(9, 4))
     if timeline:
@@ -109,36 +147,90 @@ def plot(steps: list[StepResult], timeline: list[tuple[float, float]], out_dir: 
     fig.tight_layout()
     fig.savefig(throughput_png, dpi=110)
     plt.close(fig)
-    return [latency_png, throughput_png]
+
+    _plot_logs(plt, steps, timeline, lag_timeline or [], logs_png)
+    return [latency_png, throughput_png, logs_png]
 
 
-def markdown(result: dict[str, Any]) -> str:
-    """The docs/benchmarks.md text for a result."""
+def _plot_logs(
+    plt: Any,
+    steps: list[StepResult],
+    timeline: list[tuple[float, float]],
+    lag_timeline: list[tuple[float, float]],
+    path: Path,
+) -> None:
+    """Sampled log lags over the run, and per step the log lag and list percentiles."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    if lag_timeline and timeline:
+        start = timeline[0][0]
+        points = sorted(lag_timeline)
+        left.scatter([t - start for t, _ in points], [ms for _, ms in points], s=6, alpha=0.6)
+    left.set_xlabel("seconds since the first event")
+    left.set_ylabel("attempt end -> log readable (ms)")
+    left.set_yscale("log")
+    left.set_title("Sampled log lag over the run")
+    labels = [
+        f"{(s.offered_events_per_s or 0) * s.integrations:g}" if s.offered_events_per_s else "max"
+        for s in steps
+    ]
+    series = {
+        "log lag p50": [s.log_lag_p50_ms for s in steps],
+        "log lag p99": [s.log_lag_p99_ms for s in steps],
+        "GET /logs p50": [s.list_p50_ms for s in steps],
+        "GET /logs p99": [s.list_p99_ms for s in steps],
+    }
+    for name, values in series.items():
+        right.plot(labels, [max(v, 0.1) for v in values], marker="o", label=name)
+    right.set_xlabel("offered deliveries/s (step)")
+    right.set_ylabel("ms")
+    right.set_yscale("log")
+    right.set_title("Attempt logs per step")
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def markdown(result: dict[str, Any], existing: str = "") -> str:
+    """The docs/benchmarks.md text for a result, then the preserved sections of `existing`."""
     rows = [
         "| offered events/s | integrations | deliveries/s | p50 ms | p95 ms | p99 ms "
-        "| CPU % of a core |",
-        "|---|---|---|---|---|---|---|",
+        "| logs stored / attempts | log lag p50 / p99 ms (seen/sampled) "
+        "| GET /logs p50 / p99 ms (requests) | CPU % of a core |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in result["steps"]:
         offered = step["offered_events_per_s"]
         cpu = ", ".join(f"{k} {v:g}" for k, v in sorted(step["cpu_percent"].items()))
+        failed = f", {step['list_failed']} failed" if step["list_failed"] else ""
         rows.append(
             f"| {offered if offered is not None else 'max'} | {step['integrations']} | "
             f"{step['deliveries_per_s']:.0f} | {step['p50_ms']:.0f} | {step['p95_ms']:.0f} | "
-            f"{step['p99_ms']:.0f} | {cpu} |"
+            f"{step['p99_ms']:.0f} | {step['logs_stored']} / {step['attempts_made']} | "
+            f"{step['log_lag_p50_ms']:.0f} / {step['log_lag_p99_ms']:.0f} "
+            f"({step['log_lag_seen']}/{step['log_lag_samples']}) | "
+            f"{step['list_p50_ms']:.0f} / {step['list_p99_ms']:.0f} "
+            f"({step['list_requests']}{failed}) | {cpu} |"
         )
     m = result["machine"]
-    return "\n".join(
+    problems = result.get("log_failures", [])
+    verdict = (
+        "Every step's attempt logs were stored and every sampled log became readable."
+        if not problems
+        else "Not kept up (the run exited 1): " + "; ".join(problems) + "."
+    )
+    generated = "\n".join(
         [
             "# End-to-end benchmark",
             "",
             "Events go into the events topic; the router, the webhook sender and a local receiver",
-            "(aiohttp, its own process, answering 204) do the rest. Latency runs from the event's",
-            "`time` to its arrival at the receiver.",
+            "(aiohttp, its own process, answering 204) do the rest, and the log writer stores",
+            "every attempt's log. Latency runs from the event's `time` to its arrival at the",
+            "receiver.",
             "",
             f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, "
-            f"Python {m['python']}, Linux {m['kernel']}. Kafka, FerretDB and every service run "
-            "on the same machine.",
+            f"Python {m['python']}, Linux {m['kernel']}. Kafka, the store (mongo-java-server on "
+            "its H2 backend, `mongodb` below) and every service run on the same machine.",
             "",
             f"Reproduce: `{result['command']}` (run at {result['started_at']}).",
             "",
@@ -146,13 +238,77 @@ def markdown(result: dict[str, Any]) -> str:
             "",
             f"Saturation: {result['saturation']}.",
             "",
+            f"Attempt logs: {verdict}",
+            "",
             "![latency](bench-latency.png)",
             "![throughput](bench-throughput.png)",
+            "![attempt logs](bench-logs.png)",
+            "",
+            "## How to read it",
+            "",
+            "Each step offers a fixed rate of `order.paid` events (`max`: as fast as the generator",
+            "can emit) for the step's duration, then waits for the deliveries to drain.",
+            "",
+            "- deliveries/s: distinct deliveries the receiver accepted for the step's events,",
+            "  divided by the time from the step's start to its last arrival.",
+            "- p50/p95/p99 ms: from the event's `time` to its arrival at the receiver.",
+            "- logs stored / attempts: attempts are the distinct attempt log ids the senders wrote",
+            "  to the run's logs topic for the step's jobs (read back with a Kafka consumer);",
+            "  stored are the documents of the run's `integration_logs` collection for those jobs.",
+            "  Both are counted after the drain, waiting up to "
+            f"{result.get('log_wait_s', 60):g} s for the store to catch up.",
+            "- log lag: about "
+            f"{result.get('lag_samples_per_s', 3):g} jobs a second are sampled while the step "
+            "emits; each is polled",
+            "  through `GET /v2/integrations/{id}/jobs/{job_id}/logs` every 150 ms until its first",
+            "  log appears. Lag = the wall time of that response minus the log's `finished_at`, so",
+            "  it includes up to one poll interval and the request's own time. seen/sampled counts",
+            "  the samples whose log became readable before the wait above ran out.",
+            "- GET /logs: `GET /v2/integrations/logs?page[limit]=25` (the tenant's newest logs), "
+            f"about {result.get('list_per_s', 3):g}",
+            "  a second, one at a time, during the step's emission and drain; failed requests",
+            "  (errors, 10 s timeouts) count at the time they took.",
+            "- CPU: each process's user+system time over the step (emission and drain), as a",
+            "  share of one core; `load-generator` is this bench's process, which also runs the",
+            "  log probes and the attempt-log check; `mongodb` is the store.",
+            "- Saturation: the first step that delivered less than 90 % of the offered",
+            "  deliveries/s or had a p99 above 15 s (or the unbounded step).",
+            "- The run exits 1, after writing these results, when a step's logs were not all",
+            "  stored after the wait, or a sampled job's log never became readable.",
             "",
         ]
     )
+    preserved = preserved_sections(existing)
+    return generated + ("\n" + "\n\n".join(preserved) + "\n" if preserved else "")
 
 
 def as_dict(step: StepResult) -> dict[str, Any]:
     """A step as JSON-ready data."""
     return asdict(step)
+
+
+PRESERVED_HEADINGS = ("## Noisy neighbours", "## Log writer")
+
+
+def split_sections(text: str) -> list[str]:
+    """`text` cut before every `## ` heading: the preamble first, then one chunk per section."""
+    chunks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if line.startswith("## "):
+            chunks.append([])
+        chunks[-1].append(line)
+    return ["\n".join(chunk).strip("\n") for chunk in chunks if any(chunk)]
+
+
+def preserved_sections(text: str, headings: tuple[str, ...] = PRESERVED_HEADINGS) -> list[str]:
+    """The sections of `text` whose heading starts with one of `headings`, in order."""
+    return [s for s in split_sections(text) if s.startswith(headings)]
+
+
+def with_section(text: str, heading: str, section: str) -> str:
+    """`text` with the section headed `heading` replaced by `section` (appended if absent)."""
+    chunks = split_sections(text)
+    replaced = [section.strip("\n") if c.startswith(heading) else c for c in chunks]
+    if replaced == chunks and not any(c.startswith(heading) for c in chunks):
+        replaced.append(section.strip("\n"))
+    return "\n\n".join(replaced) + "\n"

@@ -1,0 +1,413 @@
+"""`make bench-logs`: attempt logs/s into the store through the log writer, against raw insert_many.
+
+Each writer round produces N valid attempt logs (`AttemptLog.model_dump_json()`, keyed by job id,
+every `--retry-every`-th job with a failed first attempt and a second one) into a fresh topic,
+then starts the real `LogWriter` (in this process, default settings plus any `LOG_WRITER_*`
+environment variables) on a fresh database and times from `start()` until `count_documents` sees
+every log. Each raw round inserts the same number of equivalent log documents with PyMongo's
+`insert_many` (batches of 1,000, no job documents) into a fresh database with the same indexes.
+The sides alternate; every topic and database is deleted afterwards. Writes the `## Log writer`
+section of docs/benchmarks.md and exits 1 if a log or a job is missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import statistics
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiokafka.admin import AIOKafkaAdminClient
+from pydantic import SecretStr
+from pymongo import AsyncMongoClient
+
+from bench.report import machine, with_section
+from integrations_api.log_writer.worker import LogWriter
+from integrations_api.log_writer_settings import LogWriterSettings
+from integrations_api.logs.models import job_resource
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
+from integrations_common.jobs import job_id_for
+from integrations_common.kafka import (
+    TopicSpec,
+    connection_options,
+    create_producer,
+    ensure_topics,
+)
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
+from integrations_common.tenancy import Tenant
+from tests.e2e.harness import REPO
+
+STORE_ID = "bench-store"
+ORG_ID = "bench-org"
+RAW_BATCH = 1_000
+MONGO_TIMEOUT_MS = 30_000
+SECTION = "## Log writer"
+
+MongoClient = AsyncMongoClient[dict[str, Any]]
+
+
+def say(message: str) -> None:
+    """Progress on stdout, at once."""
+    sys.stdout.write(message + "\n")
+    sys.stdout.flush()
+
+
+@dataclass(frozen=True)
+class Round:
+    """One timed run of one side."""
+
+    side: str
+    round: int
+    logs: int
+    stored: int
+    jobs_expected: int
+    jobs_stored: int
+    jobs_settled: int
+    start_s: float
+    seconds: float
+    logs_per_s: float
+
+
+def attempt_logs(n: int, retry_every: int, integrations: int = 10) -> tuple[list[AttemptLog], int]:
+    """N attempt logs and how many distinct jobs they cover; every job ends succeeded."""
+    integration_ids = [str(uuid.uuid4()) for _ in range(integrations)]
+    now = datetime.now(UTC)
+    logs: list[AttemptLog] = []
+    jobs = 0
+    while len(logs) < n:
+        event_id, integration_id = str(uuid.uuid4()), integration_ids[jobs % integrations]
+        job_id = job_id_for(event_id, integration_id)
+        attempts = 2 if retry_every and jobs % retry_every == 0 and n - len(logs) >= 2 else 1
+        jobs += 1
+        for attempt in range(1, attempts + 1):
+            last = attempt == attempts
+            finished = now + timedelta(milliseconds=len(logs))
+            logs.append(
+                AttemptLog(
+                    id=log_id_for(job_id, attempt),
+                    job_id=job_id,
+                    integration_id=integration_id,
+                    org_id=ORG_ID,
+                    store_id=STORE_ID,
+                    transport=Transport.WEBHOOK,
+                    event_id=event_id,
+                    event_type="order.paid",
+                    attempt=attempt,
+                    succeeded=last,
+                    status_code=204 if last else 503,
+                    body="" if last else "service unavailable",
+                    error_detail=None if last else "HTTP 503",
+                    job_status=JobStatus.SUCCEEDED if last else JobStatus.RETRYING,
+                    event_time=finished - timedelta(milliseconds=40),
+                    routed_at=finished - timedelta(milliseconds=30),
+                    started_at=finished - timedelta(milliseconds=5),
+                    finished_at=finished,
+                )
+            )
+    return logs, jobs
+
+
+def raw_document(log: AttemptLog) -> dict[str, Any]:
+    """A log document equivalent to what the log writer stores for `log`."""
+    document = log.model_dump(mode="python", exclude={"id"})
+    document.update(
+        _id=log.id,
+        transport=log.transport.value,
+        job_status=log.job_status.value,
+        tenant_key=Tenant(org_id=log.org_id, store_id=log.store_id).key,
+        latency_ms=log.latency_ms,
+    )
+    return document
+
+
+def mongo_client(uri: str) -> MongoClient:
+    """A client whose every operation is bounded by `timeoutMS`."""
+    return AsyncMongoClient(
+        uri, tz_aware=True, timeoutMS=MONGO_TIMEOUT_MS, serverSelectionTimeoutMS=10_000
+    )
+
+
+async def produce(kafka: KafkaSettings, topic: str, logs: list[AttemptLog]) -> None:
+    """Write every log into `topic`, keyed by job id, and wait for the acknowledgements."""
+    producer = create_producer(kafka, linger_ms=20)
+    await producer.start()
+    try:
+        pending = [
+            await producer.send(topic, log.model_dump_json().encode(), key=log.job_id.encode())
+            for log in logs
+        ]
+        await asyncio.wait_for(asyncio.gather(*pending), 120)
+    finally:
+        await producer.stop()
+
+
+async def delete_topic(kafka: KafkaSettings, topic: str) -> None:
+    """Delete a topic this bench created (best effort, bounded)."""
+    admin = AIOKafkaAdminClient(**connection_options(kafka))
+    try:
+        await asyncio.wait_for(admin.start(), 30)
+        await asyncio.wait_for(admin.delete_topics([topic]), 30)
+    except Exception as exc:
+        say(f"  could not delete topic {topic}: {exc!r}")
+    finally:
+        await admin.close()
+
+
+async def drop_database(client: MongoClient, name: str) -> None:
+    """Drop a database this bench created (best effort, bounded by the client's timeoutMS)."""
+    try:
+        await client.drop_database(name)
+    except Exception as exc:
+        say(f"  could not drop database {name}: {exc!r}")
+
+
+async def job_counts(client: MongoClient, database: str) -> tuple[int, int]:
+    """Jobs stored, and those the API shows with the status of their last attempt (succeeded)."""
+    stored = settled = 0
+    async for document in client[database][JOBS_COLLECTION].find({}):
+        stored += 1
+        with contextlib.suppress(KeyError, ValueError, TypeError):
+            settled += job_resource(document).meta.status == JobStatus.SUCCEEDED.value
+    return stored, settled
+
+
+async def writer_round(
+    args: argparse.Namespace,
+    *,
+    kafka: KafkaSettings,
+    client: MongoClient,
+    logs: list[AttemptLog],
+    jobs: int,
+    number: int,
+) -> Round:
+    """Produce the logs into a fresh topic, then time the log writer until all are stored."""
+    run = uuid.uuid4().hex[:8]
+    topic, database = f"bench-logs-{run}.logs", f"bench_logs_{run}_writer"
+    await ensure_topics(kafka, [TopicSpec(topic, args.partitions, 1)])
+    try:
+        await produce(kafka, topic, logs)
+        settings = LogWriterSettings(
+            kafka=kafka,
+            topics=TopicSettings(logs=topic, partitions=args.partitions),
+            create_topics=False,
+            mongodb=MongoSettings(uri=SecretStr(args.mongodb_uri), database=database),
+            group_id=f"bench-logs-{run}",
+        )
+        say(f"  writer {number}: {len(logs)} logs on {topic}; settings {writer_knobs(settings)}")
+        collection = client[database][LOGS_COLLECTION]
+        writer, stop = LogWriter(settings), asyncio.Event()
+        began = time.monotonic()
+        await asyncio.wait_for(writer.start(), 60)
+        start_s = time.monotonic() - began
+        task = asyncio.create_task(writer.run(stop))
+        stored, progress = 0, began
+        try:
+            while stored < len(logs) and time.monotonic() - began < args.timeout:
+                if task.done():
+                    task.result()
+                    raise RuntimeError("the log writer stopped by itself")
+                await asyncio.sleep(0.2)
+                stored = await collection.count_documents({})
+                if time.monotonic() - progress > 5:
+                    progress = time.monotonic()
+                    say(f"  writer {number}: {stored}/{len(logs)} stored")
+            seconds = time.monotonic() - began
+        finally:
+            stop.set()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(task, 60)
+            await asyncio.wait_for(writer.stop(), 60)
+        jobs_stored, settled = await job_counts(client, database)
+        await drop_database(client, database)
+    finally:
+        await delete_topic(kafka, topic)
+    return Round(
+        "writer", number, len(logs), stored, jobs, jobs_stored, settled,
+        round(start_s, 2), round(seconds, 2), round(len(logs) / seconds, 1),
+    )  # fmt: skip
+
+
+async def raw_round(
+    args: argparse.Namespace, client: MongoClient, logs: list[AttemptLog], number: int
+) -> Round:
+    """Time a plain insert_many loop of equivalent documents into a fresh database."""
+    database = f"bench_logs_{uuid.uuid4().hex[:8]}_raw"
+    db = client[database]
+    try:
+        retention = LogWriterSettings().retention
+        await LogStore(logs=db[LOGS_COLLECTION], jobs=db[JOBS_COLLECTION]).ensure_indexes(retention)
+        documents = [raw_document(log) for log in logs]
+        collection = db[LOGS_COLLECTION]
+        began = time.monotonic()
+        for start in range(0, len(documents), RAW_BATCH):
+            await collection.insert_many(documents[start : start + RAW_BATCH], ordered=False)
+        seconds = time.monotonic() - began
+        stored = await collection.count_documents({})
+    finally:
+        await drop_database(client, database)
+    return Round(
+        "raw insert_many", number, len(logs), stored, 0, 0, 0,
+        0.0, round(seconds, 2), round(len(logs) / seconds, 1),
+    )  # fmt: skip
+
+
+def writer_knobs(settings: LogWriterSettings) -> dict[str, Any]:
+    """The writer's batching settings (`batch_*`, `write_*`)."""
+    return {k: v for k, v in settings.model_dump().items() if k.startswith(("batch", "write_"))}
+
+
+def failures(rounds: list[Round]) -> list[str]:
+    """What went wrong, in words; empty when every log and job was stored."""
+    problems = []
+    for r in rounds:
+        if r.stored < r.logs:
+            problems.append(
+                f"{r.side} round {r.round}: {r.logs - r.stored} of {r.logs} logs missing"
+            )
+        if r.side == "writer" and (
+            r.jobs_stored < r.jobs_expected or r.jobs_settled < r.jobs_expected
+        ):
+            problems.append(
+                f"writer round {r.round}: {r.jobs_stored}/{r.jobs_expected} jobs stored, "
+                f"{r.jobs_settled} with the status of their last attempt"
+            )
+    return problems
+
+
+def summary(rounds: list[Round]) -> dict[str, float]:
+    """Median logs/s per side and their ratio."""
+    writer = statistics.median(r.logs_per_s for r in rounds if r.side == "writer")
+    raw = statistics.median(r.logs_per_s for r in rounds if r.side != "writer")
+    return {"writer_logs_per_s": writer, "raw_logs_per_s": raw, "ratio": round(writer / raw, 2)}
+
+
+def section(result: dict[str, Any]) -> str:
+    """The `## Log writer` section of docs/benchmarks.md."""
+    rows = [
+        "| side | round | logs | stored | jobs stored | start-up s | seconds | logs/s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in result["rounds"]:
+        jobs = f"{r['jobs_stored']}/{r['jobs_expected']}" if r["side"] == "writer" else "-"
+        start = f"{r['start_s']:g}" if r["side"] == "writer" else "-"
+        rows.append(
+            f"| {r['side']} | {r['round']} | {r['logs']} | {r['stored']} | {jobs} | {start} | "
+            f"{r['seconds']:g} | {r['logs_per_s']:.0f} |"
+        )
+    s, m = result["summary"], result["machine"]
+    problems = result["failures"]
+    verdict = "Every log and job was stored." if not problems else "Missing: " + "; ".join(problems)
+    return "\n".join(
+        [
+            SECTION,
+            "",
+            "Attempt logs/s into the store through the real log writer (`LogWriter`, run in the",
+            "bench's process), against a plain PyMongo `insert_many` loop of the same number of",
+            "equivalent log documents (batches of 1,000, same store, same indexes, no job",
+            "documents). Each writer round first produces the logs into a fresh topic (every",
+            f"{result['retry_every']}th job has a failed first attempt and a second one), then "
+            "times from",
+            "`LogWriter.start()` (joining the consumer group included) until `count_documents`",
+            "sees every log; a raw round times its insert loop alone. Every round has a fresh",
+            "topic and database, deleted afterwards; the sides alternate. `jobs stored` counts",
+            "job documents against distinct jobs; each must hold the status of its last attempt.",
+            "",
+            f"Reproduce: `{result['command']}` (run at {result['started_at']}). Store: "
+            f"{result['store']}; writer settings {result['writer_settings']}. Machine: "
+            f"{m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}.",
+            "",
+            *rows,
+            "",
+            f"Median: log writer {s['writer_logs_per_s']:.0f} logs/s, raw insert_many "
+            f"{s['raw_logs_per_s']:.0f} logs/s; writer/raw {s['ratio']:g}. "
+            + verdict,
+            "",
+        ]
+    )  # fmt: skip
+
+
+async def run(args: argparse.Namespace) -> dict[str, Any]:
+    """Alternate writer and raw rounds; answers the result document."""
+    kafka = KafkaSettings(bootstrap_servers=args.kafka)
+    logs, jobs = attempt_logs(args.logs, args.retry_every)
+    say(f"{len(logs)} attempt logs over {jobs} jobs; {args.rounds} rounds per side")
+    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+    settings_shown = writer_knobs(LogWriterSettings())
+    client = mongo_client(args.mongodb_uri)
+    rounds: list[Round] = []
+    try:
+        for number in range(1, args.rounds + 1):
+            for side in ("writer", "raw"):
+                if side == "writer":
+                    result = await writer_round(
+                        args, kafka=kafka, client=client, logs=logs, jobs=jobs, number=number
+                    )
+                else:
+                    result = await raw_round(args, client, logs, number)
+                rounds.append(result)
+                say(
+                    f"{result.side} round {number}: {result.stored}/{result.logs} logs in "
+                    f"{result.seconds:g}s = {result.logs_per_s:.0f} logs/s"
+                    + (f"; jobs {result.jobs_stored}/{jobs}" if side == "writer" else "")
+                )
+    finally:
+        await client.close()
+    return {
+        "command": "make bench-logs"
+        + (f" BENCH_LOGS_ARGS='{' '.join(sys.argv[1:])}'" if sys.argv[1:] else ""),
+        "started_at": stamp,
+        "machine": machine(),
+        "store": "mongo-java-server 1.47 (H2 backend), 127.0.0.1"
+        if args.mongodb_uri == "mongodb://127.0.0.1:27017"
+        else "MONGODB_URI",
+        "writer_settings": settings_shown,
+        "retry_every": args.retry_every,
+        "rounds": [asdict(r) for r in rounds],
+        "summary": summary(rounds),
+        "failures": failures(rounds),
+    }
+
+
+def main() -> None:
+    """Parse arguments, run, write docs/benchmarks.md; exit 1 if anything was not stored."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--logs", type=int, default=20_000, help="attempt logs per round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per side, alternating")
+    parser.add_argument("--retry-every", type=int, default=10, help="every Nth job: 2 attempts")
+    parser.add_argument("--partitions", type=int, default=6, help="partitions of the logs topic")
+    parser.add_argument("--timeout", type=float, default=600, help="max seconds per writer round")
+    parser.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs alone")
+    parser.add_argument(
+        "--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+    )
+    parser.add_argument(
+        "--mongodb-uri", default=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017")
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    result = asyncio.run(run(args))
+    out_dir = REPO / "results"
+    out_dir.mkdir(exist_ok=True)
+    (out_dir / f"bench-logs-{result['started_at']}.json").write_text(json.dumps(result, indent=2))
+    if args.docs:
+        docs = REPO / "docs" / "benchmarks.md"
+        existing = docs.read_text() if docs.exists() else "# Benchmarks\n"
+        docs.write_text(with_section(existing, SECTION, section(result)))
+    say(f"summary: {result['summary']}")
+    if result["failures"]:
+        say("FAILED: " + "; ".join(result["failures"]))
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
