@@ -146,9 +146,9 @@ class LagSampler:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     async def pick_while(self, sent: dict[str, float], stop: asyncio.Event) -> None:
-        """Every 1/per_s s, sample the newest event sent, for one random integration."""
+        """Every 1/per_s s, sample the newest event sent, for one random integration (0: none)."""
         last = None
-        while not stop.is_set():
+        while self.per_s > 0 and not stop.is_set():
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), 1 / self.per_s)
             if stop.is_set() or not sent:
@@ -173,7 +173,11 @@ class LagSampler:
             else:
                 now = time.time()
                 if response.status_code == 200:
-                    finished = first_finished_at(response.json())
+                    try:
+                        finished = first_finished_at(response.json())
+                    except (ValueError, KeyError, TypeError):
+                        sample.errors += 1
+                        finished = None
                     if finished is not None:
                         sample.seen_at, sample.finished_at = now, finished
                         return
@@ -206,8 +210,8 @@ class ListProbe:
     failed: int = 0
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Request about `per_s` times a second until `stop`."""
-        while not stop.is_set():
+        """Request about `per_s` times a second until `stop` (0: never)."""
+        while self.per_s > 0 and not stop.is_set():
             began = time.monotonic()
             try:
                 response = await self.client.get("/v2/integrations/logs?page[limit]=25")
