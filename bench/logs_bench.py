@@ -1,14 +1,13 @@
-"""`make bench-logs`: attempt logs/s into the store through the log writer, against raw insert_many.
+"""`make bench-logs`: attempt logs/s into the store through the log writer, against raw PyMongo.
 
 Each writer round produces N valid attempt logs (`AttemptLog.model_dump_json()`, keyed by job id,
 every `--retry-every`-th job with a failed first attempt and a second one) into a fresh topic,
 then starts the real `LogWriter` (in this process, default settings plus any `LOG_WRITER_*`
 environment variables) on a fresh database and times from `start()` until `count_documents` sees
-every log. Each raw round inserts the same number of equivalent log documents with PyMongo's
-`insert_many` (batches of 1,000, no job documents) into a fresh database with the same indexes.
-The sides alternate; every topic and database is deleted afterwards. Writes the `## Log writer`
-section of docs/benchmarks.md and exits 1 if a log or a job is missing.
-"""
+every log. The raw rounds write the same logs as equivalent documents into a fresh database with
+the same indexes: `insert_many` in batches of 1,000, alone and followed per batch by one upsert
+per job. The sides alternate; every topic and database is deleted afterwards. Writes the
+`## Log writer` section of docs/benchmarks.md and exits 1 if a log or a job is missing."""
 
 from __future__ import annotations
 
@@ -22,13 +21,13 @@ import statistics
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
-from pymongo import AsyncMongoClient
+from pymongo import AsyncMongoClient, UpdateOne
 
 from bench.report import machine, with_section
 from integrations_api.log_writer.worker import LogWriter
@@ -52,6 +51,7 @@ ORG_ID = "bench-org"
 RAW_BATCH = 1_000
 MONGO_TIMEOUT_MS = 30_000
 SECTION = "## Log writer"
+WRITER, RAW, RAW_WITH_JOBS = "writer", "raw insert_many", "raw logs + job upserts"
 
 MongoClient = AsyncMongoClient[dict[str, Any]]
 
@@ -76,6 +76,7 @@ class Round:
     start_s: float
     seconds: float
     logs_per_s: float
+    load_1m: float = 0.0
 
 
 def attempt_logs(n: int, retry_every: int, integrations: int = 10) -> tuple[list[AttemptLog], int]:
@@ -232,31 +233,73 @@ async def writer_round(
     finally:
         await delete_topic(kafka, topic)
     return Round(
-        "writer", number, len(logs), stored, jobs, jobs_stored, settled,
+        WRITER, number, len(logs), stored, jobs, jobs_stored, settled,
         round(start_s, 2), round(seconds, 2), round(len(logs) / seconds, 1),
     )  # fmt: skip
 
 
+def raw_job_upserts(logs: list[AttemptLog]) -> list[UpdateOne]:
+    """One upsert per job among `logs`, of the kind the log writer sends (created fields,
+    highest attempt, each attempt's outcome)."""
+    by_job: dict[str, list[AttemptLog]] = {}
+    for log in logs:
+        by_job.setdefault(log.job_id, []).append(log)
+    updates = []
+    for job_id, attempts in by_job.items():
+        first = attempts[0]
+        created = {
+            "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
+            "integration_id": first.integration_id,
+            "org_id": first.org_id,
+            "store_id": first.store_id,
+            "event_id": first.event_id,
+            "event_type": first.event_type,
+            "transport": first.transport.value,
+            "created_at": first.routed_at,
+        }
+        outcomes = {
+            f"outcomes.a{log.attempt}": {"status": log.job_status.value, "code": log.status_code}
+            for log in attempts
+        }
+        highest = {
+            "attempts": max(log.attempt for log in attempts),
+            "updated_at": max(log.finished_at for log in attempts),
+        }
+        updates.append(
+            UpdateOne(
+                {"_id": job_id},
+                {"$setOnInsert": created, "$max": highest, "$set": outcomes},
+                upsert=True,
+            )
+        )
+    return updates
+
+
 async def raw_round(
-    args: argparse.Namespace, client: MongoClient, logs: list[AttemptLog], number: int
+    client: MongoClient, logs: list[AttemptLog], *, side: str, jobs: int, number: int
 ) -> Round:
-    """Time a plain insert_many loop of equivalent documents into a fresh database."""
+    """Time a plain loop of equivalent writes into a fresh database: per batch of 1,000 logs,
+    `insert_many` of the log documents and (side `RAW_WITH_JOBS`) one upsert per job."""
     database = f"bench_logs_{uuid.uuid4().hex[:8]}_raw"
     db = client[database]
     try:
         retention = LogWriterSettings().retention
         await LogStore(logs=db[LOGS_COLLECTION], jobs=db[JOBS_COLLECTION]).ensure_indexes(retention)
-        documents = [raw_document(log) for log in logs]
-        collection = db[LOGS_COLLECTION]
+        batches = [logs[start : start + RAW_BATCH] for start in range(0, len(logs), RAW_BATCH)]
+        documents = [[raw_document(log) for log in batch] for batch in batches]
+        upserts = [raw_job_upserts(batch) if side == RAW_WITH_JOBS else [] for batch in batches]
         began = time.monotonic()
-        for start in range(0, len(documents), RAW_BATCH):
-            await collection.insert_many(documents[start : start + RAW_BATCH], ordered=False)
+        for batch_documents, batch_upserts in zip(documents, upserts, strict=True):
+            await db[LOGS_COLLECTION].insert_many(batch_documents, ordered=False)
+            if batch_upserts:
+                await db[JOBS_COLLECTION].bulk_write(batch_upserts, ordered=False)
         seconds = time.monotonic() - began
-        stored = await collection.count_documents({})
+        stored = await db[LOGS_COLLECTION].count_documents({})
+        jobs_stored = await db[JOBS_COLLECTION].count_documents({})
     finally:
         await drop_database(client, database)
     return Round(
-        "raw insert_many", number, len(logs), stored, 0, 0, 0,
+        side, number, len(logs), stored, jobs, jobs_stored if jobs else 0, 0,
         0.0, round(seconds, 2), round(len(logs) / seconds, 1),
     )  # fmt: skip
 
@@ -274,35 +317,44 @@ def failures(rounds: list[Round]) -> list[str]:
             problems.append(
                 f"{r.side} round {r.round}: {r.logs - r.stored} of {r.logs} logs missing"
             )
-        if r.side == "writer" and (
-            r.jobs_stored < r.jobs_expected or r.jobs_settled < r.jobs_expected
-        ):
+        if r.jobs_stored < r.jobs_expected:
             problems.append(
-                f"writer round {r.round}: {r.jobs_stored}/{r.jobs_expected} jobs stored, "
-                f"{r.jobs_settled} with the status of their last attempt"
+                f"{r.side} round {r.round}: {r.jobs_stored}/{r.jobs_expected} jobs stored"
+            )
+        if r.side == WRITER and r.jobs_settled < r.jobs_expected:
+            problems.append(
+                f"writer round {r.round}: {r.jobs_expected - r.jobs_settled} jobs without "
+                "the status of their last attempt"
             )
     return problems
 
 
 def summary(rounds: list[Round]) -> dict[str, float]:
-    """Median logs/s per side and their ratio."""
-    writer = statistics.median(r.logs_per_s for r in rounds if r.side == "writer")
-    raw = statistics.median(r.logs_per_s for r in rounds if r.side != "writer")
-    return {"writer_logs_per_s": writer, "raw_logs_per_s": raw, "ratio": round(writer / raw, 2)}
+    """Median logs/s per side, and the writer's as a share of each raw side's."""
+    median = {
+        side: statistics.median(r.logs_per_s for r in rounds if r.side == side)
+        for side in (WRITER, RAW, RAW_WITH_JOBS)
+    }
+    return {
+        "writer_logs_per_s": median[WRITER],
+        "raw_logs_per_s": median[RAW],
+        "raw_with_jobs_logs_per_s": median[RAW_WITH_JOBS],
+        "ratio": round(median[WRITER] / median[RAW], 2),
+        "ratio_with_jobs": round(median[WRITER] / median[RAW_WITH_JOBS], 2),
+    }
 
 
 def section(result: dict[str, Any]) -> str:
     """The `## Log writer` section of docs/benchmarks.md."""
     rows = [
-        "| side | round | logs | stored | jobs stored | start-up s | seconds | logs/s |",
+        "| side | round | logs | stored | jobs stored | seconds | logs/s | load avg after |",
         "|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rounds"]:
-        jobs = f"{r['jobs_stored']}/{r['jobs_expected']}" if r["side"] == "writer" else "-"
-        start = f"{r['start_s']:g}" if r["side"] == "writer" else "-"
+        jobs = f"{r['jobs_stored']}/{r['jobs_expected']}" if r["jobs_expected"] else "-"
         rows.append(
-            f"| {r['side']} | {r['round']} | {r['logs']} | {r['stored']} | {jobs} | {start} | "
-            f"{r['seconds']:g} | {r['logs_per_s']:.0f} |"
+            f"| {r['side']} | {r['round']} | {r['logs']} | {r['stored']} | {jobs} | "
+            f"{r['seconds']:g} | {r['logs_per_s']:.0f} | {r['load_1m']:g} |"
         )
     s, m = result["summary"], result["machine"]
     problems = result["failures"]
@@ -312,24 +364,29 @@ def section(result: dict[str, Any]) -> str:
             SECTION,
             "",
             "Attempt logs/s into the store through the real log writer (`LogWriter`, run in the",
-            "bench's process), against a plain PyMongo `insert_many` loop of the same number of",
-            "equivalent log documents (batches of 1,000, same store, same indexes, no job",
-            "documents). Each writer round first produces the logs into a fresh topic (every",
-            f"{result['retry_every']}th job has a failed first attempt and a second one), then "
-            "times from",
-            "`LogWriter.start()` (joining the consumer group included) until `count_documents`",
-            "sees every log; a raw round times its insert loop alone. Every round has a fresh",
-            "topic and database, deleted afterwards; the sides alternate. `jobs stored` counts",
-            "job documents against distinct jobs; each must hold the status of its last attempt.",
+            "bench's process), against plain PyMongo loops of equivalent writes on the same store:",
+            "`raw insert_many` inserts the log documents in batches of 1,000; `raw logs + job",
+            "upserts` also sends, per batch, one upsert per job of the kind the writer sends.",
+            "Each writer round first produces N attempt logs into a fresh topic (every "
+            f"{result['retry_every']}th job",
+            "has a failed first attempt and a second one), then times from `LogWriter.start()`",
+            "until `count_documents` sees every log, so it includes joining the consumer group and",
+            "reading Kafka; a raw round times its write loop alone, documents built beforehand.",
+            "Every round has a fresh topic and database with the writer's indexes, deleted",
+            "afterwards; the sides alternate. `jobs stored` counts job documents against distinct",
+            "jobs; for the writer, each must also read back (as the API shows it) with the",
+            "status of its last attempt. `load avg after`: the machine's 1-minute load average",
+            "when the round ended (2 CPUs; other work on the machine shows up there).",
             "",
             f"Reproduce: `{result['command']}` (run at {result['started_at']}). Store: "
             f"{result['store']}; writer settings {result['writer_settings']}. Machine: "
-            f"{m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}.",
+            f"{m['cpus']} CPUs ({m['cpu_model']}), Python {m['python']}, shared with other work.",
             "",
             *rows,
             "",
-            f"Median: log writer {s['writer_logs_per_s']:.0f} logs/s, raw insert_many "
-            f"{s['raw_logs_per_s']:.0f} logs/s; writer/raw {s['ratio']:g}. "
+            f"Median logs/s: log writer {s['writer_logs_per_s']:.0f}, raw insert_many "
+            f"{s['raw_logs_per_s']:.0f} (writer/raw {s['ratio']:g}), raw logs + job upserts "
+            f"{s['raw_with_jobs_logs_per_s']:.0f} (writer/that {s['ratio_with_jobs']:g}). "
             + verdict,
             "",
         ]
@@ -347,18 +404,21 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rounds: list[Round] = []
     try:
         for number in range(1, args.rounds + 1):
-            for side in ("writer", "raw"):
-                if side == "writer":
+            for side in (WRITER, RAW, RAW_WITH_JOBS):
+                if side == WRITER:
                     result = await writer_round(
                         args, kafka=kafka, client=client, logs=logs, jobs=jobs, number=number
                     )
                 else:
-                    result = await raw_round(args, client, logs, number)
-                rounds.append(result)
+                    result = await raw_round(
+                        client, logs, side=side, jobs=jobs if side == RAW_WITH_JOBS else 0,
+                        number=number,
+                    )  # fmt: skip
+                rounds.append(replace(result, load_1m=round(os.getloadavg()[0], 2)))
                 say(
                     f"{result.side} round {number}: {result.stored}/{result.logs} logs in "
                     f"{result.seconds:g}s = {result.logs_per_s:.0f} logs/s"
-                    + (f"; jobs {result.jobs_stored}/{jobs}" if side == "writer" else "")
+                    + (f"; jobs {result.jobs_stored}/{jobs}" if result.jobs_expected else "")
                 )
     finally:
         await client.close()
