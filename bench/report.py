@@ -268,6 +268,8 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             f"about {result.get('list_per_s', 3):g}",
             "  a second, one at a time, during the step's emission and drain; failed requests",
             "  (errors, 10 s timeouts) count at the time they took.",
+            "- The log probes use the same API and store as the platform, so their reads are",
+            "  part of the measured load (`--lag-samples-per-s 0 --list-per-s 0` turns them off).",
             "- CPU: each process's user+system time over the step (emission and drain), as a",
             "  share of one core; `load-generator` is this bench's process, which also runs the",
             "  log probes and the attempt-log check; `mongodb` is the store.",
