@@ -8,6 +8,7 @@
 MONGODB_HOME="$RUN_DIR/mongodb"
 MONGODB_HEAP="${MONGODB_HEAP:-1536m}"
 MONGODB_CACHE_MB="${MONGODB_CACHE_MB:-512}"
+MONGODB_WORKERS="${MONGODB_WORKERS:-256}"
 
 mongodb_fetch() {
   maven_classpath mongodb
@@ -31,7 +32,7 @@ mongodb_launch() {
   mkdir -p "$MONGODB_HOME"
   launch mongodb java -Xms128m "-Xmx$MONGODB_HEAP" -Djava.awt.headless=true \
     -Dorg.slf4j.simpleLogger.defaultLogLevel=warn \
-    -cp "$CACHE_DIR/mongodb/classes:$CACHE_DIR/mongodb/lib/*" LocalMongo "$MONGODB_PORT" "$MONGODB_HOME/data.mv" "$MONGODB_CACHE_MB"
+    -cp "$CACHE_DIR/mongodb/classes:$CACHE_DIR/mongodb/lib/*" LocalMongo "$MONGODB_PORT" "$MONGODB_HOME/data.mv" "$MONGODB_CACHE_MB" "$MONGODB_WORKERS"
 }
 
 mongodb_start() {

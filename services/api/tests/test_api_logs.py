@@ -110,7 +110,7 @@ async def written(running_api: RunningApi, kafka_bootstrap_servers: str) -> Writ
                 break
         assert seen == len(logs) + 1
         # Replaying the same logs changes nothing (idempotent upserts).
-        await write_attempts(store=writer.store, logs=logs)
+        await write_attempts(store=writer.store, logs=logs, chunk_size=2)
         assert await writer.store.logs.count_documents({}) == len(logs)
         assert await writer.store.jobs.count_documents({}) == 3
     finally:

@@ -22,7 +22,7 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
-from pymongo import MongoClient, UpdateOne
+from pymongo import MongoClient
 
 from integrations_api.log_writer.sink import job_updates, log_document
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION
@@ -106,10 +106,8 @@ def _seed_logs(settings: ApiSettings, integration_id: str) -> str:
     )
     try:
         database = client[settings.mongodb.database]
-        database[LOGS_COLLECTION].bulk_write(
-            [UpdateOne({"_id": log.id}, {"$set": log_document(log)}, upsert=True) for log in logs]
-        )
-        database[JOBS_COLLECTION].bulk_write([op for log in logs for op in job_updates(log)])
+        database[LOGS_COLLECTION].insert_many([log_document(log) for log in logs])
+        database[JOBS_COLLECTION].bulk_write(job_updates(logs))
     finally:
         client.close()
     return logs[0].job_id

@@ -120,6 +120,11 @@ class MongoSettings(_Section):
     uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
     database: str = Field(default="integrations", min_length=1, max_length=63)
     server_selection_timeout_ms: int = Field(default=5_000, gt=0)
+    timeout_ms: int = Field(
+        default=10_000,
+        gt=0,
+        description="Each operation's deadline (PyMongo `timeoutMS`), retries included.",
+    )
 
 
 class OpsServerSettings(_Section):

@@ -23,6 +23,7 @@ from integrations_api.logs.views import router as logs_router
 from integrations_api.middleware import (
     BodyLimitMiddleware,
     MetricsMiddleware,
+    StoreDeadlineMiddleware,
     UnexpectedErrorMiddleware,
 )
 from integrations_api.mongo import create_client
@@ -37,6 +38,7 @@ from integrations_common.secret_box import SecretBox
 logger = logging.getLogger(__name__)
 
 BASE_PATH = "/v2"
+INTEGRATIONS_COLLECTION = "integrations"
 READY_TIMEOUT_S = 2.0
 QUERY_CHECK = [Depends(reject_unknown_query)]
 
@@ -47,7 +49,7 @@ async def start_services(settings: ApiSettings) -> Services:
     verifier = TokenVerifier(settings.auth)
     mongo = create_client(settings.mongodb)
     database = mongo[settings.mongodb.database]
-    store = IntegrationStore(database["integrations"])
+    store = IntegrationStore(database[INTEGRATIONS_COLLECTION])
     logs = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
     await store.ensure_indexes()
     await logs.ensure_indexes(None)
@@ -74,9 +76,11 @@ async def start_services(settings: ApiSettings) -> Services:
 
 
 async def _ready(services: Services) -> bool:
+    """MongoDB answers a read of the API's own database, and Kafka its metadata, in time."""
+    database = services.mongo[services.settings.mongodb.database]
     try:
         async with asyncio.timeout(READY_TIMEOUT_S):
-            await services.mongo.admin.command("ping")
+            await database[INTEGRATIONS_COLLECTION].find_one({"_id": "readiness-probe"})
             await services.producer.client.fetch_all_metadata()
     except Exception:
         return False
@@ -129,6 +133,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(StoreDeadlineMiddleware, seconds=settings.mongodb.timeout_ms / 1000)
     app.add_middleware(BodyLimitMiddleware, limit=settings.max_body_bytes)
     app.add_middleware(UnexpectedErrorMiddleware)
     app.add_middleware(MetricsMiddleware, prefix=BASE_PATH)

@@ -29,8 +29,18 @@ class LogWriterSettings(BaseSettings):
     ops: OpsServerSettings = OpsServerSettings(port=8084)
     log_level: LogLevel = "INFO"
     group_id: str = Field(default="integrations-log-writer", min_length=1)
-    batch_max_records: int = Field(default=500, ge=1, le=10_000)
-    batch_timeout_ms: int = Field(default=1_000, ge=10)
+    batch_max_records: int = Field(
+        default=2_000, ge=1, le=50_000, description="Records consumed and stored per batch."
+    )
+    batch_timeout_ms: int = Field(default=500, ge=10)
+    write_chunk_max: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Writes per store command; MongoDB takes up to 100,000.",
+    )
+    store_probe_interval_s: float = Field(default=5, gt=0)
+    store_probe_timeout_s: float = Field(default=5, gt=0)
     retention_days: float = Field(default=30, gt=0)
     sweep_interval_s: float = Field(default=3_600, gt=0)
     retry_backoff_max_s: float = Field(default=30, gt=0)

@@ -6,6 +6,7 @@ import json
 import logging
 import time
 
+import pymongo
 from prometheus_client import Counter, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -163,3 +164,22 @@ class BodyLimitMiddleware:
             return message
 
         await self.app(scope, limited_receive, send)
+
+
+class StoreDeadlineMiddleware:
+    """Gives every store operation of one request a shared deadline (PyMongo's `timeout`).
+
+    A store that stops answering then costs a request at most `seconds` before it answers 503
+    with `Retry-After`, however many operations the request makes.
+    """
+
+    def __init__(self, app: ASGIApp, *, seconds: float) -> None:
+        self.app = app
+        self.seconds = seconds
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with pymongo.timeout(self.seconds):
+            await self.app(scope, receive, send)

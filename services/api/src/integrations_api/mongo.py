@@ -25,11 +25,16 @@ INDEX_CONFLICTS = (85, 86)
 
 
 def create_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:
-    """A client with timezone-aware datetimes."""
+    """A client with timezone-aware datetimes whose every operation has a deadline.
+
+    `timeoutMS` bounds each operation, retries included, so a store that stops answering
+    (frozen, wedged, partitioned) surfaces as `StoreUnavailableError` instead of a hang.
+    """
     return AsyncMongoClient(
         settings.uri.get_secret_value(),
         tz_aware=True,
         serverSelectionTimeoutMS=settings.server_selection_timeout_ms,
+        timeoutMS=settings.timeout_ms,
     )
 
 

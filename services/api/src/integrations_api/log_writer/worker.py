@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+import pymongo
 from aiokafka import AIOKafkaConsumer
-from prometheus_client import Counter
+from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from integrations_api.log_writer.sink import sweep, write_attempts
@@ -26,6 +28,15 @@ logger = logging.getLogger(__name__)
 WRITTEN = Counter("integrations_log_writer_logs_written_total", "Attempt logs stored.")
 REJECTED = Counter(
     "integrations_log_writer_logs_rejected_total", "Records on the logs topic that do not parse."
+)
+STORE_UP = Gauge(
+    "integrations_log_writer_store_up",
+    "1 while the store takes writes and answers the probe, else 0.",
+)
+WRITE_SECONDS = Histogram(
+    "integrations_log_writer_write_seconds",
+    "Time to store one batch (logs and jobs).",
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
 )
 
 
@@ -56,11 +67,40 @@ class LogWriter:
         self._last_sweep = 0.0
         self._started = False
         self._store_ok = True
+        self._probe_ok = True
 
     @property
     def ready(self) -> bool:
-        """Started (MongoDB answered, the consumer joined Kafka) and the last write went through."""
-        return self._started and self._store_ok
+        """Started, the last write went through, and the store answered the last probe."""
+        return self._started and self._store_ok and self._probe_ok
+
+    def _set_store_state(
+        self, *, write_ok: bool | None = None, probe_ok: bool | None = None
+    ) -> None:
+        if write_ok is not None:
+            self._store_ok = write_ok
+        if probe_ok is not None:
+            self._probe_ok = probe_ok
+        STORE_UP.set(1 if self._store_ok and self._probe_ok else 0)
+
+    async def probe_store(self) -> bool:
+        """Ping the store's database within the probe timeout; answers whether it answered."""
+        try:
+            with pymongo.timeout(self.settings.store_probe_timeout_s):
+                await self._mongo[self.settings.mongodb.database].command("ping")
+        except pymongo.errors.PyMongoError:
+            return False
+        return True
+
+    async def watch_store(self, stop: asyncio.Event) -> None:
+        """Probe the store every interval, so that a store that hangs while idle shows too."""
+        while not stop.is_set():
+            ok = await self.probe_store()
+            if not ok:
+                logger.warning("the store did not answer its probe")
+            self._set_store_state(probe_ok=ok)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self.settings.store_probe_interval_s)
 
     async def start(self) -> None:
         """Create topics (if asked), indexes, and join the consumer group."""
@@ -87,18 +127,25 @@ class LogWriter:
         """Write until it works (backing off) or a stop is asked; answers whether it worked."""
         delay = 0.5
         while True:
+            started = time.monotonic()
             try:
-                await write_attempts(store=self.store, logs=logs)
+                await write_attempts(
+                    store=self.store, logs=logs, chunk_size=self.settings.write_chunk_max
+                )
             except StoreUnavailableError as exc:
-                self._store_ok = False
-                logger.warning("cannot store attempt logs; retrying", extra={"reason": str(exc)})
+                self._set_store_state(write_ok=False)
+                logger.warning(
+                    "cannot store attempt logs; retrying",
+                    extra={"reason": type(exc.__cause__ or exc).__name__, "logs": len(logs)},
+                )
                 try:
                     await asyncio.wait_for(stop.wait(), delay)
                 except TimeoutError:
                     delay = min(delay * 2, self.settings.retry_backoff_max_s)
                     continue
                 return False
-            self._store_ok = True
+            WRITE_SECONDS.observe(time.monotonic() - started)
+            self._set_store_state(write_ok=True)
             WRITTEN.inc(len(logs))
             return True
 
@@ -131,10 +178,16 @@ class LogWriter:
         return len(records)
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Loop until `stop` is set."""
-        while not stop.is_set():
-            await self._maybe_sweep()
-            await self.run_once(stop)
+        """Loop until `stop` is set, probing the store beside the loop."""
+        watcher = asyncio.create_task(self.watch_store(stop), name="store-probe")
+        try:
+            while not stop.is_set():
+                await self._maybe_sweep()
+                await self.run_once(stop)
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await watcher
 
 
 @dataclass

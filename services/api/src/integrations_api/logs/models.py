@@ -7,6 +7,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from integrations_api.logs.store import job_outcome
+
 EXTENSION = "Extension of this implementation (not in the seed API)."
 
 
@@ -126,7 +128,7 @@ def job_resource(doc: dict[str, Any]) -> IntegrationJob:
     return IntegrationJob(
         id=doc["_id"],
         meta=JobMeta(
-            status=doc["status"],
+            status=job_outcome(doc)["status"],
             attempts=doc["attempts"],
             event_id=doc["event_id"],
             event_type=doc["event_type"],

@@ -40,13 +40,8 @@ async def list_job_logs(
 ) -> tuple[list[IntegrationLog], bool]:
     """The logs of one job of one of the tenant's integrations."""
     await get_integration(context=context, tenant=tenant, integration_id=integration_id)
-    if not await logs.job_exists(tenant=tenant, integration_id=integration_id, job_id=job_id):
+    job = await logs.find_job(tenant=tenant, integration_id=integration_id, job_id=job_id)
+    if job is None:
         raise NotFoundError()
-    docs, more = await logs.log_page(
-        tenant=tenant,
-        integration_id=integration_id,
-        job_id=job_id,
-        offset=page.offset,
-        limit=page.limit,
-    )
+    docs, more = await logs.job_log_page(job=job, offset=page.offset, limit=page.limit)
     return [log_resource(d) for d in docs], more

@@ -12,12 +12,24 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING, IndexModel
 
 from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
+from integrations_common.attempts import log_id_for
 from integrations_common.errors import map_exceptions
 from integrations_common.tenancy import Tenant
 
 LOGS_COLLECTION = "integration_logs"
 JOBS_COLLECTION = "integration_jobs"
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
+
+
+def outcome_key(attempt: int) -> str:
+    """The key of one attempt's outcome in a job's `outcomes` (not a number: never an index)."""
+    return f"a{attempt}"
+
+
+def job_outcome(job: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of a job document's highest attempt: `status` and `status_code`."""
+    outcome: dict[str, Any] = job["outcomes"][outcome_key(job["attempts"])]
+    return outcome
 
 
 def _ttl(field: str, retention: timedelta | None) -> list[IndexModel]:
@@ -34,10 +46,6 @@ def log_indexes(retention: timedelta | None) -> list[IndexModel]:
         IndexModel(
             [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("finished_at", DESCENDING)],
             name="by_integration",
-        ),
-        IndexModel(
-            [("tenant_key", ASCENDING), ("job_id", ASCENDING), ("attempt", ASCENDING)],
-            name="by_job",
         ),
         *_ttl("finished_at", retention),
     ]
@@ -87,14 +95,11 @@ class LogStore:
         offset: int,
         limit: int,
         integration_id: str | None = None,
-        job_id: str | None = None,
     ) -> tuple[list[dict[str, Any]], bool]:
         """A page of the tenant's logs, newest first, and whether more follow."""
         query: dict[str, Any] = {"tenant_key": tenant.key}
         if integration_id is not None:
             query["integration_id"] = integration_id
-        if job_id is not None:
-            query["job_id"] = job_id
         return await self._page(self.logs, query, NEWEST_FIRST, offset, limit)
 
     async def job_page(
@@ -105,8 +110,26 @@ class LogStore:
         sort = [("updated_at", DESCENDING), ("_id", ASCENDING)]
         return await self._page(self.jobs, query, sort, offset, limit)
 
-    async def job_exists(self, *, tenant: Tenant, integration_id: str, job_id: str) -> bool:
-        """True when the job belongs to the tenant's integration."""
-        query = {"_id": job_id, "tenant_key": tenant.key, "integration_id": integration_id}
+    async def find_job(
+        self, *, tenant: Tenant, integration_id: str, job_id: str
+    ) -> dict[str, Any] | None:
+        """The job, when it belongs to the tenant's integration (read by `_id` alone)."""
         with map_exceptions(MONGO_ERRORS):
-            return await self.jobs.find_one(query, {"_id": 1}) is not None
+            job = await self.jobs.find_one({"_id": job_id})
+        if job is None or (job["tenant_key"], job["integration_id"]) != (
+            tenant.key,
+            integration_id,
+        ):
+            return None
+        return job
+
+    async def job_log_page(
+        self, *, job: dict[str, Any], offset: int, limit: int
+    ) -> tuple[list[dict[str, Any]], bool]:
+        """A page of one job's logs, newest first, read by their ids (derived from attempts)."""
+        ids = [log_id_for(job["_id"], n) for n in range(1, job["attempts"] + 1)]
+        with map_exceptions(MONGO_ERRORS):
+            docs = [doc async for doc in self.logs.find({"_id": {"$in": ids}})]
+        docs.sort(key=lambda doc: doc["_id"])
+        docs.sort(key=lambda doc: doc["finished_at"], reverse=True)
+        return docs[offset : offset + limit], len(docs) > offset + limit
