@@ -38,7 +38,7 @@ from bench.logprobe import (
     ListProbe,
     api_client,
     mongo_client,
-    stored_per_job,
+    stored_ids,
 )
 from bench.report import (
     StepResult,
@@ -286,29 +286,32 @@ async def check_logs(
 ) -> dict[str, Any]:
     """Attempts made for `jobs` (read from the logs topic) against log documents stored.
 
-    Waits up to `wait` s for every job to have an attempt and every attempt to be stored;
-    answers the counts and how long it took.
+    Notes the attempts on the topic when the drain ended, then waits up to `wait` s for every
+    job to have an attempt and every attempt to be stored; answers the counts and the time.
     """
     began = time.monotonic()
     deadline = began + wait
-    made = records_made = stored = 0
+    await records.catch_up(timeout=wait)
+    at_drain, _ = records.made(jobs)
+    stored: set[str] = set()
     while True:
         await records.catch_up(timeout=max(1.0, deadline - time.monotonic()))
         made, records_made = records.made(jobs)
         try:
-            per_job = await stored_per_job(store, database)
-            stored = sum(per_job.get(j, 0) for j in jobs)
+            stored = await stored_ids(store, database, jobs)
         except PyMongoError as exc:
-            say(f"  {label}: cannot count the stored logs: {exc!r}")
+            say(f"  {label}: cannot read the stored logs: {exc!r}")
         # Every job has at least one attempt; until then, a log may still be on its way.
-        if stored >= made >= len(jobs) or time.monotonic() >= deadline:
+        if (made <= stored and len(made) >= len(jobs)) or time.monotonic() >= deadline:
             break
-        say(f"  {label}: logs stored {stored}/{made}, waiting")
+        say(f"  {label}: logs stored {len(stored & made)}/{len(made)}, waiting")
         await asyncio.sleep(2)
     return {
-        "attempts_made": made,
+        "attempts_made": len(made),
         "attempt_records": records_made,
-        "logs_stored": stored,
+        "logs_stored": len(stored),
+        "attempts_at_drain": len(at_drain),
+        "unstored_at_drain": len(at_drain - stored),
         "logs_wait_s": round(time.monotonic() - began, 1),
         "unreadable_records": records.unreadable,
     }
@@ -376,6 +379,8 @@ def summarise(
                 attempts_made=meta["logs"]["attempts_made"],
                 attempt_records=meta["logs"]["attempt_records"],
                 logs_stored=meta["logs"]["logs_stored"],
+                attempts_at_drain=meta["logs"]["attempts_at_drain"],
+                unstored_at_drain=meta["logs"]["unstored_at_drain"],
                 logs_wait_s=meta["logs"]["logs_wait_s"],
                 log_lag_samples=meta["lag_samples"],
                 log_lag_seen=len(meta["lags"]),

@@ -2,7 +2,7 @@
 
 - `AttemptRecords` reads the run's logs topic (no consumer group) and keeps, per job id, the
   distinct attempt log ids the senders produced.
-- `stored_per_job` counts the documents of the run's logs collection per job id.
+- `stored_ids` finds the ids of the log documents stored for given jobs.
 - `LagSampler` picks jobs while a step emits and polls `GET /v2/integrations/{id}/jobs/{job}/logs`
   until the first log appears: lag = that response's wall time - the log's `finished_at`.
 - `ListProbe` times `GET /v2/integrations/logs?page[limit]=25`, a few per second, one at a time.
@@ -80,22 +80,25 @@ class AttemptRecords:
         self.ids_by_job[job_id].add(log_id)
         self.records_by_job[job_id] += 1
 
-    def made(self, jobs: Iterable[str]) -> tuple[int, int]:
-        """Distinct attempts and raw records for `jobs`."""
-        distinct = records = 0
+    def made(self, jobs: Iterable[str]) -> tuple[set[str], int]:
+        """The distinct attempt log ids for `jobs`, and how many records carried them."""
+        ids: set[str] = set()
+        records = 0
         for job in jobs:
-            distinct += len(self.ids_by_job.get(job, ()))
+            ids.update(self.ids_by_job.get(job, ()))
             records += self.records_by_job.get(job, 0)
-        return distinct, records
+        return ids, records
 
 
-async def stored_per_job(client: AsyncMongoClient[dict[str, Any]], database: str) -> Counter[str]:
-    """Log documents per job id in the run's logs collection (one scan of `job_id` only)."""
-    counts: Counter[str] = Counter()
-    cursor = client[database]["integration_logs"].find({}, {"job_id": 1, "_id": 0})
-    async for document in cursor:
-        counts[document.get("job_id", "")] += 1
-    return counts
+async def stored_ids(
+    client: AsyncMongoClient[dict[str, Any]], database: str, jobs: set[str]
+) -> set[str]:
+    """Ids of the run's log documents that belong to `jobs` (one scan of `_id` and `job_id`)."""
+    found: set[str] = set()
+    async for document in client[database]["integration_logs"].find({}, {"job_id": 1}):
+        if document.get("job_id") in jobs:
+            found.add(document["_id"])
+    return found
 
 
 def mongo_client(uri: str) -> AsyncMongoClient[dict[str, Any]]:
