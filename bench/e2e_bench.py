@@ -297,15 +297,18 @@ async def check_logs(
     while True:
         await records.catch_up(timeout=max(1.0, deadline - time.monotonic()))
         made, records_made = records.made(jobs)
+        scan_began = time.monotonic()
         try:
             stored = await stored_ids(store, database, jobs)
         except PyMongoError as exc:
             say(f"  {label}: cannot read the stored logs: {exc!r}")
+        scan_s = time.monotonic() - scan_began
         # Every job has at least one attempt; until then, a log may still be on its way.
         if (made <= stored and len(made) >= len(jobs)) or time.monotonic() >= deadline:
             break
         say(f"  {label}: logs stored {len(stored & made)}/{len(made)}, waiting")
-        await asyncio.sleep(2)
+        # The scan reads the whole collection: leave the store at least twice its time.
+        await asyncio.sleep(min(max(2.0, 2 * scan_s), max(0.0, deadline - time.monotonic())))
     return {
         "attempts_made": len(made),
         "attempt_records": records_made,
