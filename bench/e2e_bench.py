@@ -41,6 +41,7 @@ from bench.logprobe import (
     stored_ids,
 )
 from bench.report import (
+    LOCAL_STORE,
     StepResult,
     as_dict,
     log_failures,
@@ -49,6 +50,7 @@ from bench.report import (
     percentile,
     plot,
     saturation,
+    store_description,
 )
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_producer
@@ -131,7 +133,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     out_dir.mkdir(parents=True, exist_ok=True)
     run_config = RunConfig(
         kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
-        mongodb_uri=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017"),
+        mongodb_uri=os.environ.get("MONGODB_URI", LOCAL_STORE),
         sqs_endpoint_url=os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"),
     )
     platform = Platform(run_config, out_dir / "logs")
@@ -402,6 +404,7 @@ def summarise(
         "steps": [as_dict(s) for s in steps],
         "duplicates": duplicates,
         "saturation": saturation(steps),
+        "store": store_description(os.environ.get("MONGODB_URI", LOCAL_STORE)),
         "log_wait_s": args.log_wait,
         "lag_samples_per_s": args.lag_samples_per_s,
         "list_per_s": args.list_per_s,

@@ -29,7 +29,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient, UpdateOne
 
-from bench.report import machine, with_section
+from bench.report import LOCAL_STORE, machine, store_description, with_section
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.models import job_resource
@@ -427,9 +427,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         + (f" BENCH_LOGS_ARGS='{' '.join(sys.argv[1:])}'" if sys.argv[1:] else ""),
         "started_at": stamp,
         "machine": machine(),
-        "store": "mongo-java-server 1.47 (H2 backend), 127.0.0.1"
-        if args.mongodb_uri == "mongodb://127.0.0.1:27017"
-        else "MONGODB_URI",
+        "store": store_description(args.mongodb_uri),
         "writer_settings": settings_shown,
         "retry_every": args.retry_every,
         "rounds": [asdict(r) for r in rounds],
@@ -450,9 +448,7 @@ def main() -> None:
     parser.add_argument(
         "--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
-    parser.add_argument(
-        "--mongodb-uri", default=os.environ.get("MONGODB_URI", "mongodb://127.0.0.1:27017")
-    )
+    parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", LOCAL_STORE))
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     result = asyncio.run(run(args))

@@ -91,6 +91,16 @@ def log_failures(steps: list[StepResult]) -> list[str]:
     return problems
 
 
+LOCAL_STORE = "mongodb://127.0.0.1:27017"
+
+
+def store_description(uri: str) -> str:
+    """Which store a run used, in words (the local one, or whatever `MONGODB_URI` named)."""
+    if uri == LOCAL_STORE:
+        return "the local mongo-java-server (`infra/mongodb.sh`, on 127.0.0.1)"
+    return "the store named by `MONGODB_URI`"
+
+
 def machine() -> dict[str, Any]:
     """A description of the machine the run was on."""
     model = "unknown"
@@ -237,8 +247,9 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             "receiver.",
             "",
             f"Machine: {m['cpus']} CPUs ({m['cpu_model']}), {m['memory_gib']} GiB, "
-            f"Python {m['python']}, Linux {m['kernel']}. Kafka, the store (mongo-java-server on "
-            "its H2 backend, `mongodb` below) and every service run on the same machine.",
+            f"Python {m['python']}, Linux {m['kernel']}. Kafka, the store "
+            f"({result.get('store', store_description(LOCAL_STORE))}; `mongodb` below) and "
+            "every service run on the same machine.",
             "",
             f"Reproduce: `{result['command']}` (run at {result['started_at']}).",
             "",
