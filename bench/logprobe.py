@@ -25,6 +25,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
+from integrations_api.logs.store import LOGS_COLLECTION
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_consumer
 from integrations_common.settings import KafkaSettings
@@ -95,7 +96,7 @@ async def stored_ids(
 ) -> set[str]:
     """Ids of the run's log documents that belong to `jobs` (one scan of `_id` and `job_id`)."""
     found: set[str] = set()
-    async for document in client[database]["integration_logs"].find({}, {"job_id": 1}):
+    async for document in client[database][LOGS_COLLECTION].find({}, {"job_id": 1}):
         if document.get("job_id") in jobs:
             found.add(document["_id"])
     return found
