@@ -29,7 +29,10 @@ case "$action" in
   fetch)
     for s in "${servers[@]}"; do "${s}_fetch"; done ;;
   down)
-    for s in "${servers[@]}"; do stop_server "$s"; done ;;
+    for s in "${servers[@]}"; do
+      if declare -F "${s}_before_stop" >/dev/null; then "${s}_before_stop"; fi
+      stop_server "$s"
+    done ;;
   status)
     rc=0
     for s in "${servers[@]}"; do

@@ -25,6 +25,8 @@ import httpx
 from cryptography.fernet import Fernet
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
+from pymongo import MongoClient
+from pymongo.errors import PyMongoError
 
 from integrations_common.settings import TopicSettings
 
@@ -292,8 +294,17 @@ class Platform:
         self.start(name)
 
     def stop(self) -> dict[str, int | None]:
-        """SIGTERM every service, in reverse order; answer the exit codes."""
-        return {name: s.stop() for name, s in reversed(list(self.services.items()))}
+        """SIGTERM every service, in reverse order, then drop the run's database (the local
+        store holds it in memory); answer the exit codes."""
+        codes = {name: s.stop() for name, s in reversed(list(self.services.items()))}
+        client: MongoClient[dict[str, Any]] = MongoClient(self.run.mongodb_uri, timeoutMS=30_000)
+        try:
+            client.drop_database(self.run.database)
+        except PyMongoError:
+            pass  # the store may be down at the end of a fault test; the data is a test run's
+        finally:
+            client.close()
+        return codes
 
     def pids(self) -> dict[str, int]:
         """Process ids of the running services."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from typing import Any
@@ -22,6 +23,18 @@ MONGO_ERRORS: ExceptionMapping = {
 }
 NOT_IMPLEMENTED = 238
 INDEX_CONFLICTS = (85, 86)
+
+
+def raise_if_cancelled() -> None:
+    """Re-raise the current task's cancellation, if one is under way.
+
+    PyMongo can turn a cancellation that arrives during an operation into a `PyMongoError`
+    (`_OperationCancelled`), which the platform maps to `StoreUnavailableError`; a loop that
+    retries that error calls this first, or it would go on after being cancelled.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
 
 
 def create_client(settings: MongoSettings) -> AsyncMongoClient[dict[str, Any]]:

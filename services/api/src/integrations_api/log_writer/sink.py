@@ -1,11 +1,14 @@
 """Idempotent writes of attempt logs and their jobs; replaying a batch changes nothing.
 
 Every write is addressed by `_id` alone, the one key every MongoDB-wire store indexes:
-- a log is inserted under its deterministic id (`log_id_for(job, attempt)`); a duplicate
-  key means it is already stored, so replays and redeliveries never add a second copy;
-- a job gets one upsert per batch that records each attempt's outcome under its number and
+- a log is inserted under its deterministic id (`log_id_for(job, attempt)`); when that id is
+  already stored (a replay, or an attempt redelivered), the document is replaced, so there is
+  never a second copy and the newest outcome of an attempt is the one kept;
+- a job gets one write per batch that records each attempt's outcome under its number and
   keeps the highest attempt with `$max`, so the order in which attempts arrive does not
-  matter and an attempt is never counted twice.
+  matter and an attempt is never counted twice. A job seen for the first time with its first
+  attempt (the common case) is inserted whole, which costs a store far less than an upsert;
+  if it exists after all, the same write goes again as the upsert.
 
 Commands are cut into chunks of at most `chunk_size` writes, so no command is larger than the
 store can take.
@@ -19,7 +22,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import Counter
-from pymongo import UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.errors import BulkWriteError
 
 from integrations_api.logs.store import LogStore, outcome_key
@@ -50,10 +53,8 @@ def log_document(log: AttemptLog) -> dict[str, Any]:
     return document
 
 
-def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
-    """One upsert of a job from the attempts of it that a batch holds."""
-    first = attempts[0]
-    created: dict[str, Any] = {
+def _created(first: AttemptLog) -> dict[str, Any]:
+    return {
         "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
         "integration_id": first.integration_id,
         "org_id": first.org_id,
@@ -63,17 +64,20 @@ def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
         "transport": first.transport.value,
         "created_at": first.routed_at,
     }
-    outcomes = {
-        f"outcomes.{outcome_key(log.attempt)}": {
-            "status": log.job_status.value,
-            "status_code": log.status_code,
-        }
-        for log in attempts
-    }
+
+
+def _outcome(log: AttemptLog) -> dict[str, Any]:
+    return {"status": log.job_status.value, "status_code": log.status_code}
+
+
+def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
+    """One upsert of a job from the attempts of it that a batch holds."""
+    first = attempts[0]
+    outcomes = {f"outcomes.{outcome_key(log.attempt)}": _outcome(log) for log in attempts}
     return UpdateOne(
         {"_id": first.job_id},
         {
-            "$setOnInsert": created,
+            "$setOnInsert": _created(first),
             "$max": {
                 "attempts": max(log.attempt for log in attempts),
                 "updated_at": max(log.finished_at for log in attempts),
@@ -84,12 +88,33 @@ def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
     )
 
 
-def job_updates(logs: Sequence[AttemptLog]) -> list[UpdateOne]:
-    """One upsert per job among `logs`, in the order the jobs first appear."""
-    by_job: dict[str, list[AttemptLog]] = {}
+def job_write(attempts: Sequence[AttemptLog]) -> InsertOne[dict[str, Any]] | UpdateOne:
+    """An insert of the whole job when the batch holds its first attempt alone, else the upsert."""
+    if [log.attempt for log in attempts] != [1]:
+        return job_update(attempts)
+    log = attempts[0]
+    return InsertOne(
+        {
+            "_id": log.job_id,
+            **_created(log),
+            "attempts": 1,
+            "updated_at": log.finished_at,
+            "outcomes": {outcome_key(1): _outcome(log)},
+        }
+    )
+
+
+def by_job(logs: Sequence[AttemptLog]) -> list[list[AttemptLog]]:
+    """`logs` grouped by job, in the order the jobs first appear."""
+    groups: dict[str, list[AttemptLog]] = {}
     for log in logs:
-        by_job.setdefault(log.job_id, []).append(log)
-    return [job_update(attempts) for attempts in by_job.values()]
+        groups.setdefault(log.job_id, []).append(log)
+    return list(groups.values())
+
+
+def job_updates(logs: Sequence[AttemptLog]) -> list[UpdateOne]:
+    """One upsert per job among `logs` (what `write_attempts` falls back to)."""
+    return [job_update(attempts) for attempts in by_job(logs)]
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -113,25 +138,33 @@ def _count_refusals(collection: Collection, refused: list[dict[str, Any]]) -> No
         )
 
 
+def _duplicates(exc: BulkWriteError) -> list[int]:
+    errors: list[dict[str, Any]] = exc.details.get("writeErrors", [])
+    return [error["index"] for error in errors if error.get("code") == DUPLICATE_KEY]
+
+
 async def insert_logs(collection: Collection, documents: Sequence[dict[str, Any]]) -> None:
-    """Insert log documents; those already stored are left as they are."""
+    """Insert log documents; one whose id is stored already replaces it."""
     try:
         await collection.insert_many(documents, ordered=False)
     except BulkWriteError as exc:
         _count_refusals(collection, _refusals(exc))
+        again = [documents[i] for i in _duplicates(exc)]
+        if again:
+            replaces = [ReplaceOne({"_id": d["_id"]}, d, upsert=True) for d in again]
+            await collection.bulk_write(replaces, ordered=False)
 
 
-async def upsert_jobs(collection: Collection, updates: Sequence[UpdateOne]) -> None:
-    """Apply job upserts; one that raced another writer's insert of the same job is retried."""
+async def write_jobs(collection: Collection, jobs: Sequence[Sequence[AttemptLog]]) -> None:
+    """One write per job; an insert that finds the job (or an upsert that raced another
+    writer's insert of it) goes again as the upsert, which is an update this time."""
     try:
-        await collection.bulk_write(list(updates), ordered=False)
+        await collection.bulk_write([job_write(attempts) for attempts in jobs], ordered=False)
     except BulkWriteError as exc:
-        errors: list[dict[str, Any]] = exc.details.get("writeErrors", [])
-        raced = [updates[e["index"]] for e in errors if e.get("code") == DUPLICATE_KEY]
         _count_refusals(collection, _refusals(exc))
-        if raced:
-            # The job exists now, so the same upsert is an update this time.
-            await collection.bulk_write(raced, ordered=False)
+        again = [job_update(jobs[i]) for i in _duplicates(exc)]
+        if again:
+            await collection.bulk_write(again, ordered=False)
 
 
 async def write_attempts(*, store: LogStore, logs: Sequence[AttemptLog], chunk_size: int) -> None:
@@ -142,8 +175,8 @@ async def write_attempts(*, store: LogStore, logs: Sequence[AttemptLog], chunk_s
     with map_exceptions(MONGO_ERRORS):
         for part in chunks([log_document(log) for log in unique], chunk_size):
             await insert_logs(store.logs, part)
-        for updates in chunks(job_updates(unique), chunk_size):
-            await upsert_jobs(store.jobs, updates)
+        for jobs in chunks(by_job(unique), chunk_size):
+            await write_jobs(store.jobs, jobs)
 
 
 async def sweep(*, store: LogStore, older_than: datetime) -> int:

@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from integrations_api.log_writer.sink import sweep, write_attempts
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
-from integrations_api.mongo import create_client
+from integrations_api.mongo import create_client, raise_if_cancelled
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import StoreUnavailableError
 from integrations_common.kafka import create_consumer, ensure_topics, platform_topics
@@ -89,6 +89,7 @@ class LogWriter:
             with pymongo.timeout(self.settings.store_probe_timeout_s):
                 await self._mongo[self.settings.mongodb.database].command("ping")
         except pymongo.errors.PyMongoError:
+            raise_if_cancelled()
             return False
         return True
 
@@ -133,6 +134,7 @@ class LogWriter:
                     store=self.store, logs=logs, chunk_size=self.settings.write_chunk_max
                 )
             except StoreUnavailableError as exc:
+                raise_if_cancelled()
                 self._set_store_state(write_ok=False)
                 logger.warning(
                     "cannot store attempt logs; retrying",
@@ -158,6 +160,7 @@ class LogWriter:
                 store=self.store, older_than=datetime.now(UTC) - self.settings.retention
             )
         except StoreUnavailableError as exc:
+            raise_if_cancelled()
             logger.warning("retention sweep failed", extra={"reason": str(exc)})
             return
         if removed:

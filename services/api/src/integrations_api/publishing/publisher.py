@@ -17,6 +17,7 @@ from aiokafka.errors import KafkaError
 
 from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.integrations.store import IntegrationStore
+from integrations_api.mongo import raise_if_cancelled
 from integrations_common.errors import BrokerUnavailableError, StoreUnavailableError
 from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
 from integrations_common.settings import TopicSettings
@@ -85,6 +86,7 @@ class ConfigPublisher:
         try:
             await self.sync(integration_id)
         except (BrokerUnavailableError, StoreUnavailableError) as exc:
+            raise_if_cancelled()
             logger.warning(
                 "publish deferred to the reconciler",
                 extra={"integration_id": integration_id, "reason": str(exc)},
@@ -113,5 +115,6 @@ async def run_reconciler(
                 logger.info("reconciled integrations", extra={"count": synced, "full": everything})
             everything = False
         except StoreUnavailableError as exc:
+            raise_if_cancelled()
             logger.warning("reconciler cannot read the store", extra={"reason": str(exc)})
         await asyncio.sleep(interval_s)

@@ -1,0 +1,110 @@
+"""Save and load the local store's data, so that it survives a graceful stop.
+
+The local store keeps its data in memory (see infra/mongodb/LocalMongo.java). `save` writes every
+database's collections, documents and index definitions to one BSON file (atomically, through a
+temporary file) before the store stops; `load` puts them back after it starts, each database
+only if the store does not hold it yet (a client may have created its own in the meantime).
+Run with the project's Python: `python infra/mongodb_snapshot.py save|load <mongodb uri> <file>`.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import bson
+from pymongo import IndexModel, MongoClient
+
+SYSTEM_DATABASES = {"admin", "config", "local"}
+CHUNK = 5_000
+TIMEOUT_MS = 120_000
+
+
+def _records(client: MongoClient[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    for db_name in client.list_database_names():
+        if db_name in SYSTEM_DATABASES:
+            continue
+        database = client[db_name]
+        for coll_name in database.list_collection_names():
+            collection = database[coll_name]
+            indexes = [i for i in collection.list_indexes() if i["name"] != "_id_"]
+            yield {"db": db_name, "coll": coll_name, "indexes": indexes}
+            for document in collection.find({}):
+                yield {"db": db_name, "coll": coll_name, "doc": document}
+
+
+def save(client: MongoClient[dict[str, Any]], path: Path) -> int:
+    """Write every user database to `path`; answers how many documents."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_suffix(".tmp")
+    count = 0
+    with temporary.open("wb") as out:
+        for record in _records(client):
+            count += "doc" in record
+            out.write(bson.encode(record))
+        out.flush()
+        os.fsync(out.fileno())
+    temporary.replace(path)
+    return count
+
+
+def _index_model(spec: dict[str, Any]) -> IndexModel:
+    options = {k: v for k, v in spec.items() if k not in ("key", "v", "ns")}
+    return IndexModel(list(spec["key"].items()), **options)
+
+
+def load(client: MongoClient[dict[str, Any]], path: Path) -> int:
+    """Load the databases of `path` that the store does not hold; answers how many documents."""
+    if not path.exists():
+        return 0
+    present = set(client.list_database_names())
+    count = 0
+    pending: list[dict[str, Any]] = []
+    target: tuple[str, str] | None = None
+
+    def flush() -> None:
+        if pending and target is not None:
+            client[target[0]][target[1]].insert_many(pending, ordered=False)
+            pending.clear()
+
+    with path.open("rb") as source:
+        for record in bson.decode_file_iter(source):
+            if record["db"] in present:
+                continue
+            where = (record["db"], record["coll"])
+            if where != target:
+                flush()
+                target = where
+            if "indexes" in record:
+                collection = client[where[0]][where[1]]
+                models = [_index_model(spec) for spec in record["indexes"]]
+                if models:
+                    collection.create_indexes(models)
+                else:
+                    client[where[0]].create_collection(where[1], check_exists=False)
+                continue
+            pending.append(record["doc"])
+            count += 1
+            if len(pending) >= CHUNK:
+                flush()
+    flush()
+    return count
+
+
+def main() -> None:
+    """`save|load <uri> <file>`."""
+    action, uri, file = sys.argv[1:4]
+    client: MongoClient[dict[str, Any]] = MongoClient(uri, timeoutMS=TIMEOUT_MS)
+    try:
+        count = (save if action == "save" else load)(client, Path(file))
+    finally:
+        client.close()
+    done = {"save": "saved", "load": "loaded"}[action]
+    sys.stdout.write(f"mongodb: {done} {count} documents ({file})\n")
+
+
+if __name__ == "__main__":
+    main()
