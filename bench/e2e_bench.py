@@ -255,9 +255,15 @@ class StepRunner:
             (s.seen_at, s.lag_ms) for s in sampler.samples if s.seen_at and s.lag_ms is not None
         ]
         lags = [lag for _, lag in seen]
+        unseen_attempted = sum(
+            1
+            for s in sampler.samples
+            if s.seen_at is None and self.records.ids_by_job.get(s.job_id)
+        )
         say(
             f"  {label}: logs stored {logs['logs_stored']}/{logs['attempts_made']}; "
-            f"lag samples {len(lags)}/{len(sampler.samples)} seen, "
+            f"lag samples {len(lags)}/{len(sampler.samples)} seen "
+            f"({unseen_attempted} unseen though attempted), "
             f"p50 {percentile(lags, 50):.0f} ms p99 {percentile(lags, 99):.0f} ms; "
             f"GET logs p99 {percentile(probe.durations_ms, 99):.0f} ms "
             f"({len(probe.durations_ms)} requests, {probe.failed} failed)"
@@ -272,6 +278,7 @@ class StepRunner:
             "lags": lags,
             "lag_timeline": seen,
             "lag_samples": len(sampler.samples),
+            "lag_unseen_attempted": unseen_attempted,
             "list_ms": probe.durations_ms,
             "list_failed": probe.failed,
         }
@@ -389,6 +396,7 @@ def summarise(
                 logs_wait_s=meta["logs"]["logs_wait_s"],
                 log_lag_samples=meta["lag_samples"],
                 log_lag_seen=len(meta["lags"]),
+                log_lag_unseen_attempted=meta["lag_unseen_attempted"],
                 log_lag_p50_ms=round(percentile(meta["lags"], 50), 1),
                 log_lag_p99_ms=round(percentile(meta["lags"], 99), 1),
                 list_requests=len(meta["list_ms"]),
