@@ -245,12 +245,11 @@ class StepRunner:
         await asyncio.gather(picking, probing)
         events = set(generator.sent) - before
         jobs = {job_id_for(e, i) for e in events for i in self.integration_ids}
-        logs, _ = await asyncio.gather(
-            check_logs(
-                self.records, self.store, self.database, jobs, wait=args.log_wait, label=label
-            ),
-            sampler.settle(args.log_wait),
+        logs = await check_logs(
+            self.records, self.store, self.database, jobs, wait=args.log_wait, label=label
         )
+        # Once the logs are stored, a sampled job's log gets its own wait to become readable.
+        await sampler.settle(args.log_wait)
         seen = [
             (s.seen_at, s.lag_ms) for s in sampler.samples if s.seen_at and s.lag_ms is not None
         ]

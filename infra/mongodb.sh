@@ -14,16 +14,18 @@ SNAPSHOT_PYTHON="$REPO_DIR/.venv/bin/python"
 
 mongodb_fetch() {
   maven_classpath mongodb
-  local classes="$CACHE_DIR/mongodb/classes"
-  if [ -f "$classes/LocalMongo.class" ] && [ "$classes/LocalMongo.class" -nt "$INFRA_DIR/mongodb/LocalMongo.java" ] \
-    && [ "$classes/LocalMongo.class" -nt "$CACHE_DIR/mongodb/lib/.complete" ]; then
-    return 0
-  fi
+  local classes="$CACHE_DIR/mongodb/classes" stamp="$CACHE_DIR/mongodb/classes/.compiled" source
+  local fresh=1
+  for source in "$INFRA_DIR"/mongodb/*.java "$CACHE_DIR/mongodb/lib/.complete"; do
+    [ -f "$stamp" ] && [ "$stamp" -nt "$source" ] || fresh=0
+  done
+  if [ "$fresh" = 1 ]; then return 0; fi
   require_tool javac mongodb "install a Java 17+ JDK"
-  mkdir -p "$classes"
-  javac -d "$classes" -cp "$CACHE_DIR/mongodb/lib/*" "$INFRA_DIR/mongodb/LocalMongo.java" \
+  rm -rf "$classes" && mkdir -p "$classes"
+  javac -d "$classes" -cp "$CACHE_DIR/mongodb/lib/*" "$INFRA_DIR"/mongodb/*.java \
     >"$LOG_DIR/mongodb-fetch.log" 2>&1 \
     || { tail -n 20 "$LOG_DIR/mongodb-fetch.log" >&2; fail "mongodb: javac failed (see $LOG_DIR/mongodb-fetch.log)."; }
+  touch "$stamp"
 }
 
 mongodb_health() {

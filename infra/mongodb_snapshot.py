@@ -2,8 +2,9 @@
 
 The local store keeps its data in memory (see infra/mongodb/LocalMongo.java). `save` writes every
 database's collections, documents and index definitions to one BSON file (atomically, through a
-temporary file) before the store stops; `load` puts them back after it starts, each database
-only if the store does not hold it yet (a client may have created its own in the meantime).
+temporary file) before the store stops; `load` puts them back after it starts. Services that
+reconnect meanwhile may already have created their collections or written documents: a document
+whose id is there already is left as the client wrote it, which is the newer version.
 Run with the project's Python: `python infra/mongodb_snapshot.py save|load <mongodb uri> <file>`.
 """
 
@@ -17,7 +18,10 @@ from typing import Any
 
 import bson
 from pymongo import IndexModel, MongoClient
+from pymongo.errors import BulkWriteError, OperationFailure
 
+DUPLICATE_KEY = 11000
+NAMESPACE_EXISTS = 48
 SYSTEM_DATABASES = {"admin", "config", "local"}
 CHUNK = 5_000
 TIMEOUT_MS = 120_000
@@ -57,41 +61,57 @@ def _index_model(spec: dict[str, Any]) -> IndexModel:
 
 
 def load(client: MongoClient[dict[str, Any]], path: Path) -> int:
-    """Load the databases of `path` that the store does not hold; answers how many documents."""
+    """Load `path` into the store, keeping documents written since the start; answers how many."""
     if not path.exists():
         return 0
-    present = set(client.list_database_names())
-    count = 0
+    loaded = 0
     pending: list[dict[str, Any]] = []
     target: tuple[str, str] | None = None
 
-    def flush() -> None:
-        if pending and target is not None:
-            client[target[0]][target[1]].insert_many(pending, ordered=False)
-            pending.clear()
+    def flush() -> int:
+        if not pending or target is None:
+            return 0
+        try:
+            inserted = len(
+                client[target[0]][target[1]].insert_many(pending, ordered=False).inserted_ids
+            )
+        except BulkWriteError as exc:
+            # A client wrote the same documents since the start: its version is newer.
+            errors = exc.details.get("writeErrors", [])
+            if any(error.get("code") != DUPLICATE_KEY for error in errors):
+                raise
+            inserted = int(exc.details.get("nInserted", 0))
+        pending.clear()
+        return inserted
 
     with path.open("rb") as source:
         for record in bson.decode_file_iter(source):
-            if record["db"] in present:
-                continue
             where = (record["db"], record["coll"])
             if where != target:
-                flush()
+                loaded += flush()
                 target = where
             if "indexes" in record:
-                collection = client[where[0]][where[1]]
-                models = [_index_model(spec) for spec in record["indexes"]]
-                if models:
-                    collection.create_indexes(models)
-                else:
-                    client[where[0]].create_collection(where[1], check_exists=False)
+                _restore_collection(client, where, record["indexes"])
                 continue
             pending.append(record["doc"])
-            count += 1
             if len(pending) >= CHUNK:
-                flush()
-    flush()
-    return count
+                loaded += flush()
+    return loaded + flush()
+
+
+def _restore_collection(
+    client: MongoClient[dict[str, Any]], where: tuple[str, str], indexes: list[dict[str, Any]]
+) -> None:
+    """Create the collection (it may exist already) and its indexes."""
+    database = client[where[0]]
+    try:
+        database.create_collection(where[1], check_exists=False)
+    except OperationFailure as exc:
+        if exc.code != NAMESPACE_EXISTS:
+            raise
+    models = [_index_model(spec) for spec in indexes]
+    if models:
+        database[where[1]].create_indexes(models)
 
 
 def main() -> None:

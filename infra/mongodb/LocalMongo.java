@@ -1,4 +1,5 @@
-// The local MongoDB wire-protocol store: mongo-java-server on its in-memory backend.
+// The local MongoDB wire-protocol store: mongo-java-server on its in-memory backend
+// (FastPathBackend: direct field reads for flat equality queries and sorts).
 //
 // Usage: java -cp '<classes>:<jars>' LocalMongo <port> <worker threads>
 //
@@ -16,7 +17,6 @@
 
 import de.bwaldvogel.mongo.MongoServer;
 import de.bwaldvogel.mongo.MongoVersion;
-import de.bwaldvogel.mongo.backend.memory.MemoryBackend;
 import java.net.InetSocketAddress;
 import java.util.List;
 
@@ -28,7 +28,7 @@ public final class LocalMongo {
 
   public static void main(String[] args) throws Exception {
     int port = Integer.parseInt(args[0]);
-    MemoryBackend backend = new MemoryBackend();
+    FastPathBackend backend = new FastPathBackend();
     backend.version(ANNOUNCED);
     MongoServer server = new MongoServer(backend);
     server.bind(new InetSocketAddress("127.0.0.1", port), 1, Integer.parseInt(args[1]));
