@@ -288,7 +288,8 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             "  through `GET /v2/integrations/{id}/jobs/{job_id}/logs` every 150 ms until its first",
             "  log appears. Lag = the wall time of that response minus the log's `finished_at`, so",
             "  it includes up to one poll interval and the request's own time. seen/sampled counts",
-            "  the samples whose log became readable before the wait above ran out.",
+            "  the samples whose log became readable: each gets the same wait again once the",
+            "  step's logs are stored.",
             "- GET /logs: `GET /v2/integrations/logs?page[limit]=25` (the tenant's newest logs), "
             f"about {result.get('list_per_s', 3):g}",
             "  a second, one at a time, during the step's emission and drain; failed requests",
@@ -303,7 +304,7 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             "- The run exits 1, after writing these results, when an attempt that was on the",
             "  logs topic at the end of a step's drain (for a step that drained: any attempt of",
             "  its jobs) is not stored after the wait, or a sampled job's log never became",
-            "  readable.",
+            "  readable (in a step that did not drain, only a sampled job that was attempted).",
             "",
         ]
     )
