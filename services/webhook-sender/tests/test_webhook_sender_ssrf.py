@@ -55,8 +55,23 @@ BLOCKED = [
     "2002:a9fe:a9fe::1",
     "2001::1",
     "::127.0.0.1",
+    # IPv4-translated (SIIT, ::ffff:0:0/96), ISATAP and Teredo carry an IPv4 address too.
+    "::ffff:0:127.0.0.1",
+    "::ffff:0:a9fe:a9fe",
+    "::ffff:0:10.0.0.1",
+    "2607:f8b0::5efe:7f00:1",
+    "2607:f8b0::200:5efe:a9fe:a9fe",
+    "2001:0:4136:e378:8000:63bf:80ff:fffe",
 ]
-PUBLIC = ["93.184.216.34", "8.8.8.8", "2606:4700:4700::1111", "::ffff:8.8.8.8", "64:ff9b::808:808"]
+PUBLIC = [
+    "93.184.216.34",
+    "8.8.8.8",
+    "2606:4700:4700::1111",
+    "::ffff:8.8.8.8",
+    "64:ff9b::808:808",
+    "::ffff:0:8.8.8.8",
+    "2607:f8b0::5efe:808:808",
+]
 
 
 @pytest.mark.parametrize("address", BLOCKED)
@@ -97,6 +112,12 @@ def test_legacy_spellings_are_read_like_inet_aton(spelling: str, address: str) -
     assert str(mapped) == address
     with pytest.raises(BlockedAddressError):
         AddressPolicy().check_host(spelling)
+
+
+def test_the_review_s_ipv4_translated_spelling_is_blocked_in_a_url_host() -> None:
+    # `[::ffff:0:127.0.0.1]` got through before: ::ffff:0:0/96 was not read as carrying IPv4.
+    with pytest.raises(BlockedAddressError, match="IPv4-translated loopback"):
+        AddressPolicy().check_host("[::ffff:0:127.0.0.1]")
 
 
 @pytest.mark.parametrize("host", ["example.com", "123.example", "0x.example", "1.2.3.4.5"])
