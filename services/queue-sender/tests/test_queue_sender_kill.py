@@ -168,6 +168,7 @@ async def test_kill_9_under_load_loses_nothing(
         "QUEUE_SENDER_DELIVERY__CONSUMER_GROUP": unique_name("qs-kill"),
         "QUEUE_SENDER_ENCRYPTION__KEYS": key,
         "QUEUE_SENDER_SQS__ENDPOINT_URL": sqs_endpoint_url,
+        "QUEUE_SENDER_SSRF__ALLOW_CIDRS": "127.0.0.0/8",
         "QUEUE_SENDER_OPS__PORT": "0",
         "QUEUE_SENDER_LOG_LEVEL": "WARNING",
     }

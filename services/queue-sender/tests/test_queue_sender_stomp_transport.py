@@ -13,6 +13,7 @@ from pydantic import SecretStr
 from conftest import StompEndpoint, unique_name
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_document
 from integrations_queue_sender.samples import (
     sample_event,
@@ -31,6 +32,8 @@ from integrations_queue_sender.testing import (
 
 pytestmark = pytest.mark.integration
 
+# The local broker listens on loopback, which the SSRF guard blocks unless allowed.
+LOOPBACK = SsrfSettings(allow_cidrs="127.0.0.0/8,::1/128").policy()
 TEST_SETTINGS = StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=0)
 
 
@@ -41,7 +44,7 @@ def box() -> SecretBox:
 
 @pytest.fixture
 async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
-    stomp_transport = StompTransport(settings=TEST_SETTINGS, box=box)
+    stomp_transport = StompTransport(policy=LOOPBACK, settings=TEST_SETTINGS, box=box)
     yield stomp_transport
     await stomp_transport.aclose()
 
@@ -149,7 +152,7 @@ async def test_no_reachable_address_fails_fast_during_the_backoff(
     box: SecretBox, stomp_endpoint: StompEndpoint, destination: str
 ) -> None:
     settings = StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=60)
-    stomp_transport = StompTransport(settings=settings, box=box)
+    stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
     addresses = [f"stomp://127.0.0.1:{closed_port()}", f"stomp+ssl://127.0.0.1:{closed_port()}"]
     integration = _integration(box, stomp_endpoint, destination, addresses=addresses)
     try:
@@ -173,7 +176,7 @@ async def test_a_silent_broker_does_not_hold_up_another_integration(
     silent = await asyncio.start_server(swallow, "127.0.0.1", 0)
     silent_port = silent.sockets[0].getsockname()[1]
     settings = StompSettings(connect_timeout_s=1, receipt_timeout_s=5, reconnect_backoff_s=0)
-    stomp_transport = StompTransport(settings=settings, box=box)
+    stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
     dead = _integration(
         box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{silent_port}"]
     )
@@ -254,9 +257,9 @@ async def test_stomp_ssl_speaks_tls_and_verifies_the_broker(
     address = [f"stomp+ssl://127.0.0.1:{proxy.port}"]
     integration = _integration(box, stomp_endpoint, destination, addresses=address)
     trusting = StompTransport(
-        settings=TEST_SETTINGS.model_copy(update={"tls_ca_file": ca_file}), box=box
+        policy=LOOPBACK, settings=TEST_SETTINGS.model_copy(update={"tls_ca_file": ca_file}), box=box
     )
-    untrusting = StompTransport(settings=TEST_SETTINGS, box=box)
+    untrusting = StompTransport(policy=LOOPBACK, settings=TEST_SETTINGS, box=box)
     try:
         [trusted] = await trusting.deliver([sample_job(sample_event(), integration)])
         [refused] = await untrusting.deliver([sample_job(sample_event(), integration)])
@@ -275,7 +278,7 @@ async def test_idle_connections_are_closed(
     box: SecretBox, stomp_endpoint: StompEndpoint, destination: str
 ) -> None:
     settings = TEST_SETTINGS.model_copy(update={"idle_timeout_s": 1.0})
-    stomp_transport = StompTransport(settings=settings, box=box)
+    stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
     first = _integration(box, stomp_endpoint, destination)
     second = _integration(box, stomp_endpoint, destination)
     try:

@@ -18,7 +18,7 @@ from integrations_common.delivery import DeliverySettings
 from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings, Transport
 from integrations_queue_sender.samples import (
     sample_event,
     sample_integration,
@@ -49,6 +49,7 @@ def settings(kafka_bootstrap_servers: str, sqs_endpoint_url: str) -> QueueSender
             retry_schedule="1s,2s", consumer_group=unique_name("qs-group"), poll_timeout_ms=100
         ),
         sqs=SqsSettings(endpoint_url=sqs_endpoint_url),
+        ssrf=SsrfSettings(allow_cidrs="127.0.0.0/8"),  # ElasticMQ and the broker on loopback
         stomp=StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=0),
     )
 

@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import SettingsConfigDict
 
+from integrations_common.address_policy import AddressPolicy, IPNetwork, parse_networks
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -125,6 +127,28 @@ class MongoSettings(_Section):
         gt=0,
         description="Each operation's deadline (PyMongo `timeoutMS`), retries included.",
     )
+
+
+class SsrfSettings(_Section):
+    """The SSRF guard of a sender: on by default; `allow_cidrs` opens specific ranges (e.g. the
+    loopback range for local demos and tests)."""
+
+    enabled: bool = True
+    allow_cidrs: str = Field(default="", description="Comma-separated CIDRs that are allowed.")
+
+    @field_validator("allow_cidrs")
+    @classmethod
+    def _valid_cidrs(cls, value: str) -> str:
+        return ",".join(str(n) for n in parse_networks(value))
+
+    @property
+    def allowed_networks(self) -> tuple[IPNetwork, ...]:
+        """The parsed allow-list."""
+        return parse_networks(self.allow_cidrs)
+
+    def policy(self) -> AddressPolicy:
+        """The address policy these settings describe."""
+        return AddressPolicy(enabled=self.enabled, allow=self.allowed_networks)
 
 
 class OpsServerSettings(_Section):

@@ -26,6 +26,7 @@ from integrations_common.delivery import DeliverySettings
 from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_body
 from integrations_queue_sender.samples import (
     sample_event,
@@ -183,7 +184,8 @@ async def bench_stomp(
     bodies = [message_body(j).encode() for j in jobs]
     raw_rates: list[float] = []
     rates: list[float] = []
-    transport = StompTransport(settings=StompSettings(), box=box)
+    loopback = SsrfSettings(allow_cidrs="127.0.0.0/8,::1/128").policy()  # the local broker
+    transport = StompTransport(settings=StompSettings(), box=box, policy=loopback)
     try:
         await transport.deliver(jobs[:1])  # connect outside the timing, as the raw loop does
         for _ in range(rounds):

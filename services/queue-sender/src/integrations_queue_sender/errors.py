@@ -30,6 +30,23 @@ class DestinationUnavailableError(QueueSenderError, RetryableError):
         self.status_code = status_code
 
 
+class BlockedAddressError(DestinationUnavailableError):
+    """The SSRF guard refused a destination's address; nothing was sent.
+
+    Retryable, as for webhooks: the name may resolve elsewhere later, or an operator may allow
+    the range (`QUEUE_SENDER_SSRF__ALLOW_CIDRS`).
+    """
+
+    def __init__(self, *, host: str, address: str, reason: str) -> None:
+        super().__init__(
+            f"Blocked by the SSRF guard: {host} resolves to {address}, a {reason} address; "
+            "not connected"
+        )
+        self.host = host
+        self.address = address
+        self.reason = reason
+
+
 class DestinationRejectedError(QueueSenderError, PermanentError):
     """The destination refused as configured (unknown queue, access denied, bad login).
 

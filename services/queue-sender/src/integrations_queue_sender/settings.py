@@ -13,6 +13,7 @@ from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     OpsServerSettings,
+    SsrfSettings,
     TopicSettings,
     Transport,
     service_config,
@@ -78,6 +79,7 @@ class QueueSenderSettings(BaseSettings):
     transports: list[Transport] = Field(default=[Transport.SQS, Transport.STOMP], min_length=1)
     sqs: SqsSettings = SqsSettings()
     stomp: StompSettings = StompSettings()
+    ssrf: SsrfSettings = SsrfSettings()
 
     @field_validator("transports")
     @classmethod

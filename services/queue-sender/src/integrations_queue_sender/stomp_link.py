@@ -18,6 +18,8 @@ from typing import Any
 import stomp
 from stomp.exception import ConnectFailedException
 
+from integrations_common.address_policy import AddressPolicy
+from integrations_queue_sender.address_guard import checked_addresses
 from integrations_queue_sender.errors import (
     DestinationRejectedError,
     DestinationUnavailableError,
@@ -53,8 +55,10 @@ class StompLink:
         *,
         settings: StompSettings,
         loop: asyncio.AbstractEventLoop,
+        policy: AddressPolicy,
     ) -> None:
         self.destination = destination
+        self._policy = policy
         self.alive = False
         self.last_used = time.monotonic()
         self._settings = settings
@@ -82,8 +86,9 @@ class StompLink:
         """Connect to the first address that answers and log in; raise a `QueueSenderError`."""
         destination, settings = self.destination, self._settings
         heartbeat = settings.heartbeat_ms
+        targets = self._checked_targets()
         conn = stomp.Connection12(
-            host_and_ports=[(a.host, a.port) for a in destination.addresses],
+            host_and_ports=list(targets),
             prefer_localhost=False,
             try_loopback_connect=False,
             reconnect_attempts_max=1,
@@ -105,10 +110,7 @@ class StompLink:
             raise DestinationUnavailableError(
                 f"could not connect to any STOMP address ({self.broker})"
             ) from exc
-        host, port = conn.transport.current_host_and_port
-        self.address = next(
-            (a for a in destination.addresses if (a.host, a.port) == (host, port)), None
-        )
+        self.address = targets.get(tuple(conn.transport.current_host_and_port))
         if not self._settled.wait(settings.connect_timeout_s):
             self._abandon()
             raise DestinationUnavailableError(
@@ -126,6 +128,17 @@ class StompLink:
                 f"the STOMP broker at {self.broker} closed the connection during CONNECT"
             )
         self.alive = True
+
+    def _checked_targets(self) -> dict[tuple[str, int], StompAddress]:
+        """Where to connect, every address checked by the SSRF guard first: a plain address
+        connects to the checked IP (no second lookup can swap it); a TLS one by name, so the
+        broker's certificate is verified against it."""
+        targets: dict[tuple[str, int], StompAddress] = {}
+        for address in self.destination.addresses:
+            checked = checked_addresses(address.host, address.port, policy=self._policy)
+            host = address.host if address.tls else str(checked[0])
+            targets[(host, address.port)] = address
+        return targets
 
     def send_all(self, destination: str, frames: list[Frame]) -> tuple[int, str | None]:
         """Send frames in order; answer how many went out and, if one failed, why."""

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from functools import partial
 from typing import TypeVar
 
+from integrations_common.address_policy import AddressPolicy
 from integrations_common.delivery.transport import DeliveryOutcome
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
@@ -55,8 +56,11 @@ def frame_headers(receipt: str) -> dict[str, str]:
 class StompTransport:
     """The `DeliveryTransport` for `stomp` integrations."""
 
-    def __init__(self, *, settings: StompSettings, box: SecretBox) -> None:
+    def __init__(
+        self, *, settings: StompSettings, box: SecretBox, policy: AddressPolicy | None = None
+    ) -> None:
         self._settings = settings
+        self._policy = policy if policy is not None else AddressPolicy()
         self._connect_pool = ThreadPoolExecutor(settings.connect_threads, "stomp-connect")
         self._send_pool = ThreadPoolExecutor(settings.send_threads, "stomp-send")
         self._destinations: DestinationRegistry[StompDestination] = DestinationRegistry(
@@ -185,7 +189,12 @@ class StompTransport:
             return slot.link
 
     async def _open(self, destination: StompDestination, slot: _Slot) -> StompLink:
-        link = StompLink(destination, settings=self._settings, loop=asyncio.get_running_loop())
+        link = StompLink(
+            destination,
+            settings=self._settings,
+            loop=asyncio.get_running_loop(),
+            policy=self._policy,
+        )
         try:
             await self._blocking(self._connect_pool, link.open)
         except QueueSenderError as error:

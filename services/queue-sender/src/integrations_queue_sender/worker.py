@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import logging
 
+from integrations_common.address_policy import AddressPolicy
 from integrations_common.delivery import DeliverySettings, DeliveryTransport, DeliveryWorker
 from integrations_common.secret_box import SecretBox
 from integrations_common.settings import Transport
+from integrations_queue_sender.address_guard import check_endpoint
+from integrations_queue_sender.errors import BlockedAddressError, InvalidConfigurationError
 from integrations_queue_sender.settings import QueueSenderSettings
 from integrations_queue_sender.sqs_transport import SqsTransport
 from integrations_queue_sender.stomp_transport import StompTransport
@@ -21,11 +24,24 @@ logger = logging.getLogger(__name__)
 
 
 def _transport(kind: Transport, settings: QueueSenderSettings, box: SecretBox) -> DeliveryTransport:
+    policy = settings.ssrf.policy()
     if kind is Transport.SQS:
+        if settings.sqs.endpoint_url is not None:
+            _check_endpoint_override(settings.sqs.endpoint_url, policy)
         return SqsTransport(settings=settings.sqs, box=box)
     if kind is Transport.STOMP:
-        return StompTransport(settings=settings.stomp, box=box)
+        return StompTransport(settings=settings.stomp, box=box, policy=policy)
     raise ValueError(f"the queue sender does not deliver {kind.value}")
+
+
+def _check_endpoint_override(url: str, policy: AddressPolicy) -> None:
+    try:
+        check_endpoint(url, policy=policy)
+    except BlockedAddressError as exc:
+        raise InvalidConfigurationError(
+            f"QUEUE_SENDER_SQS__ENDPOINT_URL: {exc}. An override is for local and test use; "
+            "allow its range with QUEUE_SENDER_SSRF__ALLOW_CIDRS"
+        ) from exc
 
 
 def _delivery_settings(settings: DeliverySettings, kind: Transport) -> DeliverySettings:

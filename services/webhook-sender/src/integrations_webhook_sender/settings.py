@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings
 
 from integrations_common.delivery import DeliverySettings
@@ -14,11 +14,11 @@ from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     OpsServerSettings,
+    SsrfSettings,
     TopicSettings,
     service_config,
 )
 from integrations_webhook_sender.request import BodySecret
-from integrations_webhook_sender.ssrf import IPNetwork, parse_networks
 
 PRODUCT = "Integrations-Webhooks"
 
@@ -53,23 +53,6 @@ class HttpSettings(_Section):
         description="configuration.secret_key in the body: plain (as in the spec), masked, omit.",
     )
     ca_file: Path | None = Field(default=None, description="Extra CA bundle for receivers' TLS.")
-
-
-class SsrfSettings(_Section):
-    """The SSRF guard: on by default; `allow_cidrs` opens specific ranges (e.g. for local demos)."""
-
-    enabled: bool = True
-    allow_cidrs: str = Field(default="", description="Comma-separated CIDRs that are allowed.")
-
-    @field_validator("allow_cidrs")
-    @classmethod
-    def _valid_cidrs(cls, value: str) -> str:
-        return ",".join(str(n) for n in parse_networks(value))
-
-    @property
-    def allowed_networks(self) -> tuple[IPNetwork, ...]:
-        """The parsed allow-list."""
-        return parse_networks(self.allow_cidrs)
 
 
 class WebhookSenderSettings(BaseSettings):
