@@ -32,6 +32,8 @@ class AuthSettings(BaseModel):
     audience: str | None = None
     issuer: str | None = None
     leeway_s: int = Field(default=30, ge=0, le=300)
+    # Longest accepted `exp - iat`, in seconds; when set, tokens must carry `iat`. None: no cap.
+    max_token_lifetime_s: int | None = Field(default=None, gt=0)
 
     @model_validator(mode="after")
     def _one_key_source(self) -> Self:
