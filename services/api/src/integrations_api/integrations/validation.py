@@ -16,9 +16,29 @@ from integrations_common.tenancy import Tenant
 HTTP_SCHEMES = frozenset({"http", "https"})
 STOMP_SCHEMES = frozenset({"stomp", "stomp+ssl", "tcp", "ssl"})
 CONFIGURATION_POINTER = "/data/configuration"
+CREDENTIAL_FIELDS = {
+    IntegrationType.WEBHOOK: "secret_key (sent as X-MOLTIN-SECRET-KEY and used to sign)",
+    IntegrationType.AWS_SQS: "aws_access_key_id and aws_secret_access_key",
+    IntegrationType.STOMP: "username and password",
+}
+"""Where each integration type keeps its credentials (encrypted and masked), for the 422."""
 
 
-def _url_problem(value: str, schemes: frozenset[str], pointer: str, field: str) -> Problem | None:
+def has_userinfo(value: str) -> bool:
+    """True when the URL's authority carries a `user[:password]@` part (even an empty one)."""
+    try:
+        return "@" in urlsplit(value).netloc
+    except ValueError:
+        return False
+
+
+def _url_problem(
+    value: str,
+    schemes: frozenset[str],
+    pointer: str,
+    field: str,
+    integration_type: IntegrationType,
+) -> Problem | None:
     try:
         parts = urlsplit(value)
         port_ok = parts.port is None or parts.port > 0
@@ -34,6 +54,13 @@ def _url_problem(value: str, schemes: frozenset[str], pointer: str, field: str) 
     ):
         allowed = ", ".join(sorted(schemes))
         return Problem(f"{field}: must be an absolute URL with scheme {allowed}", pointer=pointer)
+    if has_userinfo(value):
+        return Problem(
+            f"{field}: must not contain credentials (user:password@); put them in the "
+            f"configuration's secret fields, which are stored encrypted and shown masked: "
+            f"{CREDENTIAL_FIELDS[integration_type]}",
+            pointer=pointer,
+        )
     return None
 
 
@@ -62,7 +89,9 @@ def validate_configuration(
     problems = []
     data = parsed.model_dump(exclude_none=True)
     if "url" in data:
-        problem = _url_problem(data["url"], HTTP_SCHEMES, _pointer(("url",)), "configuration.url")
+        problem = _url_problem(
+            data["url"], HTTP_SCHEMES, _pointer(("url",)), "configuration.url", integration_type
+        )
         if problem:
             problems.append(problem)
     for index, address in enumerate(data.get("addresses", [])):
@@ -71,6 +100,7 @@ def validate_configuration(
             STOMP_SCHEMES,
             _pointer(("addresses", index)),
             f"configuration.addresses.{index}",
+            integration_type,
         )
         if problem:
             problems.append(problem)
