@@ -20,7 +20,12 @@ from pydantic import SecretStr
 
 from integrations_api.app import create_app
 from integrations_api.auth.dev_token import mint
-from integrations_api.settings import ApiSettings, AuthSettings, PublishingSettings
+from integrations_api.settings import (
+    ApiSettings,
+    AuthSettings,
+    PublishingSettings,
+    RateLimitSettings,
+)
 from integrations_common.kafka import platform_topics
 from integrations_common.secret_box import EncryptionSettings, generate_key
 from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
@@ -57,6 +62,8 @@ def api_settings(kafka: str, mongodb: str, topics: TopicSettings, **overrides: A
         "auth": AuthSettings(jwt_secret=SecretStr(JWT_SECRET)),
         "encryption": EncryptionSettings(keys=SecretStr(generate_key())),
         "publishing": PublishingSettings(reconcile_interval_s=0.5, timeout_s=10),
+        # Most modules make many requests as one tenant; test_api_rate_limit.py turns it on.
+        "rate_limit": RateLimitSettings(enabled=False),
     }
     values.update(overrides)
     return ApiSettings(**values)

@@ -30,6 +30,7 @@ from integrations_api.mongo import create_client
 from integrations_api.openapi import build_openapi
 from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
 from integrations_api.query import reject_unknown_query
+from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
 from integrations_common.kafka import create_producer, ensure_topics, platform_topics
@@ -72,6 +73,7 @@ async def start_services(settings: ApiSettings) -> Services:
         integrations=context,
         logs=logs,
         publisher=publisher,
+        rate_limiter=TenantRateLimiter(settings.rate_limit),
     )
 
 

@@ -66,10 +66,17 @@ class ApiError(PermanentError):
     status: int = 400
     title: str = "Bad Request"
 
-    def __init__(self, detail: str, *, problems: Sequence[Problem] = ()) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        problems: Sequence[Problem] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
         self.problems = tuple(problems) or (Problem(detail),)
+        self.headers = dict(headers or {})
 
 
 class BadRequestError(ApiError):
@@ -105,6 +112,19 @@ class PayloadTooLargeError(ApiError):
 
     status = 413
     title = "Payload Too Large"
+
+
+class RateLimitedError(ApiError):
+    """The tenant made more requests than its token bucket allows (429 with `Retry-After`)."""
+
+    status = 429
+    title = "Too Many Requests"
+
+    def __init__(self, *, retry_after_s: int) -> None:
+        super().__init__(
+            f"Too many requests for this tenant; retry after {retry_after_s} seconds.",
+            headers={"Retry-After": str(retry_after_s)},
+        )
 
 
 class KeySourceUnavailableError(RetryableError):
@@ -193,7 +213,8 @@ def problems_from_validation(errors: Sequence[Any]) -> list[Problem]:
 
 async def _api_error(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)  # noqa: S101 - registered for this type only
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else {}
+    headers.update(exc.headers)
     return JSONResponse(
         status_code=exc.status,
         content=error_document(exc.status, exc.title, exc.problems),

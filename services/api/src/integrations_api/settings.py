@@ -76,6 +76,24 @@ class PaginationSettings(BaseModel):
     max_limit: int = Field(default=100, ge=1)
 
 
+class RateLimitSettings(BaseModel):
+    """A token bucket per tenant and per API process: over it, 429 with `Retry-After`.
+
+    Each replica (process) counts on its own, so a tenant may get up to `replicas x` these
+    rates across a load-balanced deployment.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    # Sustained authenticated requests per second a tenant may make (the refill rate).
+    requests_per_s: float = Field(default=50.0, gt=0)
+    # Requests a tenant may make at once after being idle (the bucket's size).
+    burst: int = Field(default=100, ge=1)
+    # Tenants whose buckets are kept; beyond it the least recently seen one starts afresh.
+    max_tenants: int = Field(default=100_000, ge=1)
+
+
 class PublishingSettings(BaseModel):
     """How config snapshots and integration events reach Kafka."""
 
@@ -102,5 +120,6 @@ class ApiSettings(BaseSettings):
     encryption: EncryptionSettings = EncryptionSettings()
     pagination: PaginationSettings = PaginationSettings()
     publishing: PublishingSettings = PublishingSettings()
+    rate_limit: RateLimitSettings = RateLimitSettings()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     log_level: LogLevel = "INFO"

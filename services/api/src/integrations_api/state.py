@@ -13,6 +13,7 @@ from integrations_api.auth.service import TokenVerifier
 from integrations_api.integrations.service import Context
 from integrations_api.logs.store import LogStore
 from integrations_api.publishing.publisher import ConfigPublisher
+from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.settings import ApiSettings
 
 
@@ -27,6 +28,7 @@ class Services:
     integrations: Context
     logs: LogStore
     publisher: ConfigPublisher
+    rate_limiter: TenantRateLimiter
 
 
 def services_of(request: Request) -> Services:

@@ -34,6 +34,7 @@ def _errors(*statuses: tuple[int, str]) -> Responses:
 
 ERRORS = _errors(
     (401, "Unauthorized: the bearer token is missing, expired or invalid."),
+    (429, "Too many requests for this tenant: retry after `Retry-After` seconds."),
     (500, "Internal server error."),
     (503, "A dependency (MongoDB or Kafka) is unavailable; retry later."),
 )
