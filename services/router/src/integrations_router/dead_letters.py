@@ -9,11 +9,23 @@ event keeps its `ce_*` headers); the router appends these headers:
 | `dlq-detail` | a human-readable explanation |
 | `dlq-topic`, `dlq-partition`, `dlq-offset` | where the record was read |
 | `dlq-rejected-at` | when the router rejected it (ISO 8601, UTC) |
+
+A dead letter is written even when the original does not fit: one larger than
+`ROUTER_MAX_DEAD_LETTER_BYTES` keeps only the head of its value that fits, and one the broker
+still refuses as too large keeps no value and only the `dlq-*` headers. Either way the
+partition moves on, and the record says what was cut:
+
+| header | value |
+|---|---|
+| `dlq-truncated` | `true` |
+| `dlq-original-bytes` | the original value's size in bytes |
+| `dlq-original-sha256` | the original value's SHA-256 (hex) |
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import hashlib
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -24,8 +36,14 @@ DLQ_HEADERS = (
     "dlq-partition",
     "dlq-offset",
     "dlq-rejected-at",
+    "dlq-truncated",
+    "dlq-original-bytes",
+    "dlq-original-sha256",
 )
 _MAX_DETAIL = 2_000
+# What a record costs beyond its key, value and headers (record and batch framing), generously.
+_RECORD_OVERHEAD = 512
+_MAX_STRIPPED_KEY = 1_024
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,13 @@ class OutgoingRecord:
     key: bytes | None
     value: bytes | None
     headers: list[tuple[str, bytes]]
+    dead_letter: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes of key, value and headers, plus the record's framing."""
+        headers = sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.key or b"") + len(self.value or b"") + headers + _RECORD_OVERHEAD
 
 
 def dead_letter(
@@ -51,4 +76,34 @@ def dead_letter(
         ("dlq-offset", str(record.offset).encode()),
         ("dlq-rejected-at", now.isoformat().encode()),
     ]
-    return OutgoingRecord(topic=topic, key=record.key, value=record.value, headers=headers)
+    return OutgoingRecord(
+        topic=topic, key=record.key, value=record.value, headers=headers, dead_letter=True
+    )
+
+
+def truncated(letter: OutgoingRecord, *, max_bytes: int) -> OutgoingRecord:
+    """`letter` cut to at most `max_bytes` (its value's head), with what was cut in headers."""
+    if letter.size <= max_bytes or not letter.value:
+        return letter
+    value = letter.value
+    headers = [
+        *letter.headers,
+        ("dlq-truncated", b"true"),
+        ("dlq-original-bytes", str(len(value)).encode()),
+        ("dlq-original-sha256", hashlib.sha256(value).hexdigest().encode()),
+    ]
+    without_value = replace(letter, value=b"", headers=headers)
+    room = max(0, max_bytes - without_value.size)
+    return replace(without_value, value=value[:room])
+
+
+def stripped(letter: OutgoingRecord) -> OutgoingRecord:
+    """`letter` reduced to its `dlq-*` headers (for a broker that refuses even the truncated
+    one): no value, none of the original's headers, and its key only if short."""
+    marked = truncated(letter, max_bytes=0) if letter.value else letter
+    return replace(
+        marked,
+        key=marked.key if marked.key is not None and len(marked.key) <= _MAX_STRIPPED_KEY else None,
+        value=b"",
+        headers=[(name, value) for name, value in marked.headers if name in DLQ_HEADERS],
+    )

@@ -33,6 +33,10 @@ CONFIG_REJECTED = Counter(
     "router_config_rejected_total",
     "Values on the config topic that are not valid integration snapshots (ignored, logged).",
 )
+UNACKNOWLEDGED_BATCH_AGE = Gauge(
+    "router_unacknowledged_batch_seconds",
+    "How long the batch in flight has waited for Kafka's acknowledgements (0: none in flight).",
+)
 SEND_RETRIES = Counter(
     "router_send_retries_total", "Produce attempts that failed and were retried."
 )

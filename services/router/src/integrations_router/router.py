@@ -19,7 +19,12 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka.errors import (
+    CommitFailedError,
+    IllegalStateError,
+    KafkaError,
+    MessageSizeTooLargeError,
+)
 
 from integrations_common.errors import map_exceptions
 from integrations_common.jobs import utc_now
@@ -31,15 +36,16 @@ from integrations_common.kafka import (
     platform_topics,
 )
 from integrations_common.settings import Transport
-from integrations_router.dead_letters import OutgoingRecord
+from integrations_router.dead_letters import OutgoingRecord, dead_letter, stripped, truncated
 from integrations_router.metrics import (
     EVENTS_IN,
     EVENTS_REJECTED,
     JOBS_OUT,
     ROUTING_LATENCY,
     SEND_RETRIES,
+    UNACKNOWLEDGED_BATCH_AGE,
 )
-from integrations_router.routing import Routed, route_record
+from integrations_router.routing import JOB_TOO_LARGE, Routed, route_record
 from integrations_router.settings import RouterSettings
 from integrations_router.table import IntegrationTable
 
@@ -86,11 +92,23 @@ class Router:
         self.stats = RouterStats()
         self._lock = asyncio.Lock()
         self._consuming = False
+        self._batch_started: float | None = None
+        UNACKNOWLEDGED_BATCH_AGE.set_function(self.unacknowledged_for)
+
+    def unacknowledged_for(self) -> float:
+        """Seconds the batch in flight has waited for its acknowledgements (0: none)."""
+        started = self._batch_started
+        return 0.0 if started is None else time.monotonic() - started
+
+    @property
+    def stalled(self) -> bool:
+        """True while a batch has waited longer than `stall_after_s` (its partitions are stuck)."""
+        return self.unacknowledged_for() > self._settings.stall_after_s
 
     @property
     def ready(self) -> bool:
-        """True once the table is loaded and events are being consumed."""
-        return self.table.loaded.is_set() and self._consuming
+        """True once the table is loaded, events are being consumed and no batch is stuck."""
+        return self.table.loaded.is_set() and self._consuming and not self.stalled
 
     async def run(self, stop: asyncio.Event) -> None:
         """Route until `stop` is set; return after a clean shutdown."""
@@ -110,9 +128,8 @@ class Router:
 
     async def _run_pipeline(self, stop: asyncio.Event) -> None:
         settings = self._settings
-        producer = create_producer(
-            settings.kafka, max_request_size=settings.max_job_bytes + _HEADROOM_BYTES
-        )
+        largest = max(settings.max_job_bytes, settings.max_dead_letter_bytes)
+        producer = create_producer(settings.kafka, max_request_size=largest + _HEADROOM_BYTES)
         consumer = create_consumer(
             settings.kafka,
             group_id=settings.group_id,
@@ -166,40 +183,70 @@ class Router:
     ) -> bool:
         """Route, deliver and commit one batch; answer False when stopped before its acks."""
         async with self._lock:
-            if self.stats.first_batch_at is None:
-                self.stats.first_batch_at = time.monotonic()
-            now = utc_now()
-            routed: list[tuple[Any, Routed]] = []
-            for records in batch.values():
-                for record in records:
-                    result = route_record(
-                        record,
-                        index=self.table.index,
-                        topics=self._settings.topics,
-                        now=now,
-                        max_job_bytes=self._settings.max_job_bytes,
-                    )
-                    routed.append((record, result))
-            outgoing = [out for _, result in routed for out in result.outgoing]
-            if not await self._deliver(producer, outgoing, stop):
-                logger.info("stopped before a batch was acknowledged; it will be consumed again")
-                return False
-            self._account(routed)
-            await self._commit(
-                consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()}
-            )
-            return True
+            self._batch_started = time.monotonic()
+            try:
+                return await self._route_and_commit(consumer, producer, batch, stop)
+            finally:
+                self._batch_started = None
+
+    async def _route_and_commit(
+        self,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        batch: Mapping[TopicPartition, list[Any]],
+        stop: asyncio.Event,
+    ) -> bool:
+        settings = self._settings
+        if self.stats.first_batch_at is None:
+            self.stats.first_batch_at = time.monotonic()
+        now = utc_now()
+        routed: list[tuple[Any, Routed]] = []
+        for records in batch.values():
+            for record in records:
+                result = route_record(
+                    record,
+                    index=self.table.index,
+                    topics=settings.topics,
+                    now=now,
+                    max_job_bytes=settings.max_job_bytes,
+                    max_dead_letter_bytes=settings.max_dead_letter_bytes,
+                )
+                routed.append((record, result))
+        outgoing = [out for _, result in routed for out in result.outgoing]
+        sources = [record for record, result in routed for _ in result.outgoing]
+        if not await self._deliver(producer, outgoing, sources, stop):
+            logger.info("stopped before a batch was acknowledged; it will be consumed again")
+            return False
+        self._account(routed)
+        await self._commit(consumer, {tp: records[-1].offset + 1 for tp, records in batch.items()})
+        return True
 
     async def _deliver(
-        self, producer: AIOKafkaProducer, outgoing: list[OutgoingRecord], stop: asyncio.Event
+        self,
+        producer: AIOKafkaProducer,
+        outgoing: list[OutgoingRecord],
+        sources: list[Any],
+        stop: asyncio.Event,
     ) -> bool:
-        """Send every record and wait for its acknowledgement, retrying failures."""
-        pending = outgoing
+        """Send every record and wait for its acknowledgement, retrying failures.
+
+        A record the broker (or the producer) refuses as too large would be refused forever:
+        a job becomes its event's dead letter (reason `job_too_large`), and a dead letter goes
+        again without its value (`dead_letters.stripped`), so the partition moves on.
+        """
+        pending = list(zip(outgoing, sources, strict=True))
         delay = 0.1
         while pending:
-            results = await self._send_all(producer, pending)
+            results = await self._send_all(producer, [out for out, _ in pending])
             failed = [
-                out for out, result in zip(pending, results, strict=True) if result is not None
+                (
+                    self._smaller(out, source)
+                    if isinstance(result, MessageSizeTooLargeError)
+                    else out,
+                    source,
+                )
+                for (out, source), result in zip(pending, results, strict=True)
+                if result is not None
             ]
             if not failed:
                 return True
@@ -215,6 +262,29 @@ class Router:
             delay = min(delay * 2, self._settings.send_retry_max_s)
             pending = failed
         return True
+
+    def _smaller(self, refused: OutgoingRecord, source: Any) -> OutgoingRecord:
+        """What to send instead of a record refused as too large (see `_deliver`)."""
+        logger.warning(
+            "a record was refused as too large; sending its dead letter instead",
+            extra={
+                "topic": refused.topic,
+                "bytes": refused.size,
+                "partition": source.partition,
+                "offset": source.offset,
+            },
+        )
+        if refused.dead_letter:
+            return stripped(refused)
+        EVENTS_REJECTED.labels(reason=JOB_TOO_LARGE).inc()
+        letter = dead_letter(
+            record=source,
+            topic=self._settings.topics.events_dlq,
+            reason=JOB_TOO_LARGE,
+            detail=f"Kafka refused the job for {refused.topic} ({refused.size} bytes) as too large",
+            now=utc_now(),
+        )
+        return truncated(letter, max_bytes=self._settings.max_dead_letter_bytes)
 
     @staticmethod
     async def _send_all(

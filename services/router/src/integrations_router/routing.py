@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from integrations_common.cloudevents_codec import InvalidEventError, decode_record
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob
 from integrations_common.settings import TopicSettings, Transport
-from integrations_router.dead_letters import OutgoingRecord, dead_letter
+from integrations_router.dead_letters import OutgoingRecord, dead_letter, truncated
 from integrations_router.index import RoutingIndex
 
 JOB_CONTENT_TYPE = b"application/json"
@@ -47,12 +49,18 @@ def job_record(job: DeliveryJob, topics: TopicSettings) -> OutgoingRecord:
 
 
 def _rejected(
-    record: Any, *, topics: TopicSettings, reason: str, detail: str, now: datetime
+    record: Any,
+    *,
+    topics: TopicSettings,
+    reason: str,
+    detail: str,
+    now: datetime,
+    max_dead_letter_bytes: int,
 ) -> Routed:
     letter = dead_letter(
         record=record, topic=topics.events_dlq, reason=reason, detail=detail, now=now
     )
-    return Routed(outgoing=[letter], rejected=reason)
+    return Routed(outgoing=[truncated(letter, max_bytes=max_dead_letter_bytes)], rejected=reason)
 
 
 def route_record(
@@ -62,29 +70,42 @@ def route_record(
     topics: TopicSettings,
     now: datetime,
     max_job_bytes: int = 1_000_000,
+    max_dead_letter_bytes: int = 1_000_000,
 ) -> Routed:
     """Turn one consumed record into delivery jobs, or into a dead letter with its reason.
 
     A job larger than `max_job_bytes` could never be produced; its event is dead-lettered
     (reason `job_too_large`) instead of blocking the partition. Any unexpected failure is
     dead-lettered too (reason `routing_failed`, logged with its traceback), so one odd record
-    can neither crash the worker nor be dropped.
+    can neither crash the worker nor be dropped. A dead letter larger than
+    `max_dead_letter_bytes` keeps the head of its value that fits (`dead_letters.truncated`).
     """
+    reject = partial(
+        _rejected, record, topics=topics, now=now, max_dead_letter_bytes=max_dead_letter_bytes
+    )
     try:
-        return _route(record, index=index, topics=topics, now=now, max_job_bytes=max_job_bytes)
+        return _route(
+            record, index=index, topics=topics, now=now, max_job_bytes=max_job_bytes, reject=reject
+        )
     except InvalidEventError as exc:
-        return _rejected(record, topics=topics, reason=exc.reason.value, detail=exc.detail, now=now)
+        return reject(reason=exc.reason.value, detail=exc.detail)
     except Exception as exc:
         logger.exception(
             "routing a record failed",
             extra={"partition": record.partition, "offset": record.offset},
         )
         detail = f"{type(exc).__name__}: {exc}"
-        return _rejected(record, topics=topics, reason=ROUTING_FAILED, detail=detail, now=now)
+        return reject(reason=ROUTING_FAILED, detail=detail)
 
 
 def _route(
-    record: Any, *, index: RoutingIndex, topics: TopicSettings, now: datetime, max_job_bytes: int
+    record: Any,
+    *,
+    index: RoutingIndex,
+    topics: TopicSettings,
+    now: datetime,
+    max_job_bytes: int,
+    reject: Callable[..., Routed],
 ) -> Routed:
     event = decode_record(record.value, record.headers)
     routed = Routed(event=event)
@@ -93,7 +114,7 @@ def _route(
         outgoing = job_record(job, topics)
         if len(outgoing.value or b"") > max_job_bytes:
             detail = f"the job for integration {integration.id} exceeds {max_job_bytes} bytes"
-            return _rejected(record, topics=topics, reason=JOB_TOO_LARGE, detail=detail, now=now)
+            return reject(reason=JOB_TOO_LARGE, detail=detail)
         routed.outgoing.append(outgoing)
         routed.transports.append(integration.transport)
     return routed

@@ -31,3 +31,14 @@ class RouterSettings(BaseSettings):
     heartbeat_interval_ms: int = Field(default=3_000, ge=100)
     send_retry_max_s: float = Field(default=5.0, gt=0)
     max_job_bytes: int = Field(default=1_000_000, ge=1_024)
+    max_dead_letter_bytes: int = Field(
+        default=1_000_000,
+        ge=1_024,
+        description="A dead letter larger than this keeps the head of its value that fits "
+        "(keep it below the dead-letter topic's max.message.bytes).",
+    )
+    stall_after_s: float = Field(
+        default=60.0,
+        gt=0,
+        description="A batch that Kafka has not acknowledged for this long makes /readyz fail.",
+    )
