@@ -20,6 +20,7 @@ from pydantic import SecretStr
 
 from integrations_api.app import create_app
 from integrations_api.auth.dev_token import mint
+from integrations_api.server import server_config
 from integrations_api.settings import (
     ApiSettings,
     AuthSettings,
@@ -168,19 +169,13 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
 class ServedApi:
     """The API served by uvicorn on an ephemeral port, in a thread with its own event loop."""
 
-    def __init__(self, *, kafka: str, mongodb: str) -> None:
+    def __init__(self, *, kafka: str, mongodb: str, **overrides: Any) -> None:
         self.topics = unique_topics()
-        self.settings = api_settings(kafka, mongodb, self.topics)
+        self.settings = api_settings(kafka, mongodb, self.topics, **overrides)
         self.kafka = kafka
         self.app = create_app(self.settings)
-        config = uvicorn.Config(
-            self.app,
-            host="127.0.0.1",
-            port=0,
-            log_config=None,
-            access_log=False,
-            lifespan="on",
-        )
+        # The server configuration `integrations-api` runs with, on an ephemeral port.
+        config = server_config(self.app, self.settings, host="127.0.0.1", port=0, lifespan="on")
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self._run, name="served-api", daemon=True)
 

@@ -10,6 +10,7 @@ from collections.abc import Iterator
 import uvicorn
 
 from integrations_api.app import create_app
+from integrations_api.server import server_config
 from integrations_api.settings import ApiSettings
 from integrations_common.log_config import configure_logging
 
@@ -35,15 +36,7 @@ def main() -> None:
     settings = ApiSettings()
     configure_logging(settings.log_level)
     logging.getLogger(__name__).info("integrations-api is up", extra={"port": settings.port})
-    config = uvicorn.Config(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        access_log=False,
-        timeout_graceful_shutdown=10,
-    )
-    GracefulServer(config).run()
+    GracefulServer(server_config(create_app(settings), settings)).run()
 
 
 if __name__ == "__main__":

@@ -76,6 +76,27 @@ class PaginationSettings(BaseModel):
     max_limit: int = Field(default=100, ge=1)
 
 
+class ServerSettings(BaseModel):
+    """Limits of the HTTP server, per process: what one client may hold, and for how long."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    # Request line plus headers, in bytes; more is 431 (a JWT is ~1 KiB).
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    # From the connection (or a keep-alive request's first byte) to the end of its headers;
+    # then 408 and the connection is closed (an idle connection is closed without a word).
+    header_timeout_s: float = Field(default=10.0, gt=0, le=300)
+    # From the end of the headers to the end of the body; then 408 and close.
+    body_timeout_s: float = Field(default=30.0, gt=0, le=600)
+    # How long an idle keep-alive connection stays open between requests.
+    keep_alive_timeout_s: int = Field(default=5, ge=1, le=300)
+    # Open connections per process; a request on a connection beyond it is answered 503 with
+    # Retry-After (except /healthz, /readyz and /metrics, so probes still see the process).
+    max_connections: int = Field(default=1000, ge=1)
+    # How long SIGTERM waits for in-flight requests before closing them.
+    graceful_shutdown_timeout_s: int = Field(default=10, ge=0, le=300)
+
+
 class RateLimitSettings(BaseModel):
     """A token bucket per tenant and per API process: over it, 429 with `Retry-After`.
 
@@ -122,4 +143,5 @@ class ApiSettings(BaseSettings):
     publishing: PublishingSettings = PublishingSettings()
     rate_limit: RateLimitSettings = RateLimitSettings()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
+    server: ServerSettings = ServerSettings()
     log_level: LogLevel = "INFO"
