@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from urllib.parse import quote, quote_plus
+
 import pytest
 from pydantic import SecretStr
 
@@ -12,6 +15,7 @@ from integrations_common.secret_box import (
     UndecryptableSecretError,
     generate_key,
     mask,
+    redact,
 )
 
 pytestmark = pytest.mark.unit
@@ -53,3 +57,18 @@ def test_bad_key_configuration_is_a_configuration_error(keys: str) -> None:
 def test_mask_matches_the_spec_examples() -> None:
     assert mask("AKIAIOSFODNN7EXAJIMB") == "****************JIMB"
     assert mask("short") == "*****"
+
+
+def test_redact_masks_every_spelling_of_a_secret_and_nothing_else() -> None:
+    secret = 'p@ss/word+"x"'
+    body = (
+        f"raw {secret} json {json.dumps(secret)} url {quote(secret, safe='')} "
+        f"form {quote_plus(secret, safe='')} other text"
+    ).encode()
+    redacted = redact(body, [secret, None, "abc"])
+    assert secret.encode() not in redacted
+    assert quote(secret, safe="").encode() not in redacted
+    assert quote_plus(secret, safe="").encode() not in redacted
+    assert redacted.count(mask(secret).encode()) == 4
+    assert redacted.endswith(b"other text")
+    assert redact(b"abc abc", ["abc"]) == b"abc abc"  # too short to mask meaningfully

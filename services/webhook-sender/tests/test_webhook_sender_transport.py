@@ -7,6 +7,7 @@ import base64
 import functools
 import json
 import socket
+import urllib.parse
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -15,7 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
-from integrations_common.secret_box import SecretBox
+from integrations_common.secret_box import SecretBox, mask
 from integrations_webhook_sender.settings import HttpSettings, default_user_agent
 from integrations_webhook_sender.ssrf import AddressPolicy, parse_networks
 from integrations_webhook_sender.testing import (
@@ -249,6 +250,25 @@ async def test_response_body_is_capped(
     receiver.routes["/big"] = big
     [outcome] = await transport.deliver([job_factory(receiver.url("/big"))])
     assert len(outcome.body) == 64 * 1024
+
+
+async def test_a_receiver_that_echoes_the_request_never_gets_the_secret_stored(
+    receiver: Receiver, transport: WebhookTransport, job_factory: JobFactory
+) -> None:
+    secret = 's3cr3t/with+odd&chars"quoted'
+
+    async def echo(request: web.Request, received: Received) -> web.Response:
+        text = (await request.read()).decode()
+        query = urllib.parse.urlencode({"secret": secret})
+        return await _answer(400, f"{text}\n{query}\nraw={secret}")
+
+    receiver.routes["/echo"] = echo
+    [outcome] = await transport.deliver([job_factory(receiver.url("/echo"), secret=secret)])
+    assert outcome.status_code == 400
+    assert outcome.body
+    for spelling in (secret, json.dumps(secret)[1:-1], urllib.parse.quote_plus(secret)):
+        assert spelling.encode() not in outcome.body
+    assert mask(secret).encode() in outcome.body
 
 
 async def test_slow_receiver_times_out_without_holding_others(

@@ -7,6 +7,10 @@ dropping the old key.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from pydantic import BaseModel, ConfigDict, SecretStr, field_validator
 
@@ -14,6 +18,7 @@ from integrations_common.errors import ConfigurationError, PermanentError
 
 MASK_CHAR = "*"
 VISIBLE_SUFFIX = 4
+MIN_REDACTED = 4
 
 
 class UndecryptableSecretError(PermanentError):
@@ -74,3 +79,31 @@ def mask(plaintext: str) -> str:
     """The spec's masked form: stars, then the last four characters."""
     visible = plaintext[-VISIBLE_SUFFIX:] if len(plaintext) > 2 * VISIBLE_SUFFIX else ""
     return MASK_CHAR * (len(plaintext) - len(visible)) + visible
+
+
+def _spellings(secret: str) -> set[bytes]:
+    """How a secret can appear in a body: as is, JSON-escaped, and URL-encoded."""
+    return {
+        secret.encode(),
+        json.dumps(secret)[1:-1].encode(),
+        json.dumps(secret, ensure_ascii=False)[1:-1].encode(),
+        quote(secret, safe="").encode(),
+        quote_plus(secret, safe="").encode(),
+    }
+
+
+def redact(data: bytes, secrets: Iterable[str | None]) -> bytes:
+    """`data` with every occurrence of each secret replaced by its masked form (`mask`).
+
+    For what a destination answers (a receiver may echo the request, secret included) before it
+    is logged or stored. Secrets shorter than 4 characters are left alone: masking them would
+    garble ordinary text and protect nothing.
+    """
+    for secret in secrets:
+        if not secret or len(secret) < MIN_REDACTED:
+            continue
+        masked = mask(secret).encode()
+        for spelling in sorted(_spellings(secret), key=len, reverse=True):
+            if spelling in data:
+                data = data.replace(spelling, masked)
+    return data

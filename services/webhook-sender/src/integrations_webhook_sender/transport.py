@@ -24,7 +24,7 @@ from yarl import URL
 
 from integrations_common.delivery import DeliveryOutcome
 from integrations_common.jobs import DeliveryJob, utc_now
-from integrations_common.secret_box import SecretBox, UndecryptableSecretError
+from integrations_common.secret_box import SecretBox, UndecryptableSecretError, redact
 from integrations_webhook_sender.errors import BlockedAddressError, InvalidDestinationError
 from integrations_webhook_sender.request import encode_body, webhook_body, webhook_headers
 from integrations_webhook_sender.settings import HttpSettings
@@ -43,6 +43,7 @@ class _Request:
     url: URL
     body: bytes
     headers: dict[str, str]
+    secret: str | None = None
 
 
 class _HostLimits:
@@ -170,7 +171,7 @@ class WebhookTransport:
             timestamp=int(now.timestamp()),
             user_agent=self._http.user_agent,
         )
-        return _Request(url=url, body=body, headers=headers)
+        return _Request(url=url, body=body, headers=headers, secret=secret)
 
     def _destination(self, raw_url: str) -> URL:
         """The parsed, checked URL (cached: integrations reuse theirs for every job)."""
@@ -208,7 +209,10 @@ class WebhookTransport:
                 async with self._client().post(
                     url, data=request.body, headers=request.headers, allow_redirects=False
                 ) as response:
-                    body = await _read_capped(response, self._http.max_body_bytes)
+                    # A receiver may echo the request, secret included: never log or store it.
+                    body = redact(
+                        await _read_capped(response, self._http.max_body_bytes), [request.secret]
+                    )
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
         except (TimeoutError, BlockedAddressError, aiohttp.ClientError, OSError) as exc:
