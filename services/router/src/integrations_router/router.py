@@ -36,6 +36,7 @@ from integrations_common.kafka import (
     platform_topics,
 )
 from integrations_common.settings import Transport
+from integrations_router.batch_send import CachedPartitioner, send_all
 from integrations_router.dead_letters import OutgoingRecord, dead_letter, stripped, truncated
 from integrations_router.metrics import (
     EVENTS_IN,
@@ -93,6 +94,7 @@ class Router:
         self._lock = asyncio.Lock()
         self._consuming = False
         self._batch_started: float | None = None
+        self._partitioner = CachedPartitioner()
         UNACKNOWLEDGED_BATCH_AGE.set_function(self.unacknowledged_for)
 
     def unacknowledged_for(self) -> float:
@@ -286,32 +288,10 @@ class Router:
         )
         return truncated(letter, max_bytes=self._settings.max_dead_letter_bytes)
 
-    @staticmethod
     async def _send_all(
-        producer: AIOKafkaProducer, outgoing: list[OutgoingRecord]
+        self, producer: AIOKafkaProducer, outgoing: list[OutgoingRecord]
     ) -> list[BaseException | None]:
-        futures: list[asyncio.Future[Any] | BaseException] = []
-        for out in outgoing:
-            try:
-                futures.append(
-                    await producer.send(
-                        out.topic, value=out.value, key=out.key, headers=out.headers
-                    )
-                )
-            except KafkaError as exc:
-                futures.append(exc)
-        results: list[BaseException | None] = []
-        for future in futures:
-            if isinstance(future, BaseException):
-                results.append(future)
-                continue
-            try:
-                await future
-            except KafkaError as exc:
-                results.append(exc)
-            else:
-                results.append(None)
-        return results
+        return await send_all(producer, outgoing, self._partitioner)
 
     def _account(self, routed: list[tuple[Any, Routed]]) -> None:
         """Count one acknowledged batch (metrics are summed per batch, then added)."""
