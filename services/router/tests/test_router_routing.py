@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -14,6 +15,7 @@ from integrations_common.integrations import IntegrationSnapshot, IntegrationTyp
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.settings import TopicSettings
 from integrations_router.index import RoutingIndex
+from integrations_router.job_encoding import JobEncoder, fast_job_id
 from integrations_router.routing import JOB_TOO_LARGE, ROUTING_FAILED, route_record
 
 pytestmark = pytest.mark.unit
@@ -136,3 +138,38 @@ def test_unexpected_failure_becomes_a_dead_letter(make_event: Callable[..., Comm
     [letter] = routed.outgoing
     assert letter.value == value
     assert dict(letter.headers)["dlq-detail"] == b"RuntimeError: boom"
+
+
+def test_the_job_encoder_writes_exactly_what_the_job_model_writes(
+    make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
+) -> None:
+    encoder = JobEncoder()
+    hooks = [make_snapshot(), make_snapshot(integration_type=IntegrationType.STOMP)]
+    odd = make_snapshot().model_copy(
+        update={"name": 'quote " slash \\ unicode é \u2028', "configuration": {"url": "x\ty"}}
+    )
+    events = [make_event(), make_event(store_id=None, org_id="org-9"), make_event()]
+    now = datetime(2026, 12, 3, 7, 0, 0, 123456, tzinfo=UTC)
+    for commerce_event in events:
+        for integration in (*hooks, odd):
+            for moment in (now, now + timedelta(microseconds=1), now.replace(microsecond=0)):
+                job = DeliveryJob.route(commerce_event, integration, now=moment)
+                job_id, value = encoder.encode(commerce_event, integration, now=moment)
+                assert job_id == job.job_id == job_id_for(commerce_event.id, integration.id)
+                assert value == job.model_dump_json().encode()
+    assert fast_job_id("e-1", "i-1") == job_id_for("e-1", "i-1")
+
+
+def test_routing_with_the_encoder_gives_the_same_records(
+    make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
+) -> None:
+    hook, queue = make_snapshot(), make_snapshot(integration_type=IntegrationType.AWS_SQS)
+    value, headers = encode_structured(make_event())
+    record = FakeRecord(value, headers)
+    now = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)
+    plain = route_record(record, index=index_of(hook, queue), topics=TOPICS, now=now)
+    fast = route_record(
+        record, index=index_of(hook, queue), topics=TOPICS, now=now, encoder=JobEncoder()
+    )
+    assert fast.outgoing == plain.outgoing
+    assert fast.transports == plain.transports

@@ -38,6 +38,7 @@ from integrations_common.kafka import (
 from integrations_common.settings import Transport
 from integrations_router.batch_send import CachedPartitioner, send_all
 from integrations_router.dead_letters import OutgoingRecord, dead_letter, stripped, truncated
+from integrations_router.job_encoding import JobEncoder
 from integrations_router.metrics import (
     EVENTS_IN,
     EVENTS_REJECTED,
@@ -95,6 +96,7 @@ class Router:
         self._consuming = False
         self._batch_started: float | None = None
         self._partitioner = CachedPartitioner()
+        self._encoder = JobEncoder()
         UNACKNOWLEDGED_BATCH_AGE.set_function(self.unacknowledged_for)
 
     def unacknowledged_for(self) -> float:
@@ -212,6 +214,7 @@ class Router:
                     now=now,
                     max_job_bytes=settings.max_job_bytes,
                     max_dead_letter_bytes=settings.max_dead_letter_bytes,
+                    encoder=self._encoder,
                 )
                 routed.append((record, result))
         outgoing = [out for _, result in routed for out in result.outgoing]

@@ -15,6 +15,7 @@ from integrations_common.jobs import DeliveryJob
 from integrations_common.settings import TopicSettings, Transport
 from integrations_router.dead_letters import OutgoingRecord, dead_letter, truncated
 from integrations_router.index import RoutingIndex
+from integrations_router.job_encoding import JobEncoder
 
 JOB_CONTENT_TYPE = b"application/json"
 JOB_TOO_LARGE = "job_too_large"
@@ -33,18 +34,21 @@ class Routed:
     rejected: str | None = None
 
 
+def _job_headers(job_id: str, event: CommerceEvent) -> list[tuple[str, bytes]]:
+    return [
+        ("content-type", JOB_CONTENT_TYPE),
+        ("job-id", job_id.encode()),
+        ("event-type", event.type.encode()),
+    ]
+
+
 def job_record(job: DeliveryJob, topics: TopicSettings) -> OutgoingRecord:
     """The deliveries-topic record of a job, keyed by integration id."""
-    headers = [
-        ("content-type", JOB_CONTENT_TYPE),
-        ("job-id", job.job_id.encode()),
-        ("event-type", job.event.type.encode()),
-    ]
     return OutgoingRecord(
         topic=topics.deliveries(job.integration.transport),
         key=job.kafka_key,
         value=job.model_dump_json().encode(),
-        headers=headers,
+        headers=_job_headers(job.job_id, job.event),
     )
 
 
@@ -71,8 +75,12 @@ def route_record(
     now: datetime,
     max_job_bytes: int = 1_000_000,
     max_dead_letter_bytes: int = 1_000_000,
+    encoder: JobEncoder | None = None,
 ) -> Routed:
     """Turn one consumed record into delivery jobs, or into a dead letter with its reason.
+
+    With an `encoder`, jobs are encoded from parts serialised once (`job_encoding`); the bytes
+    are the same.
 
     A job larger than `max_job_bytes` could never be produced; its event is dead-lettered
     (reason `job_too_large`) instead of blocking the partition. Any unexpected failure is
@@ -85,7 +93,13 @@ def route_record(
     )
     try:
         return _route(
-            record, index=index, topics=topics, now=now, max_job_bytes=max_job_bytes, reject=reject
+            record,
+            index=index,
+            topics=topics,
+            now=now,
+            max_job_bytes=max_job_bytes,
+            reject=reject,
+            encoder=encoder,
         )
     except InvalidEventError as exc:
         return reject(reason=exc.reason.value, detail=exc.detail)
@@ -106,12 +120,21 @@ def _route(
     now: datetime,
     max_job_bytes: int,
     reject: Callable[..., Routed],
+    encoder: JobEncoder | None,
 ) -> Routed:
     event = decode_record(record.value, record.headers)
     routed = Routed(event=event)
     for integration in index.match(event):
-        job = DeliveryJob.route(event, integration, now=now)
-        outgoing = job_record(job, topics)
+        if encoder is None:
+            outgoing = job_record(DeliveryJob.route(event, integration, now=now), topics)
+        else:
+            job_id, value = encoder.encode(event, integration, now=now)
+            outgoing = OutgoingRecord(
+                topic=topics.deliveries(integration.transport),
+                key=integration.id.encode(),
+                value=value,
+                headers=_job_headers(job_id, event),
+            )
         if len(outgoing.value or b"") > max_job_bytes:
             detail = f"the job for integration {integration.id} exceeds {max_job_bytes} bytes"
             return reject(reason=JOB_TOO_LARGE, detail=detail)
