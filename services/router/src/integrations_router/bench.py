@@ -170,19 +170,28 @@ async def bench(*, events: int, fan_out: int, partitions: int) -> None:
     print(f"preparing {events} events for {fan_out} integrations on {partitions} partitions")  # noqa: T201
     await _prepare(base.kafka, topics, events, fan_out)
     try:
+        cpu_began = time.process_time()
         baseline_s = await _baseline(base.kafka, topics, events, fan_out)
+        cpu_between = time.process_time()
         router_s = await _router(settings, events)
+        cpu_ended = time.process_time()
     finally:
         await _delete(base.kafka, topics)
     jobs = events * fan_out
     baseline_rate = jobs / baseline_s
     router_rate = jobs / router_s
+    # CPU time of this process per message: what each side costs, whatever else the machine runs.
+    baseline_cpu_us = (cpu_between - cpu_began) / jobs * 1e6
+    router_cpu_us = (cpu_ended - cpu_between) / jobs * 1e6
     print(  # noqa: T201
         f"baseline consume->produce: {baseline_rate:10.0f} msgs/s  "
-        f"({events / baseline_s:8.0f} events/s, {baseline_s:.2f} s)\n"
+        f"({events / baseline_s:8.0f} events/s, {baseline_s:.2f} s), "
+        f"{baseline_cpu_us:.1f} us CPU per message\n"
         f"router:                    {router_rate:10.0f} jobs/s  "
-        f"({events / router_s:8.0f} events/s, {router_s:.2f} s)\n"
-        f"ratio router/baseline:     {router_rate / baseline_rate:10.2f}"
+        f"({events / router_s:8.0f} events/s, {router_s:.2f} s), "
+        f"{router_cpu_us:.1f} us CPU per job\n"
+        f"ratio router/baseline:     {router_rate / baseline_rate:10.2f} (wall), "
+        f"{baseline_cpu_us / router_cpu_us:.2f} (CPU per message)"
     )
 
 
