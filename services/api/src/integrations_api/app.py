@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from integrations_api.auth.service import TokenVerifier
+from integrations_api.console import install_console
 from integrations_api.errors import error_response, install_error_handlers
 from integrations_api.integrations.service import Context
 from integrations_api.integrations.store import IntegrationStore
@@ -126,6 +127,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(logs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(jobs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(integrations_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+    install_console(app)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
