@@ -1,0 +1,100 @@
+"""Helpers of the console's browser tests: headless Chromium from Debian, a local receiver."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "console"
+HOW_TO_INSTALL = "apt-get install -y chromium chromium-driver (make test does it as root)"
+
+
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here, or None."""
+    try:
+        import selenium  # noqa: F401, PLC0415
+    except ImportError:
+        return "selenium is not installed (uv sync --all-packages)"
+    for path in (CHROMIUM, CHROMEDRIVER):
+        if not path.exists() and shutil.which(path.name) is None:
+            return f"{path} is missing: {HOW_TO_INSTALL}"
+    return None
+
+
+def chromium() -> Any:
+    """A headless Chromium driven by the Debian chromedriver (never downloads a browser)."""
+    from selenium import webdriver  # noqa: PLC0415
+    from selenium.webdriver.chrome.service import Service  # noqa: PLC0415
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM if CHROMIUM.exists() else shutil.which("chromium"))
+    for argument in (
+        "--headless=new",
+        "--no-sandbox",  # root, in a container
+        "--disable-dev-shm-usage",
+        "--disable-gpu",
+        "--window-size=1280,1000",
+        "--lang=en-US",
+    ):
+        options.add_argument(argument)
+    driver_path = CHROMEDRIVER if CHROMEDRIVER.exists() else shutil.which("chromedriver")
+    driver = webdriver.Chrome(options=options, service=Service(executable_path=str(driver_path)))
+    driver.set_page_load_timeout(60)
+    return driver
+
+
+def screenshot(driver: Any, name: str) -> None:
+    """Save the whole page as docs/console/<name>.png."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, max(700, min(int(height) + 40, 3000)))
+    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+    driver.set_window_size(1280, 1000)
+
+
+def wait_for(check: Callable[[], bool], *, timeout: float, every: float = 0.5) -> bool:
+    """Poll `check` until it holds or the time is up."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(every)
+    return check()
+
+
+@contextmanager
+def receiver(answer: dict[str, Any]) -> Iterator[tuple[str, list[bytes]]]:
+    """An HTTP receiver on 127.0.0.1 answering 200 with `answer`; yields its URL and bodies."""
+    bodies: list[bytes] = []
+    payload = json.dumps(answer).encode()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            length = int(self.headers.get("content-length", "0"))
+            bodies.append(self.rfile.read(length))
+            self.send_response(200)
+            self.send_header("content-type", "application/json")
+            self.send_header("content-length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *_: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, name="console-receiver", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/hook", bodies
+    finally:
+        server.shutdown()
+        server.server_close()
