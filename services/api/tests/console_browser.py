@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import shutil
 import threading
@@ -53,12 +54,19 @@ def chromium() -> Any:
 
 
 def screenshot(driver: Any, name: str) -> None:
-    """Save the whole page as docs/console/<name>.png."""
+    """Save the whole page (beyond the window) as docs/console/<name>.png."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    width = driver.execute_script("return document.documentElement.scrollWidth")
     height = driver.execute_script("return document.documentElement.scrollHeight")
-    driver.set_window_size(1280, max(700, min(int(height) + 40, 3000)))
-    driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
-    driver.set_window_size(1280, 1000)
+    shot = driver.execute_cdp_cmd(
+        "Page.captureScreenshot",
+        {
+            "format": "png",
+            "captureBeyondViewport": True,
+            "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
+        },
+    )
+    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, every: float = 0.5) -> bool:
