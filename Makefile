@@ -57,7 +57,7 @@ down: ## Stop the whole platform; leaves no process behind.
 	infra/services.sh down
 	infra/infra.sh down
 
-test: install lint ## Lint, then every test against real servers (started if needed).
+test: install lint browser ## Lint, then every test against real servers (started if needed).
 	scripts/run-tests.sh $(PYTEST_ARGS)
 
 test-unit: install ## Only the unit tests (no servers).
@@ -72,6 +72,22 @@ bench-logs: install infra-up ## Attempt logs/s through the log writer vs raw ins
 
 chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
 	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
+
+# --- browser for the console's tests (services/api/tests/test_console_browser.py) ----------------
+.PHONY: browser
+browser: ## Install headless Chromium + chromedriver (Debian packages) for the console's browser tests.
+	@if [ -x /usr/bin/chromium ] && [ -x /usr/bin/chromedriver ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	  echo "Installing chromium and chromium-driver (apt-get) for the browser tests..."; \
+	  export DEBIAN_FRONTEND=noninteractive; \
+	  { apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1 \
+	    || { apt-get update -qq >/dev/null 2>&1 \
+	         && apt-get install -y -qq chromium chromium-driver >/dev/null 2>&1; }; } \
+	  || echo "WARNING: apt-get could not install chromium; the browser tests will be skipped." >&2; \
+	else \
+	  echo "WARNING: chromium/chromedriver missing and not installable here (needs root and apt-get);" \
+	    "the browser tests will be skipped." >&2; \
+	fi
 
 -include services/*/service.mk
 -include deploy/*.mk
