@@ -88,7 +88,12 @@ def _sign_in(driver: Any, base: str, token: str) -> None:
     driver.get(f"{base}/console/sign-in")
     _by_id(driver, "token").send_keys(token)
     _button(driver, "Sign in").click()
-    assert driver.current_url.endswith("/console/integrations")
+    assert wait_for(lambda: driver.current_url.endswith("/console/integrations"), timeout=10)
+
+
+def _see(driver: Any, text: str) -> bool:
+    """The page the last click opened shows `text` (a click does not wait for the next page)."""
+    return wait_for(lambda: text in driver.page_source, timeout=10, every=0.2)
 
 
 def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0915
@@ -102,7 +107,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
     screenshot(browser, "sign-in")
     _by_id(browser, "token").send_keys("not-a-token")
     _button(browser, "Sign in").click()
-    assert "not valid" in _by_id(browser, "sign-in-error").text
+    assert _see(browser, "The token is not valid.")
     _sign_in(browser, base, token)
     name = f"Orders to the console receiver {uuid.uuid4().hex[:6]}"
 
@@ -115,6 +120,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         _by_id(browser, "url").send_keys("ftp://not-a-webhook")
         _by_id(browser, "secret_key").send_keys(SECRET)
         _button(browser, "Create integration").click()
+        assert _see(browser, 'id="url-error"')
         error = _by_id(browser, "url-error").text
         assert "configuration.url" in error
         assert _by_id(browser, "url").get_attribute("aria-invalid") == "true"
@@ -127,7 +133,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         _by_id(browser, "url").send_keys(url)
         _by_id(browser, "secret_key").send_keys(SECRET)
         _button(browser, "Create integration").click()
-        assert "The integration was created." in browser.page_source
+        assert _see(browser, "The integration was created.")
         assert SECRET not in browser.page_source
         page = browser.current_url.split("?", 1)[0]
 
@@ -135,11 +141,11 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         browser.get(f"{base}/console/integrations")
         assert name in browser.page_source
         _css(browser, f"button[aria-label='Disable {name}']")[0].click()
-        assert "The integration is disabled." in browser.page_source
-        assert _css(browser, f"button[aria-label='Enable {name}']")
+        assert _see(browser, "The integration is disabled.")
+        assert _see(browser, f'aria-label="Enable {name}"')
         screenshot(browser, "integrations")
         _css(browser, f"button[aria-label='Enable {name}']")[0].click()
-        assert "The integration is enabled." in browser.page_source
+        assert _see(browser, "The integration is enabled.")
 
         # A test event through the events topic, delivered to the receiver, then on the page.
         def delivered() -> bool:
@@ -149,7 +155,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         for _ in range(4):  # the router may not have indexed the new integration yet
             browser.get(page)
             _button(browser, "Send test event").click()
-            assert "A test event was sent" in browser.page_source
+            assert _see(browser, "A test event was sent")
             if wait_for(delivered, timeout=20, every=1.0):
                 break
         assert bodies, "the receiver got nothing"
@@ -175,7 +181,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         browser.get(f"{page}/delete")
         screenshot(browser, "delete")
         _by_id(browser, "confirm-delete").click()
-        assert "The integration was deleted." in browser.page_source
+        assert _see(browser, "The integration was deleted.")
         assert name not in browser.page_source
 
 
