@@ -117,4 +117,7 @@ async def run_reconciler(
         except StoreUnavailableError as exc:
             raise_if_cancelled()
             logger.warning("reconciler cannot read the store", extra={"reason": str(exc)})
+        # PyMongo may also absorb a cancellation whole (the operation just returns); the task
+        # still counts as cancelling, so stop here instead of sleeping through the stop.
+        raise_if_cancelled()
         await asyncio.sleep(interval_s)
