@@ -40,6 +40,20 @@ from integrations_common.publisher import EventPublisher
 
 router = APIRouter(prefix="/console", include_in_schema=False)
 templates = Jinja2Templates(directory=str(Path(__file__).parent / "templates"))
+
+
+def _when(value: object) -> str:
+    """An API timestamp as `2026-12-03 07:18:25 UTC` (unchanged when it is not one)."""
+    if not isinstance(value, str):
+        return ""
+    try:
+        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return value
+    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+templates.env.filters["when"] = _when
 PAGE = 25
 TEST_EVENT_SOURCE = "urn:integrations-console"
 
