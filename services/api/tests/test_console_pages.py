@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
+from integrations_api.console.forms import build_attributes, changed_only
 from integrations_api.console.session import dev_signing_secret
 from integrations_api.console.settings import ConsoleSettings
 from integrations_api.console.stats import percentile, window_stats
@@ -166,6 +167,27 @@ async def test_secrets_are_never_shown_and_422_messages_sit_by_their_fields(
     )
     assert stored.json()["data"]["configuration"]["password"].endswith("9876")
     assert stored.json()["data"]["name"] == "Broker"
+    # A valid save with an empty password: the name changes, the stored password stays.
+    saved = await client.post(
+        edit_url,
+        data={
+            "csrf": csrf,
+            "name": "Broker 2",
+            "observes": "order.paid",
+            "addresses": "stomp+ssl://broker.example:61614\nstomp://backup.example:61613",
+            "destination": "/queue/orders",
+            "username": "user",
+            "password": "",
+            "enabled": "on",
+        },
+    )
+    assert saved.status_code == 303
+    stored = await client.get(
+        f"/v2/integrations/{integration_id}",
+        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
+    )
+    assert stored.json()["data"]["name"] == "Broker 2"
+    assert stored.json()["data"]["configuration"]["password"].endswith("9876")
 
 
 async def test_a_test_event_needs_an_observed_type_and_an_org(running_api: RunningApi) -> None:
@@ -280,3 +302,27 @@ def test_window_stats_count_attempts_and_take_percentiles_of_successes() -> None
     assert empty.success_rate is None
     assert empty.p50_ms is None
     assert percentile([3.0], 0.95) == 3.0
+
+
+@pytest.mark.unit
+def test_an_edit_sends_only_what_changed_and_keeps_empty_secrets() -> None:
+    integration = {
+        "name": "Hook",
+        "description": "",
+        "enabled": True,
+        "observes": ["order.paid"],
+        "configuration": {"url": "https://****@example.com/h", "secret_key": "****1234"},
+    }
+    form = {
+        "name": ["Hook 2"],
+        "description": [""],
+        "enabled": ["on"],
+        "observes": ["order.paid"],
+        "url": ["https://****@example.com/h"],
+        "secret_key": [""],
+    }
+    data = build_attributes("webhook", form, creating=False)
+    assert "secret_key" not in data["configuration"]
+    assert changed_only(data, integration) == {"type": "integration", "name": "Hook 2"}
+    removed = build_attributes("webhook", {**form, "remove_secret_key": ["on"]}, creating=False)
+    assert changed_only(removed, integration)["configuration"] == {"secret_key": None}

@@ -151,3 +151,24 @@ def field_errors(errors: list[dict[str, Any]], known: set[str]) -> FormState:
         else:
             state.general.append(detail)
     return state
+
+
+def changed_only(data: dict[str, Any], integration: dict[str, Any]) -> dict[str, Any]:
+    """The update's `data` without what equals the integration's current values.
+
+    So a save that changes only the name sends only the name: no new version for nothing, and
+    a stored value the API would now refuse to take back (a masked URL) is not sent back.
+    """
+    changed: dict[str, Any] = {"type": "integration"}
+    for name in ("name", "description", "enabled", "observes"):
+        if name in data and data[name] != integration.get(name):
+            changed[name] = data[name]
+    current = integration.get("configuration") or {}
+    configuration = {
+        key: value
+        for key, value in (data.get("configuration") or {}).items()
+        if value != current.get(key) or key not in current
+    }
+    if configuration:
+        changed["configuration"] = configuration
+    return changed

@@ -22,6 +22,7 @@ from integrations_api.console.forms import (
     TYPES,
     FormState,
     build_attributes,
+    changed_only,
     field_errors,
     first,
     form_values,
@@ -381,7 +382,8 @@ async def save_integration(request: Request, integration_id: str) -> Response:
                 integration=integration,
                 status=403,
             )
-        body = {"data": build_attributes(integration_type, form, creating=False)}
+        data = build_attributes(integration_type, form, creating=False)
+        body = {"data": changed_only(data, integration)}
         answer = await api.request("PUT", _path(integration_id), json=body)
     if answer.ok:
         return _redirect(_page_url(integration_id, "saved"))
