@@ -18,11 +18,13 @@ import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pydantic import SecretStr
 
 from integrations_api.app import create_app
+from integrations_api.auth.service import TokenVerifier
 from integrations_api.settings import AuthSettings
+from integrations_common.errors import ConfigurationError
 
 from .conftest import JWT_SECRET, api_settings, drop_database, unique_topics
 
@@ -202,3 +204,15 @@ async def test_without_a_lifetime_cap_long_tokens_pass_but_string_exp_does_not(
     async with _client(kafka_bootstrap_servers, mongodb_uri, auth) as client:
         assert await _status(client, _hs({"store_id": "s", "exp": now + 86_400 * 365})) == 200
         assert await _status(client, _hs({"store_id": "s", "exp": str(now + 60)})) == 401
+
+
+@pytest.mark.unit
+def test_a_public_key_that_verifies_neither_rs256_nor_es256_stops_the_api() -> None:
+    for key in (ed25519.Ed25519PrivateKey.generate(), EC_P384_KEY):
+        pem = key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        with pytest.raises(ConfigurationError):
+            TokenVerifier(AuthSettings(public_key=SecretStr(pem.decode())))
+    with pytest.raises(ConfigurationError):
+        TokenVerifier(AuthSettings(public_key=SecretStr("not a pem")))
