@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import shutil
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,7 +17,10 @@ from typing import Any
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "console"
+DOCS_SCREENSHOTS = Path(__file__).resolve().parents[3] / "docs" / "console"
+# The committed screenshots change only on request (UPDATE_CONSOLE_SCREENSHOTS=1), so a test run
+# leaves the work tree clean; otherwise they are still taken, into a temporary directory.
+UPDATE_VARIABLE = "UPDATE_CONSOLE_SCREENSHOTS"
 HOW_TO_INSTALL = "apt-get install -y chromium chromium-driver (make test does it as root)"
 
 
@@ -53,9 +58,17 @@ def chromium() -> Any:
     return driver
 
 
+def screenshot_folder() -> Path:
+    """Where screenshots go: docs/console/ with UPDATE_CONSOLE_SCREENSHOTS=1, else a temp dir."""
+    if os.environ.get(UPDATE_VARIABLE) == "1":
+        return DOCS_SCREENSHOTS
+    return Path(tempfile.gettempdir()) / "console-screenshots"
+
+
 def screenshot(driver: Any, name: str) -> None:
-    """Save the whole page (beyond the window) as docs/console/<name>.png."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """Save the whole page (beyond the window) as <name>.png (docs/console/ when updating)."""
+    folder = screenshot_folder()
+    folder.mkdir(parents=True, exist_ok=True)
     width = driver.execute_script("return document.documentElement.scrollWidth")
     height = driver.execute_script("return document.documentElement.scrollHeight")
     shot = driver.execute_cdp_cmd(
@@ -66,7 +79,7 @@ def screenshot(driver: Any, name: str) -> None:
             "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1},
         },
     )
-    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
+    (folder / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def wait_for(check: Callable[[], bool], *, timeout: float, every: float = 0.5) -> bool:
