@@ -127,7 +127,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     app.include_router(logs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(jobs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(integrations_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
-    install_console(app)
+    install_console(app, settings.console)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

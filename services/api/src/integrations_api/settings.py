@@ -7,6 +7,7 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
+from integrations_api.console.settings import ConsoleSettings
 from integrations_common.secret_box import EncryptionSettings
 from integrations_common.settings import (
     KafkaSettings,
@@ -144,4 +145,5 @@ class ApiSettings(BaseSettings):
     rate_limit: RateLimitSettings = RateLimitSettings()
     max_body_bytes: int = Field(default=64 * 1024, ge=1024)
     server: ServerSettings = ServerSettings()
+    console: ConsoleSettings = ConsoleSettings()
     log_level: LogLevel = "INFO"
