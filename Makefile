@@ -75,3 +75,7 @@ chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries
 
 -include services/*/service.mk
 -include deploy/*.mk
+
+.PHONY: bench-noisy
+bench-noisy: install infra-up ## Noisy neighbours: bad endpoints vs healthy p99, burst fairness; docs/benchmarks.md.
+	.venv/bin/python -m bench.noisy $(NOISY_ARGS)
