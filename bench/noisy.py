@@ -198,8 +198,21 @@ class Api:
         )
 
     async def create(self, name: str, kind: str, configuration: dict[str, Any]) -> str:
-        """A new integration observing the benchmark's event type; answers its id."""
-        response = await self._client.post(
+        """A new integration observing the benchmark's event type; answers its id.
+
+        Retries a 503 (the shared store may be briefly unavailable) for up to a minute.
+        """
+        for _ in range(30):
+            response = await self._post(name, kind, configuration)
+            if response.status_code != 503:
+                break
+            await asyncio.sleep(2)
+        response.raise_for_status()
+        integration_id: str = response.json()["data"]["id"]
+        return integration_id
+
+    async def _post(self, name: str, kind: str, configuration: dict[str, Any]) -> httpx.Response:
+        return await self._client.post(
             "/v2/integrations",
             json={
                 "data": {
@@ -211,9 +224,6 @@ class Api:
                 }
             },
         )
-        response.raise_for_status()
-        integration_id: str = response.json()["data"]["id"]
-        return integration_id
 
     async def close(self) -> None:
         """Close the client."""
