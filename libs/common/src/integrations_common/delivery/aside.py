@@ -131,13 +131,13 @@ class SideReader:
         """The records the pointer names that still exist, and how many are missing."""
         tp = TopicPartition(pointer.topic, pointer.partition)
         found: list[ConsumerRecord] = []
+        end = pointer.last + 1
         async with self._lock:
             consumer = self._consumer
-            consumer.assign([tp])
+            if consumer.assignment() != {tp}:
+                consumer.assign([tp])
             consumer.seek(tp, pointer.first)
             position = pointer.first
-            ends = await consumer.end_offsets([tp])
-            end = min(ends.get(tp, 0), pointer.last + 1)
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self._timeout
             while position < end and loop.time() < deadline:

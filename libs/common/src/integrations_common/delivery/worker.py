@@ -64,6 +64,7 @@ Clock = Callable[[], datetime]
 _READ_AHEAD = 500  # records per poll at least, so set-aside runs are read in large steps
 _MAX_POINTERS = 32  # slow-lane pointers being worked on at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
+_ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
 OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
@@ -122,6 +123,9 @@ class DeliveryWorker:
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._pointer_paused: set[TopicPartition] = set()
+        self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
+        self._aside_count = 0
+        self._aside_timer: asyncio.TimerHandle | None = None
         self._pointers = 0
         self._side: SideReader | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -220,8 +224,8 @@ class DeliveryWorker:
                 self._admit_partition(
                     consumer, tp, records, now=now, admitted=admitted, aside=aside
                 )
-        for (tp, key), offsets in aside.items():
-            self._track(self._write_pointers(tp, key, offsets))
+        if aside:
+            self._buffer_aside(aside)
         for key, group in admitted.items():
             size = self._settings.batch_size
             for start in range(0, len(group), size):
@@ -281,6 +285,25 @@ class DeliveryWorker:
         if reason == "full":
             self._admission.set_aside(key)
         aside[(tp, key)].append(offset)
+
+    def _buffer_aside(self, aside: dict[tuple[TopicPartition, str], list[int]]) -> None:
+        """Collect set-aside offsets for a moment, so one pointer covers many polls."""
+        for entry, offsets in aside.items():
+            self._aside.setdefault(entry, []).extend(offsets)
+            self._aside_count += len(offsets)
+        if self._aside_count >= _POINTER_SPAN:
+            self._flush_aside()
+        elif self._aside_timer is None:
+            loop = asyncio.get_running_loop()
+            self._aside_timer = loop.call_later(_ASIDE_FLUSH_SECONDS, self._flush_aside)
+
+    def _flush_aside(self) -> None:
+        if self._aside_timer is not None:
+            self._aside_timer.cancel()
+            self._aside_timer = None
+        buffered, self._aside, self._aside_count = self._aside, {}, 0
+        for (tp, key), offsets in buffered.items():
+            self._track(self._write_pointers(tp, key, offsets))
 
     async def _write_pointers(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
         """Write pointers to set-aside records; then their offsets are done."""
@@ -663,6 +686,7 @@ class DeliveryWorker:
         for handle in self._paused.values():
             handle.cancel()
         self._paused.clear()
+        self._flush_aside()
         if self._tasks:
             _, pending = await asyncio.wait(
                 set(self._tasks), timeout=self._settings.shutdown_grace_seconds
