@@ -61,9 +61,10 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-_READ_AHEAD = 500  # records per poll at least, so set-aside runs are read in large steps
+_READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
 _MAX_POINTERS = 32  # slow-lane pointers being worked on at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
+_POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
 OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 
@@ -161,7 +162,9 @@ class DeliveryWorker:
             if created:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka)
-        consumer = create_consumer(self._kafka, group_id=self._group)
+        consumer = create_consumer(
+            self._kafka, group_id=self._group, max_partition_fetch_bytes=4 * 1024 * 1024
+        )
         side = create_consumer(
             self._kafka, group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024
         )
@@ -341,30 +344,43 @@ class DeliveryWorker:
         return True
 
     async def _run_pointer(self, tp: TopicPartition, offset: int, pointer: Pointer) -> None:
-        """Read a pointer's jobs again and attempt them under their integration's limit."""
+        """Read a pointer's jobs again and attempt them under their integration's limit.
+
+        The pointer is worked through in pieces of `_POINTER_PIECE` offsets, each read only once
+        its integration has room, so a waiting pointer holds no jobs in memory.
+        """
+        key = pointer.integration_id
+        source = TopicPartition(pointer.topic, pointer.partition)
+        tier = self._tiers.get(pointer.topic)
+        offsets = [o for lo, hi in pointer.ranges for o in range(lo, hi + 1)]
+        pieces = pointers_for(
+            pointer.topic, pointer.partition, key, offsets, max_span=_POINTER_PIECE
+        )
+        batches: list[asyncio.Task[None]] = []
         try:
-            records = await self._read_pointer(pointer)
-            source = TopicPartition(pointer.topic, pointer.partition)
-            tier = self._tiers.get(pointer.topic)
-            jobs: list[_Record] = []
-            for record in records:
-                job = await self._read_referenced(source, record)
-                if job is not None:
-                    jobs.append(_Record(source, record.offset, job, tier, tracked=False))
-            batches: list[asyncio.Task[None]] = []
-            key = pointer.integration_id
-            position = 0
-            while position < len(jobs):
-                await self._capacity.wait()
-                room = await self._room_or_open_circuit(key)
-                if room == 0:
-                    continue
-                take = min(room, self._settings.batch_size, len(jobs) - position)
-                chunk = jobs[position : position + take]
-                position += take
-                self._admission.admit(key, take)
-                batches.append(self._spawn(_Batch(key, chunk)))
-                self._gate()
+            for piece in pieces:
+                room = 0
+                while room == 0:
+                    await self._capacity.wait()
+                    room = await self._room_or_open_circuit(key)
+                jobs: list[_Record] = []
+                for record in await self._read_pointer(piece):
+                    job = await self._read_referenced(source, record)
+                    if job is not None:
+                        jobs.append(_Record(source, record.offset, job, tier, tracked=False))
+                position = 0
+                while position < len(jobs):
+                    if room == 0:
+                        await self._capacity.wait()
+                        room = await self._room_or_open_circuit(key)
+                        continue
+                    take = min(room, self._settings.batch_size, len(jobs) - position)
+                    chunk = jobs[position : position + take]
+                    position += take
+                    room = 0
+                    self._admission.admit(key, take)
+                    batches.append(self._spawn(_Batch(key, chunk)))
+                    self._gate()
             results = await asyncio.gather(*batches, return_exceptions=True)
             if any(isinstance(r, BaseException) for r in results):
                 return  # left in flight: not committed, so read again after a restart
