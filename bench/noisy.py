@@ -282,6 +282,7 @@ class Phase:
     bad_succeeded: int = 0
     bad_attempts_logged: int = 0
     rss_peak_mib: dict[str, float] = field(default_factory=dict)
+    rss_by_minute: list[dict[str, float]] = field(default_factory=list)
 
 
 def run_config(sqs_endpoint: str, extra_env: dict[str, str]) -> RunConfig:
@@ -351,6 +352,9 @@ async def phase(
         bad_succeeded=finals.count("succeeded"),
         bad_attempts_logged=sum(len(logs.by_job.get(j, [])) for j in bad_jobs),
         rss_peak_mib={k: round(v, 1) for k, v in meter.peak.items()},
+        rss_by_minute=[
+            {k: round(v, 1) for k, v in sample.items()} for _, sample in meter.samples[::60]
+        ],
     )
 
 
