@@ -70,14 +70,17 @@ class Admission:
         """Why a newly read job of `key` goes to the slow lane's topic, or None to admit it.
 
         `full`: the integration has no room. `lane`: it had jobs set aside for want of room
-        within the last `lane_wait_seconds`, so its newer jobs follow them rather than overtake.
+        within the last `lane_wait_seconds` and still holds half its limit, so its newer jobs
+        follow them rather than overtake (an integration that drained below half is admitted
+        directly again: a moment's overflow does not send a healthy integration's jobs round
+        the slow lane).
         """
         state = self._integrations.get(key)
         if state is None:
             return None
         if self.room(key) <= 0:
             return "full"
-        if self._clock() - state.aside_at < self._lane_wait:
+        if self._clock() - state.aside_at < self._lane_wait and state.held * 2 >= self._limit:
             return "lane"
         return None
 

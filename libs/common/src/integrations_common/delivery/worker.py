@@ -255,6 +255,9 @@ class DeliveryWorker:
                 if reason is not None:
                     self._note_aside(tp, record.offset, key, reason, aside)
                     continue
+                if self._admission.fast >= self._settings.concurrency:
+                    consumer.seek(tp, record.offset)  # the fast lane is full: read it later
+                    return
             job = self._read(tp, record)
             if job is None:
                 continue
