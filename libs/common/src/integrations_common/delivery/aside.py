@@ -141,7 +141,7 @@ class SideReader:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + self._timeout
             while position < end and loop.time() < deadline:
-                batch = await consumer.getmany(tp, timeout_ms=500, max_records=2000)
+                batch = await consumer.getmany(tp, timeout_ms=500, max_records=500)
                 for record in batch.get(tp, []):
                     if pointer.contains(record.offset):
                         found.append(record)

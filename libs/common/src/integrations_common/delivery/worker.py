@@ -163,11 +163,9 @@ class DeliveryWorker:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka)
         consumer = create_consumer(
-            self._kafka, group_id=self._group, max_partition_fetch_bytes=4 * 1024 * 1024
+            self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
         )
-        side = create_consumer(
-            self._kafka, group_id=None, max_partition_fetch_bytes=8 * 1024 * 1024
-        )
+        side = create_consumer(self._kafka, group_id=None, max_partition_fetch_bytes=1024 * 1024)
         consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
         await producer.start()
         try:
@@ -402,7 +400,10 @@ class DeliveryWorker:
         the pace of its timeouts.
         """
         if self._breaker.is_open(key) and self._breaker.remaining(key) > 0:
-            return self._settings.batch_size
+            # bounded all the same: up to twice the limit, so memory stays bounded too
+            extra = 2 * self._settings.integration_concurrency - self._admission.held(key)
+            if extra > 0:
+                return min(extra, self._settings.batch_size)
         try:
             return await asyncio.wait_for(self._admission.wait_room(key), 1.0)
         except TimeoutError:
