@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,7 +62,7 @@ Clock = Callable[[], datetime]
 
 
 _READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
-_MAX_POINTERS = 32  # slow-lane pointers being worked on at once
+_MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
@@ -124,6 +124,7 @@ class DeliveryWorker:
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._pointer_paused: set[TopicPartition] = set()
+        self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
         self._aside_timer: asyncio.TimerHandle | None = None
@@ -341,8 +342,32 @@ class DeliveryWorker:
             return True
         self._tracker.start(tp, record.offset)
         self._pointers += 1
-        self._track(self._run_pointer(tp, record.offset, pointer))
+        key = pointer.integration_id
+        queue = self._pointer_queues.get(key)
+        if queue is None:
+            self._pointer_queues[key] = deque([(tp, record.offset, pointer)])
+            self._track(self._run_pointers(key))
+        else:
+            queue.append((tp, record.offset, pointer))
         return True
+
+    async def _run_pointers(self, key: str) -> None:
+        """Work through one integration's pointers in order; each integration has its own
+        runner, so an integration waiting for room never holds up another's set-aside jobs."""
+        queue = self._pointer_queues[key]
+        try:
+            while queue:
+                tp, offset, pointer = queue[0]
+                try:
+                    await self._run_pointer(tp, offset, pointer)
+                finally:
+                    queue.popleft()
+                    self._pointers -= 1
+                    self._resume_pointers()
+        finally:
+            if self._pointer_queues.get(key) is queue:
+                del self._pointer_queues[key]
+                self._pointers -= len(queue)
 
     async def _run_pointer(self, tp: TopicPartition, offset: int, pointer: Pointer) -> None:
         """Read a pointer's jobs again and attempt them under their integration's limit.
@@ -358,38 +383,40 @@ class DeliveryWorker:
             pointer.topic, pointer.partition, key, offsets, max_span=_POINTER_PIECE
         )
         batches: list[asyncio.Task[None]] = []
-        try:
-            for piece in pieces:
-                room = 0
-                while room == 0:
+        for piece in pieces:
+            room = 0
+            while room == 0:
+                await self._capacity.wait()
+                room = await self._room_or_open_circuit(key)
+            jobs: list[_Record] = []
+            for record in await self._read_pointer(piece):
+                job = await self._read_referenced(source, record)
+                if job is not None:
+                    jobs.append(_Record(source, record.offset, job, tier, tracked=False))
+            position = 0
+            while position < len(jobs):
+                if room == 0:
                     await self._capacity.wait()
                     room = await self._room_or_open_circuit(key)
-                jobs: list[_Record] = []
-                for record in await self._read_pointer(piece):
-                    job = await self._read_referenced(source, record)
-                    if job is not None:
-                        jobs.append(_Record(source, record.offset, job, tier, tracked=False))
-                position = 0
-                while position < len(jobs):
-                    if room == 0:
-                        await self._capacity.wait()
-                        room = await self._room_or_open_circuit(key)
-                        continue
-                    take = min(room, self._settings.batch_size, len(jobs) - position)
-                    chunk = jobs[position : position + take]
-                    position += take
-                    room = 0
-                    self._admission.admit(key, take)
-                    batches.append(self._spawn(_Batch(key, chunk)))
-                    self._gate()
-            results = await asyncio.gather(*batches, return_exceptions=True)
-            if any(isinstance(r, BaseException) for r in results):
-                return  # left in flight: not committed, so read again after a restart
-            self._tracker.finish(tp, offset)
-            self._commit_wanted.set()
-        finally:
-            self._pointers -= 1
-            self._resume_pointers()
+                    continue
+                take = min(room, self._settings.batch_size, len(jobs) - position)
+                chunk = jobs[position : position + take]
+                position += take
+                room = 0
+                self._admission.admit(key, take)
+                batches.append(self._spawn(_Batch(key, chunk)))
+                self._gate()
+        # the runner goes on with the next pointer; this one is done when its batches are
+        self._track(self._finish_pointer(tp, offset, batches))
+
+    async def _finish_pointer(
+        self, tp: TopicPartition, offset: int, batches: list[asyncio.Task[None]]
+    ) -> None:
+        results = await asyncio.gather(*batches, return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            return  # left in flight: not committed, so read again after a restart
+        self._tracker.finish(tp, offset)
+        self._commit_wanted.set()
 
     async def _room_or_open_circuit(self, key: str) -> int:
         """Room for `key`'s set-aside jobs; 0 to look again (after at most a second).
