@@ -1,7 +1,7 @@
 """`make bench-noisy`: do bad endpoints delay anybody else's deliveries?
 
 Per case, a fresh platform (isolated topics and database), 10 healthy webhook integrations on a
-fast receiver (plus one healthy SQS or STOMP integration in the queue cases), `order.paid` at
+fast receiver (one port each: to the sender, each is its own host) (plus one healthy SQS or STOMP integration in the queue cases), `order.paid` at
 `--rate` events/s. First a control phase with only the healthy integrations, then the bad ones
 are created and the same load runs again. Latency is event time to the attempt's end, read from
 the attempt logs on the run's logs topic, so it is measured the same way for every transport.
@@ -136,7 +136,9 @@ class Logs:
         return None
 
 
-def start_process(args: list[str], out_dir: Path, name: str) -> tuple[subprocess.Popen[bytes], int]:
+def start_process(
+    args: list[str], out_dir: Path, name: str
+) -> tuple[subprocess.Popen[bytes], list[int]]:
     """A helper process that writes its port to a ready file."""
     ready = out_dir / f"{name}.port"
     process = subprocess.Popen(
@@ -150,10 +152,12 @@ def start_process(args: list[str], out_dir: Path, name: str) -> tuple[subprocess
         if time.monotonic() > deadline or process.poll() is not None:
             raise RuntimeError(f"{name} did not start")
         time.sleep(0.1)
-    return process, int(ready.read_text())
+    return process, [int(p) for p in ready.read_text().split(",")]
 
 
-def receiver(out_dir: Path, name: str, *extra: str) -> tuple[subprocess.Popen[bytes], int]:
+def receiver(
+    out_dir: Path, name: str, *extra: str
+) -> tuple[subprocess.Popen[bytes], list[int]]:
     """A bench receiver process."""
     dump = out_dir / f"{name}.jsonl"
     return start_process(["bench.receiver", "--out", str(dump), *extra], out_dir, name)
@@ -376,10 +380,12 @@ async def run_case(case: Case, args: argparse.Namespace, out_dir: Path) -> dict[
     helpers: list[subprocess.Popen[bytes]] = []
     sqs_endpoint = os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324")
     try:
-        good, good_port = receiver(case_dir, "healthy-receiver")
+        good, good_ports = receiver(
+            case_dir, "healthy-receiver", "--ports", str(args.integrations)
+        )
         helpers.append(good)
         if case.bad_kind == "sqs":
-            fake, fake_port = start_process(
+            fake, (fake_port,) = start_process(
                 ["bench.fakes", "sqs", "--upstream", sqs_endpoint, "--hang", "noisy-hang"],
                 case_dir,
                 "fake-sqs",
@@ -397,7 +403,7 @@ async def run_case(case: Case, args: argparse.Namespace, out_dir: Path) -> dict[
                 case_dir=case_dir,
                 config=config,
                 platform=platform,
-                good_port=good_port,
+                good_ports=good_ports,
                 helpers=helpers,
             )
         finally:
@@ -416,7 +422,7 @@ async def _measure(
     case_dir: Path,
     config: RunConfig,
     platform: Platform,
-    good_port: int,
+    good_ports: list[int],
     helpers: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
     api = Api(platform.api_url, mint_token(config, store_id=STORE_ID, org_id=ORG_ID))
@@ -429,7 +435,7 @@ async def _measure(
             await api.create(
                 f"healthy {n}",
                 "webhook",
-                {"url": f"http://127.0.0.1:{good_port}/hook/{n}", "secret_key": f"s-{n}"},
+                {"url": f"http://127.0.0.1:{good_ports[n]}/hook/{n}", "secret_key": f"s-{n}"},
             )
             for n in range(args.integrations)
         ]
@@ -482,18 +488,25 @@ async def create_bad(
 ) -> list[str]:
     """The bad integrations (and their bad destinations)."""
     if case.bad_kind == "webhook":
-        process, port = receiver(
-            case_dir, "bad-receiver", "--delay", case.delay, "--status", str(case.status)
+        process, ports = receiver(
+            case_dir,
+            "bad-receiver",
+            "--delay",
+            case.delay,
+            "--status",
+            str(case.status),
+            "--ports",
+            str(case.bad_count),
         )
         helpers.append(process)
         return [
-            await api.create(f"bad {n}", "webhook", {"url": f"http://127.0.0.1:{port}/bad/{n}"})
+            await api.create(f"bad {n}", "webhook", {"url": f"http://127.0.0.1:{ports[n]}/bad/{n}"})
             for n in range(case.bad_count)
         ]
     if case.bad_kind == "sqs":
         url = "http://127.0.0.1:9324/000000000000/noisy-hang"
         return [await api.create("bad sqs", "aws_sqs", sqs_config(url))]
-    process, port = start_process(["bench.fakes", "stomp"], case_dir, "fake-stomp")
+    process, (port,) = start_process(["bench.fakes", "stomp"], case_dir, "fake-stomp")
     helpers.append(process)
     return [await api.create("bad stomp", "stomp", stomp_config(port, "/queue/noisy-bad"))]
 
@@ -565,7 +578,9 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     """Per-integration fairness: a queued burst of one integration, first deliveries of others."""
     case_dir = out_dir / "burst"
     case_dir.mkdir(parents=True, exist_ok=True)
-    good, good_port = receiver(case_dir, "healthy-receiver")
+    good, good_ports = receiver(
+        case_dir, "healthy-receiver", "--ports", str(args.integrations + 1)
+    )
     config = run_config(
         os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"), sender_env(args)
     )
@@ -581,7 +596,9 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     await logs.start()
     try:
         healthy = [
-            await api.create(f"healthy {n}", "webhook", {"url": f"http://127.0.0.1:{good_port}/h"})
+            await api.create(
+                f"healthy {n}", "webhook", {"url": f"http://127.0.0.1:{good_ports[n]}/h"}
+            )
             for n in range(args.integrations)
         ]
         partitions = config.topics.partitions
@@ -595,7 +612,7 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
             name="burst",
             integration_type=IntegrationType.WEBHOOK,
             observes=[EVENT_TYPE],
-            configuration={"url": f"http://127.0.0.1:{good_port}/burst"},
+            configuration={"url": f"http://127.0.0.1:{good_ports[-1]}/burst"},
             version=1,
             created_at=now,
             updated_at=now,
@@ -694,7 +711,8 @@ def section(results: list[dict[str, Any]], command: str, stamp: str) -> str:
         SECTION,
         "",
         "Does a bad endpoint delay anybody else? Each case runs a fresh platform with "
-        "10 healthy webhook integrations on a fast receiver (plus one healthy SQS or STOMP "
+        "10 healthy webhook integrations on a fast receiver process (one port, so one host:port, "
+        "each; each bad webhook has its own port too) (plus one healthy SQS or STOMP "
         "integration in the queue cases) at the offered rate, first alone (control), then with "
         "the bad integration(s) added, same run. Latency: the event's time to the end of its "
         "successful attempt (attempt logs on the run's logs topic). Every job's logs are checked "

@@ -4,7 +4,8 @@ Run as its own process so that it does not share a core's event loop with the lo
 `python -m bench.receiver --port 0 --ready-file F`. It writes its port to F when ready, and on
 SIGTERM writes every arrival as JSON lines `{"id", "webhook_id", "attempt", "t"}` to `--out`.
 `--delay 15` answers each request after 15 s (`--delay 5-9`: a uniform 5 to 9 s), `--status 500`
-answers that status instead of 204: the bad receivers of `make bench-noisy`.
+answers that status instead of 204: the bad receivers of `make bench-noisy`. `--ports N` listens
+on N ports (written comma-separated), so that N integrations are N hosts to the sender.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ async def serve(
     *,
     delay: tuple[float, float] = (0.0, 0.0),
     status: int = 204,
+    ports: int = 1,
 ) -> list[Arrival]:
     """Serve until SIGTERM; answer every arrival."""
     arrivals: list[Arrival] = []
@@ -65,10 +67,12 @@ async def serve(
     app.router.add_post("/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await asyncio.to_thread(ready_file.write_text, str(bound))
+    bound = []
+    for _ in range(ports):
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        await site.start()
+        bound.append(str(site._server.sockets[0].getsockname()[1]))  # type: ignore[union-attr]
+    await asyncio.to_thread(ready_file.write_text, ",".join(bound))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -96,6 +100,9 @@ def main() -> None:
     parser.add_argument("--fail-ratio", type=float, default=0.0)
     parser.add_argument("--delay", default="0", help="seconds before answering: 15 or 5-9")
     parser.add_argument("--status", type=int, default=204, help="the status to answer")
+    parser.add_argument(
+        "--ports", type=int, default=1, help="listen on this many ports (--port 0); all listed"
+    )
     args = parser.parse_args()
     arrivals = asyncio.run(
         serve(
@@ -104,6 +111,7 @@ def main() -> None:
             args.fail_ratio,
             delay=parse_delay(args.delay),
             status=args.status,
+            ports=args.ports,
         )
     )
     write_arrivals(arrivals, args.out)

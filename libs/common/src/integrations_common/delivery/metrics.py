@@ -59,6 +59,11 @@ SET_ASIDE = Counter(
     "Jobs set aside by reference to the slow lane's topic (their integration was over its limit).",
     ["transport"],
 )
+POINTERS = Gauge(
+    "integrations_delivery_set_aside_pointers",
+    "Slow-lane pointers taken and not yet worked through.",
+    ["transport"],
+)
 SET_ASIDE_MISSING = Counter(
     "integrations_delivery_set_aside_missing",
     "Set-aside jobs whose records were gone from their topic when read again (retention).",

@@ -480,6 +480,7 @@ class DeliveryWorker:
             return None
 
     def _resume_pointers(self) -> None:
+        metrics.POINTERS.labels(self._label).set(self._pointers)
         consumer = self._consumer
         if consumer is None or self._pointers >= _MAX_POINTERS:
             return
