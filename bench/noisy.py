@@ -1,7 +1,8 @@
 """`make bench-noisy`: do bad endpoints delay anybody else's deliveries?
 
 Per case, a fresh platform (isolated topics and database), 10 healthy webhook integrations on a
-fast receiver (one port each: to the sender, each is its own host) (plus one healthy SQS or STOMP integration in the queue cases), `order.paid` at
+fast receiver (one port each: to the sender, each is its own host), plus one healthy SQS or
+STOMP integration in the queue cases, `order.paid` at
 `--rate` events/s. First a control phase with only the healthy integrations, then the bad ones
 are created and the same load runs again. Latency is event time to the attempt's end, read from
 the attempt logs on the run's logs topic, so it is measured the same way for every transport.
@@ -155,9 +156,7 @@ def start_process(
     return process, [int(p) for p in ready.read_text().split(",")]
 
 
-def receiver(
-    out_dir: Path, name: str, *extra: str
-) -> tuple[subprocess.Popen[bytes], list[int]]:
+def receiver(out_dir: Path, name: str, *extra: str) -> tuple[subprocess.Popen[bytes], list[int]]:
     """A bench receiver process."""
     dump = out_dir / f"{name}.jsonl"
     return start_process(["bench.receiver", "--out", str(dump), *extra], out_dir, name)
@@ -380,9 +379,7 @@ async def run_case(case: Case, args: argparse.Namespace, out_dir: Path) -> dict[
     helpers: list[subprocess.Popen[bytes]] = []
     sqs_endpoint = os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324")
     try:
-        good, good_ports = receiver(
-            case_dir, "healthy-receiver", "--ports", str(args.integrations)
-        )
+        good, good_ports = receiver(case_dir, "healthy-receiver", "--ports", str(args.integrations))
         helpers.append(good)
         if case.bad_kind == "sqs":
             fake, (fake_port,) = start_process(
@@ -578,9 +575,7 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     """Per-integration fairness: a queued burst of one integration, first deliveries of others."""
     case_dir = out_dir / "burst"
     case_dir.mkdir(parents=True, exist_ok=True)
-    good, good_ports = receiver(
-        case_dir, "healthy-receiver", "--ports", str(args.integrations + 1)
-    )
+    good, good_ports = receiver(case_dir, "healthy-receiver", "--ports", str(args.integrations + 1))
     config = run_config(
         os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"), sender_env(args)
     )
