@@ -21,17 +21,17 @@ class DeliverySettings(BaseModel):
     )
     batch_size: int = Field(default=32, ge=1, le=10_000, description="Jobs per transport call.")
     concurrency: int = Field(
-        default=1024,
+        default=512,
         ge=1,
         description="Fast-lane jobs in flight per process (reading pauses while it is full).",
     )
     integration_concurrency: int = Field(
-        default=128,
+        default=64,
         ge=1,
         description="Jobs one integration may hold; its further jobs are set aside (slow lane).",
     )
     slow_lane_concurrency: int = Field(
-        default=1024,
+        default=512,
         ge=1,
         description="Jobs in flight longer than slow_after_seconds, per process.",
     )
