@@ -322,8 +322,9 @@ async def phase(
     stop = asyncio.Event()
     meter = RssMeter(pids)
     metering = asyncio.create_task(meter.run(stop))
-    say(f"  {label}: emitting {args.rate:g} events/s for {args.duration:g} s")
-    await generator.run(rate=args.rate, duration=args.duration)
+    duration = args.duration if bad else (args.control_duration or args.duration)
+    say(f"  {label}: emitting {args.rate:g} events/s for {duration:g} s")
+    await generator.run(rate=args.rate, duration=duration)
     events = [e for e in generator.sent if e not in before]
     healthy_jobs = {job_id_for(e, i): e for e in events for i in healthy}
     bad_jobs = [job_id_for(e, i) for e in events for i in bad]
@@ -812,6 +813,9 @@ def main() -> None:
     parser.add_argument("--integrations", type=int, default=10, help="healthy webhooks")
     parser.add_argument("--rate", type=float, default=100, help="order.paid events/s")
     parser.add_argument("--duration", type=float, default=20, help="seconds per phase")
+    parser.add_argument(
+        "--control-duration", type=float, default=None, help="seconds of the control phase"
+    )
     parser.add_argument("--drain", type=float, default=300, help="max seconds to wait for logs")
     parser.add_argument("--burst", type=int, default=100_000, help="queued jobs in the burst")
     parser.add_argument("--retry-schedule", default="2s,5s")
