@@ -279,6 +279,8 @@ class Phase:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    queue_p50_ms: float | None = None
+    queue_p99_ms: float | None = None
     bad_jobs: int = 0
     bad_final: int = 0
     bad_failed: int = 0
@@ -316,8 +318,13 @@ async def phase(
     bad: list[str],
     pids: dict[str, int],
     label: str,
+    webhooks: int,
 ) -> Phase:
-    """Emit for the duration, then wait for every job's logs."""
+    """Emit for the duration, then wait for every job's logs.
+
+    The first `webhooks` healthy integrations are webhooks (p50/p99); the rest are the healthy
+    queue integration (queue p50/p99).
+    """
     before = set(generator.sent)
     stop = asyncio.Event()
     meter = RssMeter(pids)
@@ -338,18 +345,25 @@ async def phase(
         await asyncio.sleep(3)
     stop.set()
     await metering
-    latencies = []
+    latencies: list[float] = []
+    webhook_ms: list[float] = []
+    queue_ms: list[float] = []
+    queue_jobs = {job_id_for(e, i) for e in events for i in healthy[webhooks:]}
     for job, event in healthy_jobs.items():
         at = logs.succeeded_at(job)
         if at is not None:
-            latencies.append((at - generator.sent[event]) * 1000)
+            ms = (at - generator.sent[event]) * 1000
+            latencies.append(ms)
+            (queue_ms if job in queue_jobs else webhook_ms).append(ms)
     finals = [logs.final(j) for j in bad_jobs]
     return Phase(
         healthy_jobs=len(healthy_jobs),
         healthy_delivered=len(latencies),
-        p50_ms=round(percentile(latencies, 50), 1),
-        p99_ms=round(percentile(latencies, 99), 1),
-        max_ms=round(max(latencies, default=0.0), 1),
+        p50_ms=round(percentile(webhook_ms, 50), 1),
+        p99_ms=round(percentile(webhook_ms, 99), 1),
+        max_ms=round(max(webhook_ms, default=0.0), 1),
+        queue_p50_ms=round(percentile(queue_ms, 50), 1) if queue_ms else None,
+        queue_p99_ms=round(percentile(queue_ms, 99), 1) if queue_ms else None,
         bad_jobs=len(bad_jobs),
         bad_final=sum(1 for f in finals if f is not None),
         bad_failed=finals.count("failed"),
@@ -462,6 +476,7 @@ async def _measure(
             bad=[],
             pids=pids,
             label=f"{case.name} control",
+            webhooks=args.integrations,
         )
         bad = await create_bad(case, api, case_dir, helpers)
         await asyncio.sleep(5)  # the router reads the new integrations from the config topic
@@ -473,6 +488,7 @@ async def _measure(
             bad=bad,
             pids=pids,
             label=f"{case.name} with bad",
+            webhooks=args.integrations,
         )
     finally:
         await logs.stop()
@@ -677,6 +693,15 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     }
 
 
+def row_command(command: str, case: str) -> str:
+    """The command that reruns one case of `command`."""
+    words = command.split()
+    for index, word in enumerate(words):
+        if word.startswith(("--cases", "NOISY_ARGS='--cases")) and index + 1 < len(words):
+            words[index + 1] = case
+    return " ".join(words)
+
+
 def ratio(control: float, noisy: float) -> float:
     """noisy / control, two decimals."""
     return round(noisy / control, 2) if control else float("inf")
@@ -718,10 +743,11 @@ def section(results: list[dict[str, Any]], command: str, stamp: str) -> str:
         f"Reproduce: `{command}` (run at {stamp}; retry schedule shortened so bad jobs are "
         "dead-lettered within the drain).",
         "",
-        "| case | bad endpoint | healthy p50 ms control → with bad | healthy p99 ms control → "
-        "with bad | p99 ratio | bad jobs: final logs / jobs (dead-lettered, delivered) | "
-        "bad attempts logged | sender RSS MiB control → with bad |",
-        "|---|---|---|---|---|---|---|---|",
+        "| case | bad endpoint | healthy webhooks p50 ms control → with bad | healthy webhooks "
+        "p99 ms control → with bad | p99 ratio | healthy queue integration p50 / p99 ms control "
+        "→ with bad | bad jobs: final logs / jobs (dead-lettered, delivered) | "
+        "bad attempts logged | sender RSS MiB control → with bad | command |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for result in results:
         if result["case"] == "burst":
@@ -731,11 +757,16 @@ def section(results: list[dict[str, Any]], command: str, stamp: str) -> str:
         rss = ", ".join(
             f"{k} {c.rss_peak_mib.get(k, 0):g} → {v:g}" for k, v in n.rss_peak_mib.items()
         )
+        queue = "—"
+        if c.queue_p99_ms is not None and n.queue_p99_ms is not None:
+            queue = (
+                f"{c.queue_p50_ms:g} / {c.queue_p99_ms:g} → {n.queue_p50_ms:g} / {n.queue_p99_ms:g}"
+            )
         lines.append(
             f"| {result['case']} | {result['what']} | {c.p50_ms:g} → {n.p50_ms:g} | "
-            f"{c.p99_ms:g} → {n.p99_ms:g} | {ratio(c.p99_ms, n.p99_ms):g}x | "
+            f"{c.p99_ms:g} → {n.p99_ms:g} | {ratio(c.p99_ms, n.p99_ms):g}x | {queue} | "
             f"{n.bad_final} / {n.bad_jobs} ({n.bad_failed}, {n.bad_succeeded}) | "
-            f"{n.bad_attempts_logged} | {rss} |"
+            f"{n.bad_attempts_logged} | {rss} | `{row_command(command, result['case'])}` |"
         )
     for result in results:
         if result["case"] != "burst":
