@@ -732,9 +732,9 @@ def section(results: list[dict[str, Any]], command: str, stamp: str) -> str:
         SECTION,
         "",
         "Does a bad endpoint delay anybody else? Each case runs a fresh platform with "
-        "10 healthy webhook integrations on a fast receiver process (one port, so one host:port, "
-        "each; each bad webhook has its own port too) (plus one healthy SQS or STOMP "
-        "integration in the queue cases) at the offered rate, first alone (control), then with "
+        "10 healthy webhook integrations on a fast receiver process, each on its own port (so its "
+        "own host:port to the sender; each bad webhook too), plus one healthy SQS or STOMP "
+        "integration in the queue cases, at the offered rate, first alone (control), then with "
         "the bad integration(s) added, same run. Latency: the event's time to the end of its "
         "successful attempt (attempt logs on the run's logs topic). Every job's logs are checked "
         "after each phase: healthy jobs succeeded; bad jobs reached their end (dead-lettered, or "
@@ -766,7 +766,8 @@ def section(results: list[dict[str, Any]], command: str, stamp: str) -> str:
             f"| {result['case']} | {result['what']} | {c.p50_ms:g} → {n.p50_ms:g} | "
             f"{c.p99_ms:g} → {n.p99_ms:g} | {ratio(c.p99_ms, n.p99_ms):g}x | {queue} | "
             f"{n.bad_final} / {n.bad_jobs} ({n.bad_failed}, {n.bad_succeeded}) | "
-            f"{n.bad_attempts_logged} | {rss} | `{row_command(command, result['case'])}` |"
+            f"{n.bad_attempts_logged} | {rss} | "
+            f"`{row_command(result.get('command', command), result['case'])}` |"
         )
     for result in results:
         if result["case"] != "burst":
@@ -827,6 +828,29 @@ async def run(args: argparse.Namespace) -> list[dict[str, Any]]:
     return results
 
 
+def render(files: list[Path]) -> None:
+    """Write the docs section from result.json files; a later file's case replaces an earlier
+    one's (each row keeps the command of its own run)."""
+    by_case: dict[str, dict[str, Any]] = {}
+    stamps, commands = [], []
+    for file in files:
+        document = json.loads(file.read_text())
+        stamps.append(document["started_at"])
+        commands.append(document["command"])
+        for stored in document["results"]:
+            result = dict(stored, command=document["command"])
+            for name in ("control", "noisy"):
+                if name in result:
+                    result[name] = Phase(**result[name])
+            by_case[result["case"]] = result
+    order = [*CASES, "burst"]
+    results = sorted(by_case.values(), key=lambda r: order.index(r["case"]))
+    page = REPO / "docs" / "benchmarks.md"
+    existing = page.read_text() if page.exists() else ""
+    text = section(results, " and ".join(f"`{c}`" for c in commands).strip("`"), ", ".join(stamps))
+    page.write_text(with_section(existing, SECTION, text))
+
+
 def _jsonable(value: Any) -> Any:
     if isinstance(value, Phase):
         return value.__dict__
@@ -851,7 +875,13 @@ def main() -> None:
     parser.add_argument("--burst", type=int, default=100_000, help="queued jobs in the burst")
     parser.add_argument("--retry-schedule", default="2s,5s")
     parser.add_argument("--no-docs", dest="write_docs", action="store_false")
+    parser.add_argument(
+        "--render", nargs="+", type=Path, help="only write the docs section from result.json files"
+    )
     args = parser.parse_args()
+    if args.render:
+        render(args.render)
+        return
     results = asyncio.run(run(args))
     found = problems(results)
     if found:
