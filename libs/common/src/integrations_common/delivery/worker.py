@@ -62,6 +62,7 @@ Clock = Callable[[], datetime]
 
 
 _READ_AHEAD = 5000  # records per poll at least, so set-aside runs are read in large steps
+_PARSE_PER_POLL = 256  # jobs parsed per poll at most: the event loop stays responsive
 _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
@@ -124,6 +125,7 @@ class DeliveryWorker:
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._pointer_paused: set[TopicPartition] = set()
+        self._parse_budget = _PARSE_PER_POLL
         self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
@@ -215,6 +217,7 @@ class DeliveryWorker:
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         now = self._clock()
+        self._parse_budget = _PARSE_PER_POLL
         admitted: dict[str, list[_Record]] = defaultdict(list)
         aside: dict[tuple[TopicPartition, str], list[int]] = defaultdict(list)
         for tp, records in fetched.items():
@@ -257,6 +260,10 @@ class DeliveryWorker:
                 if self._admission.fast >= self._settings.concurrency:
                     consumer.seek(tp, record.offset)  # the fast lane is full: read it later
                     return
+            if self._parse_budget <= 0:
+                consumer.seek(tp, record.offset)  # enough parsing for one turn of the loop
+                return
+            self._parse_budget -= 1
             job = self._read(tp, record)
             if job is None:
                 continue
