@@ -61,8 +61,8 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
-_READ_AHEAD = 5000  # records per poll at least, so set-aside runs are read in large steps
-_PARSE_PER_POLL = 256  # jobs parsed per poll at most: the event loop stays responsive
+_READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
+_SKIP_FACTOR = 8  # an open circuit's jobs (skipped, no request) may be held to 8x the limit
 _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
@@ -125,7 +125,6 @@ class DeliveryWorker:
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._pointer_paused: set[TopicPartition] = set()
-        self._parse_budget = _PARSE_PER_POLL
         self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
@@ -166,7 +165,7 @@ class DeliveryWorker:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka)
         consumer = create_consumer(
-            self._kafka, group_id=self._group, max_partition_fetch_bytes=8 * 1024 * 1024
+            self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
         )
         side = create_consumer(self._kafka, group_id=None, max_partition_fetch_bytes=1024 * 1024)
         consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
@@ -217,7 +216,6 @@ class DeliveryWorker:
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         now = self._clock()
-        self._parse_budget = _PARSE_PER_POLL
         admitted: dict[str, list[_Record]] = defaultdict(list)
         aside: dict[tuple[TopicPartition, str], list[int]] = defaultdict(list)
         for tp, records in fetched.items():
@@ -253,17 +251,13 @@ class DeliveryWorker:
             key = _key(record)
             if tier is None and key is not None and record.value is not None:
                 # First attempts are due at once: decide on the key, before parsing.
-                reason = self._aside_reason(key)
+                reason = self._admission.aside_reason(key)
                 if reason is not None:
                     self._note_aside(tp, record.offset, key, reason, aside)
                     continue
                 if self._admission.fast >= self._settings.concurrency:
                     consumer.seek(tp, record.offset)  # the fast lane is full: read it later
                     return
-            if self._parse_budget <= 0:
-                consumer.seek(tp, record.offset)  # enough parsing for one turn of the loop
-                return
-            self._parse_budget -= 1
             job = self._read(tp, record)
             if job is None:
                 continue
@@ -271,7 +265,7 @@ class DeliveryWorker:
                 self._pause_until(consumer, tp, record.offset, job.not_before, now)
                 return
             key = job.integration.id
-            reason = self._aside_reason(key)
+            reason = self._admission.aside_reason(key)
             if reason is not None:
                 self._note_aside(tp, record.offset, key, reason, aside)
                 continue
@@ -284,25 +278,6 @@ class DeliveryWorker:
             self._tracker.start(tp, record.offset)
             self._admission.admit(key, 1)
             admitted[key].append(_Record(tp, record.offset, job, tier))
-
-    def _aside_reason(self, key: str) -> str | None:
-        """The admission's reason to set a job of `key` aside, unless it will be skipped.
-
-        While the integration's circuit is open its jobs are skipped at once without a request
-        (and logged, and sent to their next tier, as before), which takes nothing from the
-        destination: they are admitted directly, up to twice the limit, instead of going round
-        the slow lane, where each skipped attempt would cost a pointer, a re-read and a second
-        parse (with three hanging endpoints that made the healthy p99 7 times the control's).
-        """
-        reason = self._admission.aside_reason(key)
-        limit = 2 * self._settings.integration_concurrency
-        if reason is not None and self._skipping(key) and self._admission.held(key) < limit:
-            return None
-        return reason
-
-    def _skipping(self, key: str) -> bool:
-        """Are `key`'s jobs skipped (open circuit, no probe due) right now?"""
-        return self._breaker.is_open(key) and self._breaker.remaining(key) > 0
 
     def _note_aside(
         self,
@@ -452,9 +427,10 @@ class DeliveryWorker:
         they need no room: a hanging endpoint's backlog is worked off at once instead of at
         the pace of its timeouts.
         """
-        if self._skipping(key):
-            # bounded all the same: up to twice the limit, so memory stays bounded too
-            extra = 2 * self._settings.integration_concurrency - self._admission.held(key)
+        if self._breaker.is_open(key) and self._breaker.remaining(key) > 0:
+            # bounded all the same, so memory stays bounded too
+            extra = _SKIP_FACTOR * self._settings.integration_concurrency
+            extra -= self._admission.held(key)
             if extra > 0:
                 return min(extra, self._settings.batch_size)
         try:
