@@ -91,3 +91,7 @@ browser: ## Install headless Chromium + chromedriver (Debian packages) for the c
 
 -include services/*/service.mk
 -include deploy/*.mk
+
+.PHONY: bench-noisy
+bench-noisy: install infra-up ## Noisy neighbours: bad endpoints vs healthy p99, burst fairness; docs/benchmarks.md.
+	.venv/bin/python -m bench.noisy $(NOISY_ARGS)

@@ -3,6 +3,9 @@
 Run as its own process so that it does not share a core's event loop with the load generator:
 `python -m bench.receiver --port 0 --ready-file F`. It writes its port to F when ready, and on
 SIGTERM writes every arrival as JSON lines `{"id", "webhook_id", "attempt", "t"}` to `--out`.
+`--delay 15` answers each request after 15 s (`--delay 5-9`: a uniform 5 to 9 s), `--status 500`
+answers that status instead of 204: the bad receivers of `make bench-noisy`. `--ports N` listens
+on N ports (written comma-separated), so that N integrations are N hosts to the sender.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import random
 import signal
 import time
 from pathlib import Path
@@ -19,7 +23,21 @@ from aiohttp import web
 Arrival = tuple[str, str, int, float]
 
 
-async def serve(port: int, ready_file: Path, fail_ratio: float) -> list[Arrival]:
+def parse_delay(text: str) -> tuple[float, float]:
+    """`15` -> (15, 15); `5-9` -> (5, 9)."""
+    low, _, high = text.partition("-")
+    return float(low), float(high or low)
+
+
+async def serve(
+    port: int,
+    ready_file: Path,
+    fail_ratio: float,
+    *,
+    delay: tuple[float, float] = (0.0, 0.0),
+    status: int = 204,
+    ports: int = 1,
+) -> list[Arrival]:
     """Serve until SIGTERM; answer every arrival."""
     arrivals: list[Arrival] = []
     counter = 0
@@ -29,6 +47,10 @@ async def serve(port: int, ready_file: Path, fail_ratio: float) -> list[Arrival]
         body = await request.read()
         now = time.time()
         counter += 1
+        if delay[1] > 0:
+            await asyncio.sleep(random.uniform(*delay))
+        if status != 204:
+            return web.Response(status=status)
         if fail_ratio and (counter * 7919 % 1000) < fail_ratio * 1000:
             return web.Response(status=503)
         document = json.loads(body)
@@ -45,10 +67,12 @@ async def serve(port: int, ready_file: Path, fail_ratio: float) -> list[Arrival]
     app.router.add_post("/{tail:.*}", handle)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
-    await site.start()
-    bound = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await asyncio.to_thread(ready_file.write_text, str(bound))
+    bound = []
+    for _ in range(ports):
+        site = web.TCPSite(runner, "127.0.0.1", port, backlog=1024)
+        await site.start()
+        bound.append(str(site._server.sockets[0].getsockname()[1]))  # type: ignore[union-attr]
+    await asyncio.to_thread(ready_file.write_text, ",".join(bound))
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,8 +98,22 @@ def main() -> None:
     parser.add_argument("--ready-file", type=Path, required=True)
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--fail-ratio", type=float, default=0.0)
+    parser.add_argument("--delay", default="0", help="seconds before answering: 15 or 5-9")
+    parser.add_argument("--status", type=int, default=204, help="the status to answer")
+    parser.add_argument(
+        "--ports", type=int, default=1, help="listen on this many ports (--port 0); all listed"
+    )
     args = parser.parse_args()
-    arrivals = asyncio.run(serve(args.port, args.ready_file, args.fail_ratio))
+    arrivals = asyncio.run(
+        serve(
+            args.port,
+            args.ready_file,
+            args.fail_ratio,
+            delay=parse_delay(args.delay),
+            status=args.status,
+            ports=args.ports,
+        )
+    )
     write_arrivals(arrivals, args.out)
 
 

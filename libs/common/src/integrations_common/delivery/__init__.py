@@ -27,12 +27,17 @@ delivery); `DeliveryWorker` does everything else, identically for every transpor
 
 What `run` does:
 - creates (unless `settings.create_topics` is false) `<deliveries>`, one tier topic
-  `<deliveries>.retry.<delay>` per schedule delay, `<deliveries>.dlq` and the logs topic, where
+  `<deliveries>.retry.<delay>` per schedule delay, `<deliveries>.slow`, `<deliveries>.dlq` and the
+  logs topic, where
   `<deliveries>` is `topics.deliveries(transport)`, e.g. `integrations.deliveries.sqs`;
-- consumes the deliveries topic and every tier topic with one consumer group
-  (`settings.consumer_group`, default `integrations-<transport>-sender`), at most
-  `settings.concurrency` jobs in flight, calling `deliverer.deliver(batch)` with up to
-  `settings.batch_size` jobs (grouped by integration) per call;
+- consumes the deliveries topic, every tier topic and `<deliveries>.slow` with one consumer group
+  (`settings.consumer_group`, default `integrations-<transport>-sender`), calling
+  `deliverer.deliver(batch)` with up to `settings.batch_size` jobs of one integration per call;
+- isolates integrations: each holds at most `settings.integration_concurrency` jobs, and its
+  further jobs are set aside by reference (a pointer on `<deliveries>.slow`) and attempted when it
+  has room; reading pauses only while `settings.concurrency` jobs younger than
+  `settings.slow_after_seconds` are in flight (older ones count against
+  `settings.slow_lane_concurrency`); see docs/architecture.md, "Isolation";
 - pauses a partition whose next job is not due (`not_before`) and resumes it when it is;
 - skips (outcome `skipped`, no call) jobs of an integration whose circuit is open
   (`breaker_failure_threshold` consecutive failures; one probe after `breaker_open_seconds`,
@@ -41,14 +46,16 @@ What `run` does:
   job with `attempt + 1` to the next tier (`next_tier` honours `outcome.retry_after`, capped by
   `max_retry_after_seconds`) or, after the last tier or on `outcome.give_up`, to `.dlq` (header
   `x-job-status: failed`, `x-dead-letter-reason`); records that are not jobs go to `.dlq` too;
-- commits a partition's offset only after every earlier record's writes were acknowledged.
+- commits a partition's offset only after every earlier record's writes (or its set-aside
+  pointer) were acknowledged.
 
 Metrics (label `transport`): `integrations_delivery_attempts_total{outcome,status_class}`,
 `integrations_delivery_latency_seconds` (event time to success),
 `integrations_delivery_attempt_duration_seconds`, `integrations_delivery_in_flight`,
 `integrations_delivery_retry_tier_lag_seconds{tier}`, `integrations_delivery_open_circuits`,
 `integrations_delivery_dead_letters_total{reason}`,
-`integrations_delivery_unreadable_records_total`.
+`integrations_delivery_unreadable_records_total`, `integrations_delivery_slow_lane`,
+`integrations_delivery_set_aside_total`, `integrations_delivery_set_aside_missing_total`.
 """
 
 from integrations_common.delivery.breaker import CircuitBreaker

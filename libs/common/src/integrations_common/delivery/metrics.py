@@ -49,6 +49,26 @@ IN_FLIGHT = Gauge(
     "Jobs being attempted or having their outcome written right now.",
     ["transport"],
 )
+SLOW_LANE = Gauge(
+    "integrations_delivery_slow_lane",
+    "Jobs in flight for longer than slow_after_seconds (they no longer gate reading).",
+    ["transport"],
+)
+SET_ASIDE = Counter(
+    "integrations_delivery_set_aside",
+    "Jobs set aside by reference to the slow lane's topic (their integration was over its limit).",
+    ["transport"],
+)
+POINTERS = Gauge(
+    "integrations_delivery_set_aside_pointers",
+    "Slow-lane pointers taken and not yet worked through.",
+    ["transport"],
+)
+SET_ASIDE_MISSING = Counter(
+    "integrations_delivery_set_aside_missing",
+    "Set-aside jobs whose records were gone from their topic when read again (retention).",
+    ["transport"],
+)
 TIER_LAG = Gauge(
     "integrations_delivery_retry_tier_lag_seconds",
     "How late the last job of a retry tier was attempted after it became due.",

@@ -20,7 +20,29 @@ class DeliverySettings(BaseModel):
         description="Comma-separated increasing delays (s, m, h, d); one retry tier topic each.",
     )
     batch_size: int = Field(default=32, ge=1, le=10_000, description="Jobs per transport call.")
-    concurrency: int = Field(default=256, ge=1, description="Jobs in flight per process.")
+    concurrency: int = Field(
+        default=512,
+        ge=1,
+        description="Fast-lane jobs in flight per process (reading pauses while it is full).",
+    )
+    integration_concurrency: int = Field(
+        default=64,
+        ge=1,
+        description="Jobs one integration may hold; its further jobs are set aside (slow lane).",
+    )
+    slow_lane_concurrency: int = Field(
+        default=512,
+        ge=1,
+        description="Jobs in flight longer than slow_after_seconds, per process.",
+    )
+    slow_after_seconds: float = Field(
+        default=2.0, gt=0, description="In flight this long, a job moves to the slow lane."
+    )
+    lane_wait_seconds: float = Field(
+        default=1.0,
+        ge=0,
+        description="After jobs were set aside for want of room, newer ones follow them this long.",
+    )
     poll_timeout_ms: int = Field(default=200, ge=1, description="Longest wait for new records.")
     consumer_group: str | None = Field(
         default=None, description="Kafka consumer group; default integrations-<transport>-sender."

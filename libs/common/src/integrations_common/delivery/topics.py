@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from integrations_common.delivery.aside import slow_topic
 from integrations_common.delivery.disposition import dead_letter_topic
 from integrations_common.delivery.schedule import RetrySchedule
 from integrations_common.kafka import TopicSpec
@@ -17,7 +18,7 @@ def delivery_topic_specs(
     """Specs of every topic a sender of `transport` reads or writes.
 
     Tier topics keep records for at least a week and at least three times their delay; the
-    dead-letter topic keeps them forever.
+    slow lane's topic (pointers to set-aside jobs) a week; the dead-letter topic forever.
     """
     deliveries = topics.deliveries(transport)
 
@@ -31,6 +32,7 @@ def delivery_topic_specs(
     return [
         spec(deliveries),
         *tiers,
+        spec(slow_topic(deliveries), **{"retention.ms": str(_MIN_RETENTION_MS)}),
         spec(dead_letter_topic(deliveries), **{"retention.ms": "-1"}),
         spec(topics.logs),
     ]

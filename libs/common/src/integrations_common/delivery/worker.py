@@ -1,11 +1,18 @@
 """The delivery worker: consume jobs, attempt them through a transport, write outcomes, commit.
 
-One Kafka consumer (one consumer group) reads the deliveries topic and every retry tier topic.
-Records are processed concurrently, in batches, up to `concurrency` jobs in flight. A job that is
-not due yet pauses its partition (and rewinds to it) until it is; nothing sleeps per message.
-For each attempt exactly one `AttemptLog` goes to the logs topic, and a failed job goes to its
-next tier or to the dead-letter topic; a partition's offset is committed only once every record
-before it has all of that acknowledged by Kafka (acks=all, idempotent producer).
+One Kafka consumer (one consumer group) reads the deliveries topic, every retry tier topic and
+the slow lane's topic. Records are processed concurrently, in one-integration batches. A job
+that is not due yet pauses its partition (and rewinds to it) until it is; nothing sleeps per
+message. For each attempt exactly one `AttemptLog` goes to the logs topic, and a failed job goes
+to its next tier or to the dead-letter topic; a partition's offset is committed only once every
+record before it has all of that acknowledged by Kafka (acks=all, idempotent producer), or has
+been set aside by reference (`aside.py`) with the pointer acknowledged.
+
+Isolation (docs/architecture.md, "Isolation"): each integration holds at most
+`integration_concurrency` jobs (`admission.py`); its further jobs are set aside to the slow
+lane's topic without being parsed, so the partition reads on for everybody else. Reading is gated
+by the fast lane only (jobs in flight for less than `slow_after_seconds`); jobs in flight longer
+count against the slow lane's own budget.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,6 +32,14 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from pydantic import ValidationError
 
 from integrations_common.delivery import metrics
+from integrations_common.delivery.admission import Admission
+from integrations_common.delivery.aside import (
+    SET_ASIDE_HEADER,
+    Pointer,
+    SideReader,
+    pointers_for,
+    slow_topic,
+)
 from integrations_common.delivery.breaker import CircuitBreaker
 from integrations_common.delivery.disposition import (
     ERROR_DETAIL_HEADER,
@@ -46,12 +61,30 @@ logger = logging.getLogger(__name__)
 Clock = Callable[[], datetime]
 
 
+_READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
+_SKIP_FACTOR = 8  # an open circuit's jobs (skipped, no request) may be held to 8x the limit
+_MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at once
+_POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
+_POINTER_PIECE = 256  # offsets of a pointer read again at once
+_ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
+OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+
+
 @dataclass(frozen=True)
 class _Record:
     tp: TopicPartition
     offset: int
     job: DeliveryJob
     tier: int | None
+    tracked: bool = True  # False for jobs read through a pointer (the pointer is tracked)
+
+
+@dataclass
+class _Batch:
+    key: str
+    records: list[_Record]
+    slow: bool = False
+    done: bool = False
 
 
 class DeliveryWorker:
@@ -83,10 +116,22 @@ class DeliveryWorker:
             open_seconds=settings.breaker_open_seconds,
             max_open_seconds=settings.breaker_max_open_seconds,
         )
+        self._slow = slow_topic(self._deliveries)
+        self._admission = Admission(
+            integration_limit=settings.integration_concurrency,
+            slow_lane_limit=settings.slow_lane_concurrency,
+            lane_wait_seconds=settings.lane_wait_seconds,
+        )
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._pointer_paused: set[TopicPartition] = set()
+        self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
+        self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
+        self._aside_count = 0
+        self._aside_timer: asyncio.TimerHandle | None = None
+        self._pointers = 0
+        self._side: SideReader | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        self._in_flight = 0
         self._capacity = asyncio.Event()
         self._capacity.set()
         self._commit_wanted = asyncio.Event()
@@ -103,8 +148,8 @@ class DeliveryWorker:
 
     @property
     def topics(self) -> list[str]:
-        """The topics this worker consumes: the deliveries topic, then the tiers in order."""
-        return [self._deliveries, *self._tiers]
+        """The topics this worker consumes: deliveries, the tiers in order, the slow lane's."""
+        return [self._deliveries, *self._tiers, self._slow]
 
     def topic_specs(self) -> list[TopicSpec]:
         """Every topic this worker reads or writes."""
@@ -119,15 +164,24 @@ class DeliveryWorker:
             if created:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka)
-        consumer = create_consumer(self._kafka, group_id=self._group)
+        consumer = create_consumer(
+            self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
+        )
+        side = create_consumer(self._kafka, group_id=None, max_partition_fetch_bytes=1024 * 1024)
         consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
         await producer.start()
         try:
             await consumer.start()
+            try:
+                await side.start()
+            except BaseException:
+                await consumer.stop()
+                raise
         except BaseException:
             await producer.stop()
             raise
         self._producer, self._consumer = producer, consumer
+        self._side = SideReader(side)
         committer = asyncio.create_task(self._commit_loop())
         self._ready = True
         logger.info(
@@ -149,9 +203,9 @@ class DeliveryWorker:
                     await asyncio.wait({capacity, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     capacity.cancel()
                     continue
-                room = self._settings.concurrency - self._in_flight
+                room = self._settings.concurrency - self._admission.fast
                 fetched = await consumer.getmany(
-                    timeout_ms=self._settings.poll_timeout_ms, max_records=room
+                    timeout_ms=self._settings.poll_timeout_ms, max_records=max(room, _READ_AHEAD)
                 )
                 if fetched:
                     self._dispatch(consumer, fetched)
@@ -162,33 +216,281 @@ class DeliveryWorker:
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
     ) -> None:
         now = self._clock()
-        due: list[_Record] = []
+        admitted: dict[str, list[_Record]] = defaultdict(list)
+        aside: dict[tuple[TopicPartition, str], list[int]] = defaultdict(list)
         for tp, records in fetched.items():
-            tier = self._tiers.get(tp.topic)
-            for record in records:
-                job = self._read(tp, record)
-                if job is None:
+            if tp.topic == self._slow:
+                for record in records:
+                    if not self._take_pointer(consumer, tp, record):
+                        break
+            else:
+                self._admit_partition(
+                    consumer, tp, records, now=now, admitted=admitted, aside=aside
+                )
+        if aside:
+            self._buffer_aside(aside)
+        for key, group in admitted.items():
+            size = self._settings.batch_size
+            for start in range(0, len(group), size):
+                self._spawn(_Batch(key, group[start : start + size]))
+        self._gate()
+
+    def _admit_partition(
+        self,
+        consumer: AIOKafkaConsumer,
+        tp: TopicPartition,
+        records: list[ConsumerRecord],
+        *,
+        now: datetime,
+        admitted: dict[str, list[_Record]],
+        aside: dict[tuple[TopicPartition, str], list[int]],
+    ) -> None:
+        """Admit or set aside a deliveries or tier partition's records, in order."""
+        tier = self._tiers.get(tp.topic)
+        for record in records:
+            key = _key(record)
+            if tier is None and key is not None and record.value is not None:
+                # First attempts are due at once: decide on the key, before parsing.
+                reason = self._admission.aside_reason(key)
+                if reason is not None:
+                    self._note_aside(tp, record.offset, key, reason, aside)
                     continue
-                if job.not_before is not None and job.not_before > now:
-                    self._pause_until(consumer, tp, record.offset, job.not_before, now)
-                    break
-                if tier is not None and job.not_before is not None:
-                    lag = (now - job.not_before).total_seconds()
-                    metrics.TIER_LAG.labels(self._label, self._schedule.labels[tier]).set(lag)
-                self._tracker.start(tp, record.offset)
-                due.append(_Record(tp, record.offset, job, tier))
-        by_integration: dict[str, list[_Record]] = defaultdict(list)
-        for item in due:
-            by_integration[item.job.integration.id].append(item)
-        batch: list[_Record] = []
-        for group in by_integration.values():
-            for item in group:
-                batch.append(item)
-                if len(batch) >= self._settings.batch_size:
-                    self._spawn(batch)
-                    batch = []
-        if batch:
-            self._spawn(batch)
+                if self._admission.fast >= self._settings.concurrency:
+                    consumer.seek(tp, record.offset)  # the fast lane is full: read it later
+                    return
+            job = self._read(tp, record)
+            if job is None:
+                continue
+            if job.not_before is not None and job.not_before > now:
+                self._pause_until(consumer, tp, record.offset, job.not_before, now)
+                return
+            key = job.integration.id
+            reason = self._admission.aside_reason(key)
+            if reason is not None:
+                self._note_aside(tp, record.offset, key, reason, aside)
+                continue
+            if self._admission.fast >= self._settings.concurrency:
+                consumer.seek(tp, record.offset)  # the fast lane is full: read it again later
+                return
+            if tier is not None and job.not_before is not None:
+                lag = (now - job.not_before).total_seconds()
+                metrics.TIER_LAG.labels(self._label, self._schedule.labels[tier]).set(lag)
+            self._tracker.start(tp, record.offset)
+            self._admission.admit(key, 1)
+            admitted[key].append(_Record(tp, record.offset, job, tier))
+
+    def _note_aside(
+        self,
+        tp: TopicPartition,
+        offset: int,
+        key: str,
+        reason: str,
+        aside: dict[tuple[TopicPartition, str], list[int]],
+    ) -> None:
+        self._tracker.start(tp, offset)
+        if reason == "full":
+            self._admission.set_aside(key)
+        aside[(tp, key)].append(offset)
+
+    def _buffer_aside(self, aside: dict[tuple[TopicPartition, str], list[int]]) -> None:
+        """Collect set-aside offsets for a moment, so one pointer covers many polls."""
+        for entry, offsets in aside.items():
+            self._aside.setdefault(entry, []).extend(offsets)
+            self._aside_count += len(offsets)
+        if self._aside_count >= _POINTER_SPAN:
+            self._flush_aside()
+        elif self._aside_timer is None:
+            loop = asyncio.get_running_loop()
+            self._aside_timer = loop.call_later(_ASIDE_FLUSH_SECONDS, self._flush_aside)
+
+    def _flush_aside(self) -> None:
+        if self._aside_timer is not None:
+            self._aside_timer.cancel()
+            self._aside_timer = None
+        buffered, self._aside, self._aside_count = self._aside, {}, 0
+        for (tp, key), offsets in buffered.items():
+            self._track(self._write_pointers(tp, key, offsets))
+
+    async def _write_pointers(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
+        """Write pointers to set-aside records; then their offsets are done."""
+        pointers = pointers_for(tp.topic, tp.partition, key, offsets, max_span=_POINTER_SPAN)
+        header = [(SET_ASIDE_HEADER, b"reference")]
+        await self._produce_all([(self._slow, key.encode(), p.encode(), header) for p in pointers])
+        for offset in offsets:
+            self._tracker.finish(tp, offset)
+        metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
+        self._commit_wanted.set()
+
+    def _take_pointer(
+        self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord
+    ) -> bool:
+        """Start working on a slow-lane pointer; False (partition paused) when too many are."""
+        if self._pointers >= _MAX_POINTERS:
+            consumer.pause(tp)
+            consumer.seek(tp, record.offset)
+            self._pointer_paused.add(tp)
+            return False
+        try:
+            pointer = Pointer.decode(record.value or b"")
+        except ValueError as exc:
+            logger.warning(
+                "unreadable slow-lane record sent to the dead-letter topic",
+                extra={"topic": tp.topic, "partition": tp.partition, "offset": record.offset},
+            )
+            metrics.UNREADABLE.labels(self._label).inc()
+            self._tracker.start(tp, record.offset)
+            self._track(self._dead_letter_raw(tp, record, str(exc)))
+            return True
+        self._tracker.start(tp, record.offset)
+        self._pointers += 1
+        key = pointer.integration_id
+        queue = self._pointer_queues.get(key)
+        if queue is None:
+            self._pointer_queues[key] = deque([(tp, record.offset, pointer)])
+            self._track(self._run_pointers(key))
+        else:
+            queue.append((tp, record.offset, pointer))
+        return True
+
+    async def _run_pointers(self, key: str) -> None:
+        """Work through one integration's pointers in order; each integration has its own
+        runner, so an integration waiting for room never holds up another's set-aside jobs."""
+        queue = self._pointer_queues[key]
+        try:
+            while queue:
+                tp, offset, pointer = queue[0]
+                try:
+                    await self._run_pointer(tp, offset, pointer)
+                finally:
+                    queue.popleft()
+                    self._pointers -= 1
+                    self._resume_pointers()
+        finally:
+            if self._pointer_queues.get(key) is queue:
+                del self._pointer_queues[key]
+                self._pointers -= len(queue)
+
+    async def _run_pointer(self, tp: TopicPartition, offset: int, pointer: Pointer) -> None:
+        """Read a pointer's jobs again and attempt them under their integration's limit.
+
+        The pointer is worked through in pieces of `_POINTER_PIECE` offsets, each read only once
+        its integration has room, so a waiting pointer holds no jobs in memory.
+        """
+        key = pointer.integration_id
+        source = TopicPartition(pointer.topic, pointer.partition)
+        tier = self._tiers.get(pointer.topic)
+        offsets = [o for lo, hi in pointer.ranges for o in range(lo, hi + 1)]
+        pieces = pointers_for(
+            pointer.topic, pointer.partition, key, offsets, max_span=_POINTER_PIECE
+        )
+        batches: list[asyncio.Task[None]] = []
+        for piece in pieces:
+            room = 0
+            while room == 0:
+                await self._capacity.wait()
+                room = await self._room_or_open_circuit(key)
+            jobs: list[_Record] = []
+            for record in await self._read_pointer(piece):
+                job = await self._read_referenced(source, record)
+                if job is not None:
+                    jobs.append(_Record(source, record.offset, job, tier, tracked=False))
+            position = 0
+            while position < len(jobs):
+                if room == 0:
+                    await self._capacity.wait()
+                    room = await self._room_or_open_circuit(key)
+                    continue
+                take = min(room, self._settings.batch_size, len(jobs) - position)
+                chunk = jobs[position : position + take]
+                position += take
+                room = 0
+                self._admission.admit(key, take)
+                batches.append(self._spawn(_Batch(key, chunk)))
+                self._gate()
+        # the runner goes on with the next pointer; this one is done when its batches are
+        self._track(self._finish_pointer(tp, offset, batches))
+
+    async def _finish_pointer(
+        self, tp: TopicPartition, offset: int, batches: list[asyncio.Task[None]]
+    ) -> None:
+        results = await asyncio.gather(*batches, return_exceptions=True)
+        if any(isinstance(r, BaseException) for r in results):
+            return  # left in flight: not committed, so read again after a restart
+        self._tracker.finish(tp, offset)
+        self._commit_wanted.set()
+
+    async def _room_or_open_circuit(self, key: str) -> int:
+        """Room for `key`'s set-aside jobs; 0 to look again (after at most a second).
+
+        While the integration's circuit is open its jobs are skipped without a request (and
+        logged, and sent to their next tier), which takes nothing from the destination, so
+        they need no room: a hanging endpoint's backlog is worked off at once instead of at
+        the pace of its timeouts.
+        """
+        if self._breaker.is_open(key) and self._breaker.remaining(key) > 0:
+            # bounded all the same, so memory stays bounded too
+            extra = _SKIP_FACTOR * self._settings.integration_concurrency
+            extra -= self._admission.held(key)
+            if extra > 0:
+                return min(extra, self._settings.batch_size)
+        try:
+            return await asyncio.wait_for(self._admission.wait_room(key), 1.0)
+        except TimeoutError:
+            return 0
+
+    async def _read_pointer(self, pointer: Pointer) -> list[ConsumerRecord]:
+        side = self._side
+        if side is None:
+            raise RuntimeError("the worker is not running")
+        while True:
+            try:
+                records, missing = await side.read(pointer)
+            except (TimeoutError, KafkaError) as exc:
+                logger.warning(
+                    "reading set-aside jobs failed; retrying", extra={"error": repr(exc)}
+                )
+                await asyncio.sleep(self._settings.produce_retry_seconds)
+                continue
+            if missing:
+                logger.error(
+                    "set-aside jobs no longer in their topic (retention?)",
+                    extra={
+                        "topic": pointer.topic,
+                        "partition": pointer.partition,
+                        "integration_id": pointer.integration_id,
+                        "missing": missing,
+                    },
+                )
+                metrics.SET_ASIDE_MISSING.labels(self._label).inc(missing)
+            return records
+
+    async def _read_referenced(
+        self, tp: TopicPartition, record: ConsumerRecord
+    ) -> DeliveryJob | None:
+        try:
+            return DeliveryJob.model_validate_json(record.value or b"")
+        except ValidationError as exc:
+            reason = f"not a delivery job: {exc.error_count()} error(s), first: {exc.errors()[0]}"
+            metrics.UNREADABLE.labels(self._label).inc()
+            headers = [
+                ("x-dead-letter-reason", DeadLetterReason.UNREADABLE.value.encode()),
+                (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
+                ("x-source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
+            ]
+            await self._produce_all([(self._dead_letters, record.key, record.value, headers)])
+            metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
+            return None
+
+    def _resume_pointers(self) -> None:
+        metrics.POINTERS.labels(self._label).set(self._pointers)
+        consumer = self._consumer
+        if consumer is None or self._pointers >= _MAX_POINTERS:
+            return
+        assigned = consumer.assignment()
+        for tp in self._pointer_paused:
+            if tp in assigned and tp not in self._paused:
+                consumer.resume(tp)
+        self._pointer_paused.clear()
 
     def _read(self, tp: TopicPartition, record: ConsumerRecord) -> DeliveryJob | None:
         value = record.value
@@ -249,24 +551,40 @@ class DeliveryWorker:
         if consumer is not None and tp in consumer.assignment():
             consumer.resume(tp)
 
-    def _spawn(self, batch: list[_Record]) -> None:
-        self._in_flight += len(batch)
-        metrics.IN_FLIGHT.labels(self._label).inc(len(batch))
-        if self._in_flight >= self._settings.concurrency:
-            self._capacity.clear()
-        self._track(self._process(batch))
+    def _spawn(self, batch: _Batch) -> asyncio.Task[None]:
+        metrics.IN_FLIGHT.labels(self._label).inc(len(batch.records))
+        loop = asyncio.get_running_loop()
+        timer = loop.call_later(self._settings.slow_after_seconds, self._to_slow, batch)
+        return self._track(self._process(batch, timer))
 
-    def _track(self, coroutine: Coroutine[Any, Any, None]) -> None:
+    def _to_slow(self, batch: _Batch) -> None:
+        if batch.done or batch.slow:
+            return
+        batch.slow = True
+        self._admission.to_slow(batch.key, len(batch.records))
+        metrics.SLOW_LANE.labels(self._label).set(self._admission.slow)
+        self._gate()
+
+    def _gate(self) -> None:
+        """Reading goes on while the fast lane has room."""
+        if self._admission.fast >= self._settings.concurrency:
+            self._capacity.clear()
+        else:
+            self._capacity.set()
+
+    def _track(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         task = asyncio.create_task(coroutine)
         self._tasks.add(task)
         task.add_done_callback(self._task_done)
+        return task
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
         if not task.cancelled() and task.exception() is not None:
             logger.error("delivery task failed", exc_info=task.exception())
 
-    async def _process(self, batch: list[_Record]) -> None:
+    async def _process(self, work: _Batch, timer: asyncio.TimerHandle) -> None:
+        batch = work.records
         try:
             outcomes, started, finished = await self._attempt(batch)
             dispositions = [
@@ -287,13 +605,16 @@ class DeliveryWorker:
             )
             for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
                 self._observe(outcome, disposition)
-                self._tracker.finish(item.tp, item.offset)
+                if item.tracked:
+                    self._tracker.finish(item.tp, item.offset)
             self._commit_wanted.set()
         finally:
-            self._in_flight -= len(batch)
+            timer.cancel()
+            work.done = True
+            self._admission.release(work.key, len(batch), slow=work.slow)
             metrics.IN_FLIGHT.labels(self._label).dec(len(batch))
-            if self._in_flight < self._settings.concurrency:
-                self._capacity.set()
+            metrics.SLOW_LANE.labels(self._label).set(self._admission.slow)
+            self._gate()
 
     async def _attempt(
         self, batch: list[_Record]
@@ -345,11 +666,9 @@ class DeliveryWorker:
             ),
         )
 
-    def _records_of(
-        self, disposition: Disposition
-    ) -> list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]:
+    def _records_of(self, disposition: Disposition) -> list[OutRecord]:
         log = disposition.log
-        records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]] = [
+        records: list[OutRecord] = [
             (self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), [])
         ]
         if disposition.next_topic is not None and disposition.next_job is not None:
@@ -364,9 +683,7 @@ class DeliveryWorker:
             )
         return records
 
-    async def _produce_all(
-        self, records: list[tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]]
-    ) -> None:
+    async def _produce_all(self, records: list[OutRecord]) -> None:
         """Write records and wait for every acknowledgement, retrying until Kafka takes them."""
         producer = self._producer
         if producer is None:
@@ -436,6 +753,7 @@ class DeliveryWorker:
         for handle in self._paused.values():
             handle.cancel()
         self._paused.clear()
+        self._flush_aside()
         if self._tasks:
             _, pending = await asyncio.wait(
                 set(self._tasks), timeout=self._settings.shutdown_grace_seconds
@@ -452,9 +770,13 @@ class DeliveryWorker:
             await committer
         await self.commit()
         self._consumer = None
+        side, self._side = self._side, None
         try:
             await consumer.stop()
         finally:
+            if side is not None:
+                with contextlib.suppress(KafkaError):
+                    await side.stop()
             await producer.stop()
             await self._deliverer.aclose()
         logger.info("delivery worker stopped", extra={"transport": self._label})
@@ -465,6 +787,7 @@ class DeliveryWorker:
             handle = self._paused.pop(tp, None)
             if handle is not None:
                 handle.cancel()
+            self._pointer_paused.discard(tp)
         drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_seconds)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
@@ -473,6 +796,17 @@ class DeliveryWorker:
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self._tracker.forget(list(assigned))
+
+
+def _key(record: ConsumerRecord) -> str | None:
+    """The integration id a record is keyed by (jobs are keyed by integration id)."""
+    key = record.key
+    if not key:
+        return None
+    try:
+        return str(key.decode())
+    except UnicodeDecodeError:
+        return None
 
 
 def _duration(outcome: DeliveryOutcome, batch_seconds: float) -> float:
