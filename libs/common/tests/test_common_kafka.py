@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
@@ -37,10 +39,19 @@ async def test_ensure_topics_is_idempotent_and_compacts_config(
     try:
         first = await ensure_topics(kafka, specs)
         second = await ensure_topics(kafka, specs)
-        [config] = await admin.describe_configs(
-            [ConfigResource(ConfigResourceType.TOPIC, topics.config)]
-        )
-        described = {entry[0]: entry[1] for resource in config.resources for entry in resource[4]}
+        described: dict[str, str] = {}
+        # A topic's metadata reaches every broker component shortly after its creation: until
+        # then describe_configs answers an error with no entries. Ask again (bounded).
+        async with asyncio.timeout(30):
+            while "cleanup.policy" not in described:
+                [config] = await admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, topics.config)]
+                )
+                described = {
+                    entry[0]: entry[1] for resource in config.resources for entry in resource[4]
+                }
+                if "cleanup.policy" not in described:
+                    await asyncio.sleep(0.2)
         await admin.delete_topics([s.name for s in specs])
     finally:
         await admin.close()
