@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
+import json
 import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator, Callable, Sequence
@@ -15,7 +17,7 @@ from datetime import UTC, datetime
 
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import (
@@ -24,6 +26,7 @@ from integrations_common.delivery import (
     DeliverySettings,
     DeliveryWorker,
 )
+from integrations_common.delivery.oversize import OutRecord, smaller
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob
@@ -305,3 +308,58 @@ async def test_unreadable_records_are_dead_lettered_not_lost(
     assert headers[DEAD_LETTER_REASON_HEADER] == b"unreadable"
     assert b"not a delivery job" in headers["x-error-detail"]
     assert [log.event_id for log in logs] == ["ev-after"]
+
+
+async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    # The dead-letter topic takes at most 20,000 bytes; the unreadable record is 19,900, so its
+    # dead letter (the record plus headers) is refused, which used to stall the partition.
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    dead_letters = topics.dead_letters(Transport.WEBHOOK)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(dead_letters, 2, 1, topic_configs={"max.message.bytes": "20000"})]
+        )
+    finally:
+        await admin.close()
+    garbage = b"z" * 19_900
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    worker = _worker(kafka, topics, transport)
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    async with _running(worker):
+        producer = create_producer(kafka)
+        await producer.start()
+        try:
+            await producer.send_and_wait(deliveries, garbage, key=b"k")
+        finally:
+            await producer.stop()
+        await _publish(kafka, deliveries, [_job("ev-after-large")])
+        dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= 1)
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 1)]
+        )
+
+    value, headers = dead[0]
+    assert value == b""
+    assert headers[DEAD_LETTER_REASON_HEADER] == b"unreadable"
+    assert headers["x-truncated"] == b"true"
+    assert headers["x-original-bytes"] == b"19900"
+    assert headers["x-original-sha256"] == hashlib.sha256(garbage).hexdigest().encode()
+    assert b"/" in headers["x-source"]
+    assert [log.event_id for log in logs] == ["ev-after-large"]
+
+
+def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:
+    record: OutRecord = (
+        "logs",
+        b"job-1",
+        json.dumps({"id": "l-1", "body": "x" * 100, "error_detail": "HTTP 500"}).encode(),
+        [],
+    )
+    topic, key, value, _ = smaller(record, logs_topic="logs")
+    shrunk = json.loads(value or b"")
+    assert (topic, key, shrunk["id"], shrunk["body"]) == ("logs", b"job-1", "l-1", "")
+    assert shrunk["error_detail"].startswith("HTTP 500 (")

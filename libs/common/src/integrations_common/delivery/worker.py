@@ -28,7 +28,7 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError, MessageSizeTooLargeError
 from pydantic import ValidationError
 
 from integrations_common.delivery import metrics
@@ -49,6 +49,7 @@ from integrations_common.delivery.disposition import (
     decide,
 )
 from integrations_common.delivery.offsets import OffsetTracker
+from integrations_common.delivery.oversize import OutRecord, smaller
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.topics import delivery_topic_specs
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
@@ -67,7 +68,6 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
-OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
 
 
 @dataclass(frozen=True)
@@ -684,25 +684,45 @@ class DeliveryWorker:
         return records
 
     async def _produce_all(self, records: list[OutRecord]) -> None:
-        """Write records and wait for every acknowledgement, retrying until Kafka takes them."""
+        """Write records and wait for every acknowledgement, retrying until Kafka takes them.
+
+        A record refused as too large is replaced by a smaller one (`oversize.smaller`): it would
+        be refused forever and stall the partition. Only records not yet taken are sent again.
+        """
         producer = self._producer
         if producer is None:
             raise RuntimeError("the worker is not running")
-        while True:
-            try:
-                futures = [
-                    await producer.send(topic, value=value, key=key, headers=headers)
-                    for topic, key, value, headers in records
-                ]
-                await asyncio.gather(*futures)
-            except KafkaError as exc:
+        pending = list(records)
+        while pending:
+            results = await asyncio.gather(
+                *(self._send_one(producer, record) for record in pending), return_exceptions=True
+            )
+            failed: list[OutRecord] = []
+            transient = False
+            for record, result in zip(pending, results, strict=True):
+                if isinstance(result, MessageSizeTooLargeError):
+                    logger.warning(
+                        "a record was refused as too large; sending a smaller one",
+                        extra={"topic": record[0], "bytes": len(record[2] or b"")},
+                    )
+                    failed.append(smaller(record, logs_topic=self._topics.logs))
+                elif isinstance(result, KafkaError):
+                    failed.append(record)
+                    transient = True
+                elif isinstance(result, BaseException):
+                    raise result
+            if transient:
                 logger.warning(
-                    "writing outcomes to Kafka failed; retrying",
-                    extra={"error": type(exc).__name__},
+                    "writing outcomes to Kafka failed; retrying", extra={"records": len(failed)}
                 )
                 await asyncio.sleep(self._settings.produce_retry_seconds)
-            else:
-                return
+            pending = failed
+
+    @staticmethod
+    async def _send_one(producer: AIOKafkaProducer, record: OutRecord) -> None:
+        topic, key, value, headers = record
+        future = await producer.send(topic, value=value, key=key, headers=headers)
+        await future
 
     def _observe(self, outcome: DeliveryOutcome, disposition: Disposition) -> None:
         if outcome.succeeded:

@@ -1,0 +1,40 @@
+"""What a sender writes instead of a record Kafka refuses as too large.
+
+Such a record would be refused forever, and retrying it would stall its partition. An attempt log
+goes again without the receiver's answer (`body` emptied, `error_detail` says so), so the log
+writer can still store it. Any other record (a dead letter, a job for a retry tier) goes with no
+value and headers that say what was cut: `x-truncated: true`, `x-original-bytes` and
+`x-original-sha256` (hex), next to its own headers (the reason and the source position).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+
+_LOG_NOTE = "The receiver's answer was dropped: the attempt log was too large for Kafka"
+
+
+def smaller(record: OutRecord, *, logs_topic: str) -> OutRecord:
+    """The record to send in place of `record`, which Kafka refused as too large."""
+    topic, key, value, headers = record
+    if not value:
+        return topic, key, value, [(name, data[:1024]) for name, data in headers]
+    if topic == logs_topic:
+        try:
+            log = json.loads(value)
+        except ValueError:
+            log = None
+        if isinstance(log, dict) and log.get("body"):
+            detail = log.get("error_detail")
+            log["body"] = ""
+            log["error_detail"] = f"{detail} ({_LOG_NOTE})" if detail else _LOG_NOTE
+            return topic, key, json.dumps(log, separators=(",", ":")).encode(), headers
+    marks = [
+        ("x-truncated", b"true"),
+        ("x-original-bytes", str(len(value)).encode()),
+        ("x-original-sha256", hashlib.sha256(value).hexdigest().encode()),
+    ]
+    return topic, key, b"", [*headers, *marks]
