@@ -264,7 +264,9 @@ async def test_kill_9_under_load_then_restart_delivers_everything(
     finally:
         with contextlib.suppress(ProcessLookupError):
             second.send_signal(signal.SIGTERM)
-        await asyncio.wait_for(second.wait(), 60)
+        # 15 s of shutdown grace plus the consumers' leave; once, in a loaded full run, the
+        # stop took over 60 s (not reproduced since): a hang still fails here.
+        await asyncio.wait_for(second.wait(), 120)
 
     counts = Counter(r.headers["webhook-id"] for r in receiver.requests)
     duplicates = sum(n - 1 for n in counts.values())
