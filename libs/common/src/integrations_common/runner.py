@@ -1,9 +1,15 @@
-"""Runs a worker service: logging, the ops server, and a clean stop on SIGTERM or SIGINT."""
+"""Runs a worker service: logging, the ops server, and a clean stop on SIGTERM or SIGINT.
+
+A second stop signal while the first stop is under way means the stop is stuck: the stacks of
+every asyncio task are logged (what it waits for), and the process exits at once with code 1.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import os
 import signal
 from collections.abc import Awaitable, Callable
 
@@ -37,7 +43,7 @@ async def serve(
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, _stop_or_give_up, stop)
     server = OpsServer(service=service, host=ops.host, port=ops.port, ready=ready)
     await server.start()
     logger.info("%s is up", service, extra={"ops_port": server.port, "version": version})
@@ -62,3 +68,21 @@ def run(
     """Entry point body shared by the worker services."""
     configure_logging(log_level)
     asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
+
+
+def task_stacks() -> str:
+    """The stack of every asyncio task of the running loop (where each one waits)."""
+    out = io.StringIO()
+    for task in asyncio.all_tasks():
+        out.write(f"--- {task.get_name()} ({task.get_coro()!r})\n")
+        task.print_stack(file=out)
+    return out.getvalue()
+
+
+def _stop_or_give_up(stop: asyncio.Event) -> None:
+    if not stop.is_set():
+        stop.set()
+        return
+    logger.error("a second stop signal while stopping; tasks still running:\n%s", task_stacks())
+    logging.shutdown()
+    os._exit(1)
