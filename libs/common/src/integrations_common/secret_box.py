@@ -7,6 +7,7 @@ dropping the old key.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable
 from urllib.parse import quote, quote_plus
@@ -81,15 +82,18 @@ def mask(plaintext: str) -> str:
     return MASK_CHAR * (len(plaintext) - len(visible)) + visible
 
 
-def _spellings(secret: str) -> set[bytes]:
-    """How a secret can appear in a body: as is, JSON-escaped, and URL-encoded."""
-    return {
+@functools.lru_cache(maxsize=4096)
+def _spellings(secret: str) -> tuple[tuple[bytes, ...], bytes]:
+    """How a secret can appear in a body (as is, JSON-escaped, URL-encoded; longest first), and
+    its masked form. Cached: every answer of an integration is redacted with the same secret."""
+    spellings = {
         secret.encode(),
         json.dumps(secret)[1:-1].encode(),
         json.dumps(secret, ensure_ascii=False)[1:-1].encode(),
         quote(secret, safe="").encode(),
         quote_plus(secret, safe="").encode(),
     }
+    return tuple(sorted(spellings, key=len, reverse=True)), mask(secret).encode()
 
 
 def redact(data: bytes, secrets: Iterable[str | None]) -> bytes:
@@ -102,8 +106,8 @@ def redact(data: bytes, secrets: Iterable[str | None]) -> bytes:
     for secret in secrets:
         if not secret or len(secret) < MIN_REDACTED:
             continue
-        masked = mask(secret).encode()
-        for spelling in sorted(_spellings(secret), key=len, reverse=True):
+        spellings, masked = _spellings(secret)
+        for spelling in spellings:
             if spelling in data:
                 data = data.replace(spelling, masked)
     return data
