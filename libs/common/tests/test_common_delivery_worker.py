@@ -363,3 +363,22 @@ def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:
     shrunk = json.loads(value or b"")
     assert (topic, key, shrunk["id"], shrunk["body"]) == ("logs", b"job-1", "l-1", "")
     assert shrunk["error_detail"].startswith("HTTP 500 (")
+
+
+async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    """Regression: Python 3.11's `asyncio.wait_for` swallows a cancel that lands while its
+    inner wait has just finished, so the commit loop went on forever and the sender never
+    stopped (seen in CI). A batch that finishes during shutdown asks for a commit exactly then.
+    """
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    worker = _worker(kafka, topics, ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True)))
+    committer = asyncio.create_task(worker._commit_loop())
+    await asyncio.sleep(0.05)
+    worker._commit_wanted.set()
+    await asyncio.sleep(0)  # the loop's wait is done; the loop itself has not run yet
+    committer.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        async with asyncio.timeout(5):
+            await committer

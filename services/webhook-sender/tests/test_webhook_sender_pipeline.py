@@ -9,10 +9,12 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import uuid
 import warnings
 from collections import Counter, defaultdict
 from collections.abc import AsyncIterator, Callable
+from typing import IO
 
 import pytest
 from aiohttp import web
@@ -195,15 +197,36 @@ async def test_retry_tiers_retry_after_gone_and_dead_letters(
     assert dead_ids == {jobs["/gone"].job_id, jobs["/broken"].job_id}
 
 
-async def _start_sender(env: dict[str, str]) -> asyncio.subprocess.Process:
+async def _start_sender(
+    env: dict[str, str], stderr: int | IO[bytes] = subprocess.DEVNULL
+) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         "integrations_webhook_sender",
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
+
+
+async def _stop_or_explain(process: asyncio.subprocess.Process, stderr: IO[bytes]) -> None:
+    """SIGTERM, and if the stop is stuck, fail with the task stacks the runner logs."""
+    with contextlib.suppress(ProcessLookupError):
+        process.send_signal(signal.SIGTERM)
+    try:
+        await asyncio.wait_for(process.wait(), 120)
+    except TimeoutError:
+        with contextlib.suppress(ProcessLookupError):
+            process.send_signal(signal.SIGTERM)  # the runner dumps every task's stack and exits
+        try:
+            await asyncio.wait_for(process.wait(), 10)
+        except TimeoutError:
+            process.kill()
+            await process.wait()
+        stderr.seek(0)
+        tail = stderr.read()[-30_000:].decode(errors="replace")
+        pytest.fail(f"the sender did not stop within 120 s of SIGTERM; its stderr ends:\n{tail}")
 
 
 async def test_kill_9_under_load_then_restart_delivers_everything(
@@ -254,19 +277,16 @@ async def test_kill_9_under_load_then_restart_delivers_everything(
         first.send_signal(signal.SIGKILL)
         await first.wait()
     delivered_before_kill = len(receiver.requests)
-    second = await _start_sender(env)
     expected = {job.job_id for job in jobs}
-    try:
-        async with asyncio.timeout(120), receiver.arrived:
-            await receiver.arrived.wait_for(
-                lambda: expected <= {r.headers["webhook-id"] for r in receiver.requests}
-            )
-    finally:
-        with contextlib.suppress(ProcessLookupError):
-            second.send_signal(signal.SIGTERM)
-        # 15 s of shutdown grace plus the consumers' leave; once, in a loaded full run, the
-        # stop took over 60 s (not reproduced since): a hang still fails here.
-        await asyncio.wait_for(second.wait(), 120)
+    with tempfile.TemporaryFile() as second_stderr:
+        second = await _start_sender(env, second_stderr)
+        try:
+            async with asyncio.timeout(120), receiver.arrived:
+                await receiver.arrived.wait_for(
+                    lambda: expected <= {r.headers["webhook-id"] for r in receiver.requests}
+                )
+        finally:
+            await _stop_or_explain(second, second_stderr)
 
     counts = Counter(r.headers["webhook-id"] for r in receiver.requests)
     duplicates = sum(n - 1 for n in counts.values())

@@ -60,13 +60,10 @@ class OpsServer:
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
-            request_line = await asyncio.wait_for(reader.readline(), _READ_TIMEOUT_S)
-            while (await asyncio.wait_for(reader.readline(), _READ_TIMEOUT_S)) not in (
-                b"\r\n",
-                b"\n",
-                b"",
-            ):
-                pass
+            async with asyncio.timeout(_READ_TIMEOUT_S):
+                request_line = await reader.readline()
+                while (await reader.readline()) not in (b"\r\n", b"\n", b""):
+                    pass
             status, content_type, body = self._respond(request_line[:_MAX_REQUEST_LINE])
             head = (
                 f"HTTP/1.1 {status}\r\nContent-Type: {content_type}\r\n"

@@ -155,7 +155,8 @@ class StompTransport:
     ) -> DeliveryOutcome:
         timeout = self._settings.receipt_timeout_s
         try:
-            await asyncio.wait_for(future, timeout)
+            async with asyncio.timeout(timeout):
+                await future
         except TimeoutError:
             link.forget(receipt)
             link.alive = False  # a broker that misses receipts is not trusted with more

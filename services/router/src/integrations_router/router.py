@@ -261,7 +261,8 @@ class Router:
                 extra={"failed": len(failed), "error": repr(next(r for r in results if r))},
             )
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await stop.wait()
             if stop.is_set():
                 return False
             delay = min(delay * 2, self._settings.send_retry_max_s)

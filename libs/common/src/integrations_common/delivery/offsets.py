@@ -85,7 +85,8 @@ class OffsetTracker:
         if not events:
             return True
         try:
-            await asyncio.wait_for(asyncio.gather(*events), timeout)
+            async with asyncio.timeout(timeout):
+                await asyncio.gather(*events)
         except TimeoutError:
             return False
         return True

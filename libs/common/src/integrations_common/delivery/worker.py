@@ -434,7 +434,8 @@ class DeliveryWorker:
             if extra > 0:
                 return min(extra, self._settings.batch_size)
         try:
-            return await asyncio.wait_for(self._admission.wait_room(key), 1.0)
+            async with asyncio.timeout(1.0):
+                return await self._admission.wait_room(key)
         except TimeoutError:
             return 0
 
@@ -739,7 +740,8 @@ class DeliveryWorker:
     async def _commit_loop(self) -> None:
         while True:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._commit_wanted.wait(), 1.0)
+                async with asyncio.timeout(1.0):
+                    await self._commit_wanted.wait()
             self._commit_wanted.clear()
             await self.commit()
 

@@ -101,7 +101,8 @@ class LogWriter:
                 logger.warning("the store did not answer its probe")
             self._set_store_state(probe_ok=ok)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.store_probe_interval_s)
+                async with asyncio.timeout(self.settings.store_probe_interval_s):
+                    await stop.wait()
 
     async def start(self) -> None:
         """Create topics (if asked), indexes, and join the consumer group."""
@@ -141,7 +142,8 @@ class LogWriter:
                     extra={"reason": type(exc.__cause__ or exc).__name__, "logs": len(logs)},
                 )
                 try:
-                    await asyncio.wait_for(stop.wait(), delay)
+                    async with asyncio.timeout(delay):
+                        await stop.wait()
                 except TimeoutError:
                     delay = min(delay * 2, self.settings.retry_backoff_max_s)
                     continue

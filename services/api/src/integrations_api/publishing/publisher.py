@@ -46,10 +46,10 @@ class ConfigPublisher:
     async def _send(self, topic: str, key: str, value: bytes | None, *, event: bool) -> None:
         headers = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())] if event else None
         try:
-            await asyncio.wait_for(
-                self._producer.send_and_wait(topic, value=value, key=key.encode(), headers=headers),
-                self._timeout_s,
-            )
+            async with asyncio.timeout(self._timeout_s):
+                await self._producer.send_and_wait(
+                    topic, value=value, key=key.encode(), headers=headers
+                )
         except (KafkaError, TimeoutError) as exc:
             raise BrokerUnavailableError(f"cannot publish to {topic}") from exc
 
