@@ -15,7 +15,7 @@ help: ## List the commands.
 
 install: .venv/.synced ## Install uv (if missing) and every package, pinned by uv.lock.
 
-.venv/.synced: uv.lock pyproject.toml libs/common/pyproject.toml services/*/pyproject.toml
+.venv/.synced: uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --all-packages --frozen
 	@touch $@

@@ -6,5 +6,5 @@ BENCH_QUEUE_ARGS ?=
 
 bench-queue: install ## SQS (batched, unbatched) and STOMP msg/s vs the raw clients, same run.
 	@set -a; source .run/secrets.env 2>/dev/null || true; source services/queue-sender/local.env; set +a; \
-	  .venv/bin/python -m integrations_queue_sender.bench \
+	  .venv/bin/python -m bench.queue_bench \
 	    --sqs-endpoint "$$QUEUE_SENDER_SQS__ENDPOINT_URL" $(BENCH_QUEUE_ARGS)

@@ -21,5 +21,5 @@ emit: install ## Emit one event: TYPE=order.paid STORE_ID=… ORG_ID=… DATA=fi
 
 bench-router: install ## Router throughput vs a plain aiokafka consume->produce loop (same run).
 	@set -a; source services/router/local.env; set +a; \
-	  .venv/bin/python -m integrations_router.bench --events $(BENCH_EVENTS) \
+	  .venv/bin/python -m bench.router_bench --events $(BENCH_EVENTS) \
 	    --integrations $(BENCH_INTEGRATIONS) --partitions $(BENCH_PARTITIONS)

@@ -13,4 +13,4 @@ bench-webhook: install ## Webhook sender deliveries/s vs wrk and raw aiohttp/htt
 	fi
 	@PATH="$$PATH:/usr/sbin" BENCH_N=$(BENCH_WEBHOOK_N) BENCH_C=$(BENCH_WEBHOOK_C) \
 	  KAFKA_BOOTSTRAP_SERVERS=$${KAFKA_BOOTSTRAP_SERVERS:-127.0.0.1:9092} \
-	  .venv/bin/python -m integrations_webhook_sender.bench
+	  .venv/bin/python -m bench.webhook_bench

@@ -16,15 +16,15 @@ from integrations_common.secret_box import EncryptionSettings, SecretBox, genera
 from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.address_guard import check_endpoint, checked_addresses
 from integrations_queue_sender.errors import BlockedAddressError, InvalidConfigurationError
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
-    stomp_configuration,
-)
 from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
 from integrations_queue_sender.stomp_transport import StompTransport
 from integrations_queue_sender.worker import build_workers
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
+    stomp_configuration,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -68,14 +68,14 @@ async def listener() -> AsyncIterator[CountingListener]:
 
 
 async def _deliver_to(box: SecretBox, address: str, transport: StompTransport) -> str | None:
-    integration = sample_integration(
+    integration = make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box, addresses=[address], destination="/queue/guarded", username="u", password="p"
         ),
     )
     try:
-        [outcome] = await transport.deliver([sample_job(sample_event(), integration)])
+        [outcome] = await transport.deliver([make_job(make_event(), integration)])
     finally:
         await transport.aclose()
     assert not outcome.succeeded

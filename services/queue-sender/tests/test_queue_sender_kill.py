@@ -22,14 +22,14 @@ from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import TopicSettings, Transport
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
     sqs_configuration,
     stomp_configuration,
 )
-from integrations_queue_sender.testing import StompSubscriber
+from integrations_testkit.stomp_subscriber import StompSubscriber
 
 pytestmark = pytest.mark.e2e
 
@@ -144,10 +144,10 @@ async def test_kill_9_under_load_loses_nothing(
     box = SecretBox(EncryptionSettings.model_validate({"keys": key}))
     url = await sqs_queue_factory("qs-kill")
     destination = f"/queue/{unique_name('qs-kill')}"
-    sqs = sample_integration(
+    sqs = make_integration(
         integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
     )
-    stomp = sample_integration(
+    stomp = make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box,
@@ -157,8 +157,8 @@ async def test_kill_9_under_load_loses_nothing(
             password=stomp_endpoint.passcode,
         ),
     )
-    sqs_jobs = [sample_job(sample_event(), sqs) for _ in range(SQS_JOBS)]
-    stomp_jobs = [sample_job(sample_event(), stomp) for _ in range(STOMP_JOBS)]
+    sqs_jobs = [make_job(make_event(), sqs) for _ in range(SQS_JOBS)]
+    stomp_jobs = [make_job(make_event(), stomp) for _ in range(STOMP_JOBS)]
     env = {
         **os.environ,
         "QUEUE_SENDER_KAFKA__BOOTSTRAP_SERVERS": kafka_bootstrap_servers,

@@ -9,8 +9,8 @@ from integrations_common.integrations import IntegrationSnapshot, IntegrationTyp
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_queue_sender.destinations import DestinationRegistry
 from integrations_queue_sender.errors import InvalidConfigurationError
-from integrations_queue_sender.samples import sample_integration, sqs_configuration
 from integrations_queue_sender.sqs_destination import SqsDestination, resolve_sqs_destination
+from integrations_testkit.factories import make_integration, sqs_configuration
 
 pytestmark = pytest.mark.unit
 
@@ -24,7 +24,7 @@ def box() -> SecretBox:
 
 def _resolve(box: SecretBox, override: str | None = None, **config: object) -> SqsDestination:
     configuration = {**sqs_configuration(box, url=AWS_URL, region="eu-west-1"), **config}
-    integration = sample_integration(
+    integration = make_integration(
         integration_type=IntegrationType.AWS_SQS, configuration=configuration
     )
     return resolve_sqs_destination(integration, box=box, endpoint_override=override)
@@ -81,7 +81,7 @@ def test_registry_keeps_the_newest_version_and_reports_replacements(box: SecretB
     )
 
     def snapshot(version: int, url: str) -> IntegrationSnapshot:
-        return sample_integration(
+        return make_integration(
             integration_type=IntegrationType.AWS_SQS,
             configuration=sqs_configuration(box, url=url, region="eu-west-1"),
             integration_id="int-1",

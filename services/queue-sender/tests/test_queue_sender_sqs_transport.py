@@ -19,15 +19,15 @@ from conftest import QueueFactory
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_queue_sender.message import message_document
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
-    sample_resource,
-    sqs_configuration,
-)
 from integrations_queue_sender.settings import SqsSettings
 from integrations_queue_sender.sqs_transport import SqsTransport
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
+    make_resource,
+    sqs_configuration,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -45,7 +45,7 @@ async def transport(sqs_endpoint_url: str, box: SecretBox) -> AsyncIterator[SqsT
 
 
 def _integration(box: SecretBox, url: str, **kwargs: Any) -> IntegrationSnapshot:
-    return sample_integration(
+    return make_integration(
         integration_type=IntegrationType.AWS_SQS,
         configuration=sqs_configuration(box, url=url),
         **kwargs,
@@ -72,8 +72,8 @@ async def test_message_arrives_with_exactly_the_cloudevent_fields(
     transport: SqsTransport, sqs_queue_factory: QueueFactory, sqs_client: Any, box: SecretBox
 ) -> None:
     url = await sqs_queue_factory("qs-exact")
-    resource = sample_resource("order", "order-42")
-    job = sample_job(sample_event(resource=resource), _integration(box, url))
+    resource = make_resource("order", "order-42")
+    job = make_job(make_event(resource=resource), _integration(box, url))
 
     [outcome] = await transport.deliver([job])
 
@@ -101,7 +101,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_fields(
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {
         "ce-id": job.event.id,
-        "ce-type": "order.created",
+        "ce-type": job.event.type,
         "content-type": "application/cloudevents+json",
     }
 
@@ -112,7 +112,7 @@ async def test_fifo_queue_gets_group_and_deduplication_ids(
     url = await sqs_queue_factory("qs-fifo", fifo=True)
     integration = _integration(box, url)
     jobs = [
-        sample_job(sample_event(resource=sample_resource("order", f"order-{n % 2}")), integration)
+        make_job(make_event(resource=make_resource("order", f"order-{n % 2}")), integration)
         for n in range(4)
     ]
 
@@ -135,10 +135,10 @@ async def test_a_batch_with_one_bad_entry_fails_only_that_entry(
 ) -> None:
     url = await sqs_queue_factory("qs-batch")
     integration = _integration(box, url)
-    bad = sample_resource("order", "bad")
+    bad = make_resource("order", "bad")
     bad["note"] = "not allowed in SQS: \uffff"
-    jobs = [sample_job(sample_event(), integration) for _ in range(5)]
-    jobs.insert(2, sample_job(sample_event(resource=bad), integration))
+    jobs = [make_job(make_event(), integration) for _ in range(5)]
+    jobs.insert(2, make_job(make_event(resource=bad), integration))
 
     outcomes = await transport.deliver(jobs)
 
@@ -156,9 +156,9 @@ async def test_unknown_queue_is_a_failed_attempt_that_says_so(
     good = await sqs_queue_factory("qs-good")
     missing = f"{sqs_endpoint_url}/000000000000/qs-missing-queue-{id(box)}"
     jobs = [
-        sample_job(sample_event(), _integration(box, missing)),
-        sample_job(sample_event(), _integration(box, missing)),
-        sample_job(sample_event(), _integration(box, good)),
+        make_job(make_event(), _integration(box, missing)),
+        make_job(make_event(), _integration(box, missing)),
+        make_job(make_event(), _integration(box, good)),
     ]
 
     outcomes = await transport.deliver(jobs)
@@ -178,11 +178,11 @@ async def test_undecryptable_credentials_fail_only_their_integration(
 ) -> None:
     url = await sqs_queue_factory("qs-creds")
     other_box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
-    foreign = sample_integration(
+    foreign = make_integration(
         integration_type=IntegrationType.AWS_SQS,
         configuration=sqs_configuration(other_box, url=url),
     )
-    jobs = [sample_job(sample_event(), foreign), sample_job(sample_event(), _integration(box, url))]
+    jobs = [make_job(make_event(), foreign), make_job(make_event(), _integration(box, url))]
 
     outcomes = await transport.deliver(jobs)
 
@@ -202,7 +202,7 @@ async def test_unreachable_endpoint_is_a_retryable_failure(box: SecretBox) -> No
     )
     try:
         [outcome] = await sqs.deliver(
-            [sample_job(sample_event(), _integration(box, f"{endpoint}/000000000000/q"))]
+            [make_job(make_event(), _integration(box, f"{endpoint}/000000000000/q"))]
         )
     finally:
         await sqs.aclose()
@@ -218,7 +218,7 @@ async def test_new_integration_version_with_new_credentials_gets_a_new_client(
 ) -> None:
     url = await sqs_queue_factory("qs-version")
     v1 = _integration(box, url, integration_id="int-versioned", version=1)
-    v2 = sample_integration(
+    v2 = make_integration(
         integration_type=IntegrationType.AWS_SQS,
         configuration=sqs_configuration(box, url=url, secret_access_key="rotated"),
         integration_id="int-versioned",
@@ -226,11 +226,9 @@ async def test_new_integration_version_with_new_credentials_gets_a_new_client(
     )
     clients = transport._clients
 
-    assert (await transport.deliver([sample_job(sample_event(), v1)]))[0].succeeded
+    assert (await transport.deliver([make_job(make_event(), v1)]))[0].succeeded
     assert len(clients) == 1
-    outcomes = await transport.deliver(
-        [sample_job(sample_event(), v2), sample_job(sample_event(), v1)]
-    )
+    outcomes = await transport.deliver([make_job(make_event(), v2), make_job(make_event(), v1)])
     assert all(o.succeeded for o in outcomes)
     assert len(clients) == 1
 
@@ -242,7 +240,7 @@ async def test_clients_beyond_the_cap_are_closed(
     sqs = SqsTransport(settings=SqsSettings(endpoint_url=sqs_endpoint_url, max_clients=1), box=box)
     keys = ("AKIAFIRSTFIRSTFIRST1", "AKIASECONDSECONDSEC2")
     integrations = [
-        sample_integration(
+        make_integration(
             integration_type=IntegrationType.AWS_SQS,
             configuration=sqs_configuration(box, url=url, access_key_id=key),
         )
@@ -250,7 +248,7 @@ async def test_clients_beyond_the_cap_are_closed(
     ]
     try:
         for integration in integrations:
-            [outcome] = await sqs.deliver([sample_job(sample_event(), integration)])
+            [outcome] = await sqs.deliver([make_job(make_event(), integration)])
             assert outcome.succeeded, outcome.error_detail
         assert [k[0] for k in sqs._clients._entries] == [keys[1]]
     finally:

@@ -8,13 +8,13 @@ from pydantic import SecretStr
 from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_queue_sender.errors import InvalidConfigurationError
-from integrations_queue_sender.samples import sample_integration, stomp_configuration
 from integrations_queue_sender.stomp_destination import (
     StompAddress,
     StompDestination,
     parse_address,
     resolve_stomp_destination,
 )
+from integrations_testkit.factories import make_integration, stomp_configuration
 
 pytestmark = pytest.mark.unit
 
@@ -33,7 +33,7 @@ def _resolve(box: SecretBox, **configuration: object) -> StompDestination:
     base = stomp_configuration(
         box, addresses=AMAZON_MQ, destination="/queue/orders", username="u", password="p"
     )
-    integration = sample_integration(
+    integration = make_integration(
         integration_type=IntegrationType.STOMP, configuration={**base, **configuration}
     )
     return resolve_stomp_destination(integration, box=box)

@@ -15,20 +15,16 @@ from integrations_common.integrations import IntegrationSnapshot, IntegrationTyp
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_document
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
-    stomp_configuration,
-)
 from integrations_queue_sender.settings import StompSettings
 from integrations_queue_sender.stomp_transport import StompTransport
-from integrations_queue_sender.testing import (
-    StompSubscriber,
-    TcpProxy,
-    closed_port,
-    self_signed_tls,
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
+    stomp_configuration,
 )
+from integrations_testkit.network import TcpProxy, closed_port, self_signed_tls
+from integrations_testkit.stomp_subscriber import StompSubscriber
 
 pytestmark = pytest.mark.integration
 
@@ -75,7 +71,7 @@ def _integration(
     addresses: list[str] | None = None,
     password: str | None = None,
 ) -> IntegrationSnapshot:
-    return sample_integration(
+    return make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box,
@@ -95,7 +91,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     box: SecretBox,
 ) -> None:
     integration = _integration(box, stomp_endpoint, destination)
-    jobs = [sample_job(sample_event(), integration) for _ in range(3)]
+    jobs = [make_job(make_event(), integration) for _ in range(3)]
 
     outcomes = await transport.deliver(jobs)
 
@@ -121,8 +117,8 @@ async def test_failover_to_the_second_address(
 ) -> None:
     second = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
     addresses = [f"stomp://127.0.0.1:{closed_port()}", second]
-    job = sample_job(
-        sample_event(), _integration(box, stomp_endpoint, destination, addresses=addresses)
+    job = make_job(
+        make_event(), _integration(box, stomp_endpoint, destination, addresses=addresses)
     )
 
     [outcome] = await transport.deliver([job])
@@ -138,7 +134,7 @@ async def test_wrong_password_is_refused_with_the_brokers_reason(
 ) -> None:
     integration = _integration(box, stomp_endpoint, destination, password="wrong-password")
 
-    [outcome] = await transport.deliver([sample_job(sample_event(), integration)])
+    [outcome] = await transport.deliver([make_job(make_event(), integration)])
 
     assert not outcome.succeeded
     assert not outcome.give_up
@@ -156,8 +152,8 @@ async def test_no_reachable_address_fails_fast_during_the_backoff(
     addresses = [f"stomp://127.0.0.1:{closed_port()}", f"stomp+ssl://127.0.0.1:{closed_port()}"]
     integration = _integration(box, stomp_endpoint, destination, addresses=addresses)
     try:
-        [first] = await stomp_transport.deliver([sample_job(sample_event(), integration)])
-        [second] = await stomp_transport.deliver([sample_job(sample_event(), integration)])
+        [first] = await stomp_transport.deliver([make_job(make_event(), integration)])
+        [second] = await stomp_transport.deliver([make_job(make_event(), integration)])
     finally:
         await stomp_transport.aclose()
     expected = f"could not connect to any STOMP address ({', '.join(addresses)})"
@@ -183,7 +179,7 @@ async def test_a_silent_broker_does_not_hold_up_another_integration(
     live = _integration(box, stomp_endpoint, destination)
     try:
         outcomes = await stomp_transport.deliver(
-            [sample_job(sample_event(), dead), sample_job(sample_event(), live)]
+            [make_job(make_event(), dead), make_job(make_event(), live)]
         )
     finally:
         await stomp_transport.aclose()
@@ -209,8 +205,8 @@ async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
     integration = _integration(
         box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{proxy.port}"]
     )
-    before = sample_job(sample_event(), integration)
-    retried = sample_job(sample_event(), integration)
+    before = make_job(make_event(), integration)
+    retried = make_job(make_event(), integration)
     try:
         [first] = await transport.deliver([before])
         await proxy.stop()
@@ -235,7 +231,7 @@ async def test_a_message_the_broker_rejects_fails_with_the_brokers_reason(
     missing = "/remote-temp-queue/ID:qs-missing-1:1"
     integration = _integration(box, stomp_endpoint, missing)
 
-    outcomes = await transport.deliver([sample_job(sample_event(), integration) for _ in range(2)])
+    outcomes = await transport.deliver([make_job(make_event(), integration) for _ in range(2)])
 
     for outcome in outcomes:
         assert not outcome.succeeded
@@ -261,8 +257,8 @@ async def test_stomp_ssl_speaks_tls_and_verifies_the_broker(
     )
     untrusting = StompTransport(policy=LOOPBACK, settings=TEST_SETTINGS, box=box)
     try:
-        [trusted] = await trusting.deliver([sample_job(sample_event(), integration)])
-        [refused] = await untrusting.deliver([sample_job(sample_event(), integration)])
+        [trusted] = await trusting.deliver([make_job(make_event(), integration)])
+        [refused] = await untrusting.deliver([make_job(make_event(), integration)])
     finally:
         await trusting.aclose()
         await untrusting.aclose()
@@ -282,10 +278,10 @@ async def test_idle_connections_are_closed(
     first = _integration(box, stomp_endpoint, destination)
     second = _integration(box, stomp_endpoint, destination)
     try:
-        assert (await stomp_transport.deliver([sample_job(sample_event(), first)]))[0].succeeded
+        assert (await stomp_transport.deliver([make_job(make_event(), first)]))[0].succeeded
         await asyncio.sleep(1.2)
         stomp_transport._last_sweep = 0.0  # the sweep runs at most every 10 s; due now
-        assert (await stomp_transport.deliver([sample_job(sample_event(), second)]))[0].succeeded
+        assert (await stomp_transport.deliver([make_job(make_event(), second)]))[0].succeeded
         assert stomp_transport.open_connections == 1  # only the second, just used
     finally:
         await stomp_transport.aclose()

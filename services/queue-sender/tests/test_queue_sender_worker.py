@@ -19,16 +19,17 @@ from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings, Transport
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
+from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
+from integrations_queue_sender.worker import build_workers, run_workers
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
     sqs_configuration,
     stomp_configuration,
 )
-from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
-from integrations_queue_sender.testing import StompSubscriber, TcpProxy, closed_port
-from integrations_queue_sender.worker import build_workers, run_workers
+from integrations_testkit.network import TcpProxy, closed_port
+from integrations_testkit.stomp_subscriber import StompSubscriber
 
 pytestmark = pytest.mark.integration
 
@@ -152,10 +153,10 @@ async def test_jobs_on_both_deliveries_topics_are_delivered_and_logged(
     subscriber: StompSubscriber,
 ) -> None:
     url = await sqs_queue_factory("qs-worker")
-    sqs = sample_integration(
+    sqs = make_integration(
         integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
     )
-    stomp = sample_integration(
+    stomp = make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box,
@@ -165,8 +166,8 @@ async def test_jobs_on_both_deliveries_topics_are_delivered_and_logged(
             password=stomp_endpoint.passcode,
         ),
     )
-    sqs_jobs = [sample_job(sample_event(), sqs) for _ in range(12)]
-    stomp_jobs = [sample_job(sample_event(), stomp) for _ in range(5)]
+    sqs_jobs = [make_job(make_event(), sqs) for _ in range(12)]
+    stomp_jobs = [make_job(make_event(), stomp) for _ in range(5)]
 
     await _produce(settings, Transport.SQS, sqs_jobs)
     await _produce(settings, Transport.STOMP, stomp_jobs)
@@ -194,7 +195,7 @@ async def test_a_broker_that_is_down_gets_its_message_after_the_retry_delay(
     subscriber: StompSubscriber,
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, listen_port=closed_port())
-    integration = sample_integration(
+    integration = make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box,
@@ -204,7 +205,7 @@ async def test_a_broker_that_is_down_gets_its_message_after_the_retry_delay(
             password=stomp_endpoint.passcode,
         ),
     )
-    job = sample_job(sample_event(), integration)
+    job = make_job(make_event(), integration)
 
     await _produce(settings, Transport.STOMP, [job])
     first = await _logs_until(settings, lambda logs: len(logs) >= 1)

@@ -7,7 +7,6 @@ import contextlib
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -16,68 +15,23 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from integrations_common.cloudevents_codec import encode_binary, encode_structured
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.kafka import ensure_topics, platform_topics
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
-
-NOW = datetime(2026, 11, 28, 4, 0, tzinfo=UTC)
-
-
-def snapshot(
-    *,
-    store_id: str | None = "store-1",
-    org_id: str | None = "org-1",
-    observes: list[str] | None = None,
-    enabled: bool = True,
-    integration_type: IntegrationType = IntegrationType.WEBHOOK,
-    version: int = 1,
-    integration_id: str | None = None,
-) -> IntegrationSnapshot:
-    """An integration snapshot as the API publishes it."""
-    return IntegrationSnapshot(
-        id=integration_id or str(uuid.uuid4()),
-        org_id=org_id,
-        store_id=store_id,
-        name="test",
-        enabled=enabled,
-        integration_type=integration_type,
-        observes=observes if observes is not None else ["order.paid"],
-        configuration={"url": "http://127.0.0.1:1/hook", "secret_key": "gAAAA-ciphertext"},
-        version=version,
-        created_at=NOW,
-        updated_at=NOW,
-    )
-
-
-def event(
-    *,
-    event_type: str = "order.paid",
-    store_id: str | None = "store-1",
-    org_id: str = "org-1",
-    event_id: str | None = None,
-) -> CommerceEvent:
-    """A valid commerce event."""
-    return CommerceEvent(
-        id=event_id or str(uuid.uuid4()),
-        source="/tests",
-        type=event_type,
-        time=NOW,
-        orgid=org_id,
-        storeid=store_id,
-        data={"data": {"type": event_type.split(".", maxsplit=1)[0], "id": "r-1"}},
-    )
+from integrations_testkit.factories import make_event as testkit_make_event
+from integrations_testkit.factories import make_integration
 
 
 @pytest.fixture
 def make_snapshot() -> Callable[..., IntegrationSnapshot]:
-    return snapshot
+    return make_integration
 
 
 @pytest.fixture
 def make_event() -> Callable[..., CommerceEvent]:
-    return event
+    return testkit_make_event
 
 
 class KafkaKit:

@@ -28,14 +28,10 @@ from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_testkit.factories import JobFactory, make_webhook_job
+from integrations_testkit.receiver import Received, Receiver
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
-from integrations_webhook_sender.testing import (
-    JobFactory,
-    Received,
-    Receiver,
-    make_job,
-)
 
 pytestmark = pytest.mark.integration
 
@@ -60,7 +56,7 @@ def secret_box(box_key: str) -> SecretBox:
 
 @pytest.fixture
 def job_factory(secret_box: SecretBox) -> JobFactory:
-    return functools.partial(make_job, box=secret_box)
+    return functools.partial(make_webhook_job, box=secret_box)
 
 
 @pytest.fixture

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 from standardwebhooks import Webhook
 
+from integrations_testkit.factories import make_event, make_webhook_job
 from integrations_webhook_sender.request import (
     BodySecret,
     encode_body,
@@ -17,7 +18,6 @@ from integrations_webhook_sender.request import (
     webhook_body,
     webhook_headers,
 )
-from integrations_webhook_sender.testing import make_event, make_job
 from integrations_webhook_sender.transport import parse_retry_after
 
 pytestmark = pytest.mark.unit
@@ -26,7 +26,7 @@ URL = "https://webhook.url"
 
 
 def test_body_secret_modes() -> None:
-    job = make_job(URL)
+    job = make_webhook_job(URL)
     plain = webhook_body(job, url=URL, secret_key="secret_squirrel", body_secret=BodySecret.PLAIN)
     masked = webhook_body(job, url=URL, secret_key="secret_squirrel", body_secret=BodySecret.MASKED)
     omitted = webhook_body(job, url=URL, secret_key="secret_squirrel", body_secret=BodySecret.OMIT)
@@ -38,7 +38,7 @@ def test_body_secret_modes() -> None:
 def test_deleted_payload_is_type_and_id_only() -> None:
     event = make_event(event_type="product.deleted")
     body = webhook_body(
-        make_job(URL, event=event), url=URL, secret_key=None, body_secret=BodySecret.PLAIN
+        make_webhook_job(URL, event=event), url=URL, secret_key=None, body_secret=BodySecret.PLAIN
     )
     assert body["payload"] == {"type": "product", "id": event.data["data"]["id"]}
     assert body["resources"] == json.dumps(body["payload"], separators=(",", ":"))
@@ -46,7 +46,7 @@ def test_deleted_payload_is_type_and_id_only() -> None:
 
 
 def test_signature_matches_the_reference_library() -> None:
-    job = make_job(URL)
+    job = make_webhook_job(URL)
     body = encode_body(webhook_body(job, url=URL, secret_key="k", body_secret=BodySecret.PLAIN))
     now = int(datetime.now(UTC).timestamp())
     headers = webhook_headers(job=job, body=body, secret_key="k", timestamp=now, user_agent="t")

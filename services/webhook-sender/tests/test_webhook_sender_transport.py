@@ -17,16 +17,10 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
 from integrations_common.secret_box import SecretBox, mask
+from integrations_testkit.factories import JobFactory, make_event, make_webhook_job, new_secret_box
+from integrations_testkit.receiver import Received, Receiver
 from integrations_webhook_sender.settings import HttpSettings, default_user_agent
 from integrations_webhook_sender.ssrf import AddressPolicy, parse_networks
-from integrations_webhook_sender.testing import (
-    JobFactory,
-    Received,
-    Receiver,
-    make_event,
-    make_job,
-    new_secret_box,
-)
 from integrations_webhook_sender.transport import OUTSIDE_2XX, WebhookTransport
 
 pytestmark = pytest.mark.integration
@@ -81,7 +75,7 @@ def secret_box() -> SecretBox:
 
 @pytest.fixture
 def job_factory(secret_box: SecretBox) -> JobFactory:
-    return functools.partial(make_job, box=secret_box)
+    return functools.partial(make_webhook_job, box=secret_box)
 
 
 @pytest.fixture
@@ -156,7 +150,7 @@ async def test_deleted_and_org_level_events(
     transport: WebhookTransport,
     job_factory: JobFactory,
 ) -> None:
-    event = make_event(event_type="product.deleted", store=False)
+    event = make_event(event_type="product.deleted", store_id=None)
     await transport.deliver([job_factory(receiver.url("/hook"), event=event)])
     body = receiver.requests[0].json
     resource = event.data["data"]

@@ -48,9 +48,9 @@ from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_testkit.factories import make_webhook_job
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
-from integrations_webhook_sender.testing import make_job
 
 BODY = json.dumps({"data": {"type": "order", "id": "o-1", "note": "x" * 1950}}).encode()
 NGINX_CONF = """
@@ -130,7 +130,7 @@ def wrk(url: str, connections: int, seconds: int) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as script:
         script.write(WRK_SCRIPT.format(body=BODY.decode()))
     try:
-        result = subprocess.run(  # noqa: S603 - fixed arguments
+        result = subprocess.run(
             [
                 shutil.which("wrk") or "wrk",
                 "-t1",
@@ -220,7 +220,7 @@ class SenderResult:
 def _integrations(url: str, box: SecretBox, count: int = 64) -> list[DeliveryJob]:
     """One first job per integration; their snapshots (and encrypted secrets) are reused."""
     return [
-        make_job(
+        make_webhook_job(
             url,
             secret="bench-secret",  # noqa: S106 - a benchmark value
             box=box,

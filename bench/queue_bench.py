@@ -28,16 +28,16 @@ from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_body
-from integrations_queue_sender.samples import (
-    sample_event,
-    sample_integration,
-    sample_job,
-    sqs_configuration,
-    stomp_configuration,
-)
 from integrations_queue_sender.settings import SqsSettings, StompSettings
 from integrations_queue_sender.sqs_transport import SqsTransport, message_attributes
 from integrations_queue_sender.stomp_transport import StompTransport, frame_headers
+from integrations_testkit.factories import (
+    make_event,
+    make_integration,
+    make_job,
+    sqs_configuration,
+    stomp_configuration,
+)
 
 
 async def _timed(count: int, run: Callable[[], Awaitable[None]]) -> float:
@@ -92,10 +92,10 @@ async def bench_sqs(
         aws_secret_access_key="bench",  # noqa: S106 - ElasticMQ accepts any credentials
     ) as client:
         url = (await client.create_queue(QueueName=f"qs-bench-{uuid.uuid4().hex[:8]}"))["QueueUrl"]
-        integration = sample_integration(
+        integration = make_integration(
             integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
         )
-        jobs = [sample_job(sample_event(), integration) for _ in range(messages)]
+        jobs = [make_job(make_event(), integration) for _ in range(messages)]
         messages_: list[dict[str, Any]] = [
             {"MessageBody": message_body(j), "MessageAttributes": message_attributes(j)}
             for j in jobs
@@ -170,7 +170,7 @@ async def bench_stomp(
     """STOMP rates with receipts: raw stomp.py, then the transport."""
     box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     destination = f"/queue/qs-bench-{uuid.uuid4().hex[:8]}"
-    integration = sample_integration(
+    integration = make_integration(
         integration_type=IntegrationType.STOMP,
         configuration=stomp_configuration(
             box,
@@ -180,7 +180,7 @@ async def bench_stomp(
             password=passcode,
         ),
     )
-    jobs = [sample_job(sample_event(), integration) for _ in range(messages)]
+    jobs = [make_job(make_event(), integration) for _ in range(messages)]
     bodies = [message_body(j).encode() for j in jobs]
     raw_rates: list[float] = []
     rates: list[float] = []

@@ -1,4 +1,4 @@
-"""Helpers for the queue sender's tests and benchmark: a STOMP subscriber and a TCP proxy.
+"""Network helpers for tests: a closed port, a self-signed TLS pair and a TCP proxy.
 
 The proxy stands in front of a real broker so a test can take the broker away (`stop`) and bring
 it back (`start`) without touching the shared server; given a TLS context it terminates TLS,
@@ -8,16 +8,12 @@ which turns the plain local broker into a `stomp+ssl://` one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import ipaddress
 import socket
 import ssl
-import threading
 from pathlib import Path
-from typing import Any
 
-import stomp
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -66,36 +62,6 @@ def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.load_cert_chain(cert_file, key_file)
     return cert_file, context
-
-
-class StompSubscriber(stomp.ConnectionListener):  # type: ignore[misc]
-    """Collects every message that arrives on one destination."""
-
-    def __init__(
-        self, *, host: str, port: int, login: str | None, passcode: str | None, destination: str
-    ) -> None:
-        self.frames: list[Any] = []
-        self._arrived = threading.Condition()
-        self._conn = stomp.Connection12([(host, port)])
-        self._conn.set_listener("subscriber", self)
-        self._conn.connect(login, passcode, wait=True)
-        self._conn.subscribe(destination, id="1", ack="auto")
-
-    def on_message(self, frame: Any) -> None:
-        with self._arrived:
-            self.frames.append(frame)
-            self._arrived.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 10.0) -> list[Any]:
-        """Block until `count` messages arrived (or `timeout`); answer all so far."""
-        with self._arrived:
-            self._arrived.wait_for(lambda: len(self.frames) >= count, timeout)
-            return list(self.frames)
-
-    def close(self) -> None:
-        """Disconnect."""
-        with contextlib.suppress(Exception):
-            self._conn.disconnect()
 
 
 class TcpProxy:

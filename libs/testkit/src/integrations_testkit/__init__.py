@@ -1,0 +1,1 @@
+"""Dev-only helpers shared by the tests and benchmarks; never installed in an image."""

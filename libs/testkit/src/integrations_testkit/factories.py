@@ -1,0 +1,165 @@
+"""One set of builders of events, integrations and jobs, for every test and benchmark."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import SecretStr
+
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.jobs import DeliveryJob
+from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+
+SOURCE = "https://commerce.example/v2"
+T0 = datetime(2026, 11, 28, 5, 0, 0, 123000, tzinfo=UTC)
+
+
+def new_secret_box() -> SecretBox:
+    """A box with a fresh key, standing in for the platform's configured keys."""
+    return SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
+
+
+def make_resource(resource_type: str = "order", resource_id: str | None = None) -> dict[str, Any]:
+    """A small JSON:API resource."""
+    return {
+        "id": resource_id or str(uuid.uuid4()),
+        "type": resource_type,
+        "status": "complete",
+        "meta": {"display_price": {"with_tax": {"amount": 1000, "currency": "GBP"}}},
+    }
+
+
+def make_event(
+    event_id: str | None = None,
+    *,
+    event_type: str = "order.paid",
+    org_id: str = "org-1",
+    store_id: str | None = "store-1",
+    resource: dict[str, Any] | None = None,
+    time: datetime = T0,
+    source: str = SOURCE,
+) -> CommerceEvent:
+    """A commerce event about `resource` (a new sample resource if none is given).
+
+    A `*.deleted` event carries only the resource's type and id, as producers send it.
+    """
+    kind = event_type.split(".", maxsplit=1)[0]
+    body = resource if resource is not None else make_resource(kind)
+    if event_type.endswith(".deleted") and resource is None:
+        body = {"type": body["type"], "id": body["id"]}
+    return CommerceEvent(
+        id=event_id or str(uuid.uuid4()),
+        source=source,
+        type=event_type,
+        time=time,
+        orgid=org_id,
+        storeid=store_id,
+        data={"data": body, "included": {}},
+    )
+
+
+def make_integration(
+    *,
+    integration_type: IntegrationType = IntegrationType.WEBHOOK,
+    configuration: dict[str, Any] | None = None,
+    integration_id: str | None = None,
+    version: int = 1,
+    org_id: str | None = "org-1",
+    store_id: str | None = "store-1",
+    observes: list[str] | None = None,
+    enabled: bool = True,
+) -> IntegrationSnapshot:
+    """An integration snapshot as the API publishes it (secrets in `configuration` encrypted)."""
+    return IntegrationSnapshot(
+        id=integration_id or str(uuid.uuid4()),
+        org_id=org_id,
+        store_id=store_id,
+        name="Order paid notification",
+        description="Fire an event on order paid",
+        enabled=enabled,
+        integration_type=integration_type,
+        observes=observes if observes is not None else ["order.paid"],
+        configuration=configuration or {"url": "http://127.0.0.1:1/hook"},
+        version=version,
+        created_at=T0,
+        updated_at=T0,
+    )
+
+
+def make_job(
+    event: CommerceEvent, integration: IntegrationSnapshot, *, now: datetime | None = None
+) -> DeliveryJob:
+    """The first job for `event` and `integration`."""
+    return DeliveryJob.route(event, integration, now=now)
+
+
+def webhook_configuration(
+    *, url: str, secret: str | None = None, box: SecretBox | None = None
+) -> dict[str, Any]:
+    """A `webhook` configuration as the snapshot holds it (the secret encrypted)."""
+    configuration: dict[str, Any] = {"url": url}
+    if secret is not None:
+        if box is None:
+            raise ValueError("a secret needs a box to encrypt it")
+        configuration["secret_key"] = box.encrypt(secret)
+    return configuration
+
+
+def make_webhook_job(
+    url: str,
+    *,
+    secret: str | None = None,
+    box: SecretBox | None = None,
+    event: CommerceEvent | None = None,
+    integration_id: str | None = None,
+) -> DeliveryJob:
+    """A first-attempt webhook job for `url`, its secret encrypted like the API stores it."""
+    event = event or make_event(time=datetime.now(UTC))
+    integration = make_integration(
+        configuration=webhook_configuration(url=url, secret=secret, box=box),
+        integration_id=integration_id,
+        store_id=event.storeid,
+        observes=[event.type],
+    )
+    return make_job(event, integration)
+
+
+JobFactory = Callable[..., DeliveryJob]
+
+
+def sqs_configuration(
+    box: SecretBox,
+    *,
+    url: str,
+    region: str = "us-east-1",
+    access_key_id: str = "AKIAEXAMPLEEXAMPLE01",
+    secret_access_key: str = "example-secret",  # noqa: S107 - a sample, not a credential
+) -> dict[str, Any]:
+    """An `aws_sqs` configuration as the snapshot holds it (secrets encrypted)."""
+    return {
+        "url": url,
+        "region": region,
+        "aws_access_key_id": box.encrypt(access_key_id),
+        "aws_secret_access_key": box.encrypt(secret_access_key),
+    }
+
+
+def stomp_configuration(
+    box: SecretBox,
+    *,
+    addresses: list[str],
+    destination: str,
+    username: str | None = None,
+    password: str | None = None,
+) -> dict[str, Any]:
+    """A `stomp` configuration as the snapshot holds it (password encrypted)."""
+    configuration: dict[str, Any] = {"addresses": addresses, "destination": destination}
+    if username is not None:
+        configuration["username"] = username
+    if password is not None:
+        configuration["password"] = box.encrypt(password)
+    return configuration
