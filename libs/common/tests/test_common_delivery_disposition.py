@@ -12,11 +12,13 @@ from integrations_common.delivery import (
     DeliveryOutcome,
     Disposition,
     RetrySchedule,
+    Verdict,
     decide,
+    failed,
 )
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.errors import PermanentError, RetryableError
 from integrations_common.jobs import DeliveryJob
+from integrations_testkit.factories import make_event, make_integration, make_job
 
 pytestmark = pytest.mark.unit
 
@@ -25,26 +27,7 @@ SCHEDULE = RetrySchedule.parse("5s,30s")
 
 
 def _job() -> DeliveryJob:
-    event = CommerceEvent(
-        id="ev-1",
-        source="s",
-        type="order.paid",
-        time=T0,
-        orgid="org-1",
-        data={"data": {"type": "order", "id": "o-1"}},
-    )
-    integration = IntegrationSnapshot(
-        id="int-1",
-        org_id="org-1",
-        name="n",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
-        configuration={"url": "https://example.com"},
-        version=1,
-        created_at=T0,
-        updated_at=T0,
-    )
-    return DeliveryJob.route(event, integration, now=T0)
+    return make_job(make_event("ev-1", time=T0), make_integration(integration_id="int-1"), now=T0)
 
 
 def _decide(outcome: DeliveryOutcome, tier: int | None = None) -> Disposition:
@@ -90,3 +73,20 @@ def test_exhausted_and_gone_are_dead_letters() -> None:
     assert gone.dead_letter == DeadLetterReason.GAVE_UP
     assert gone.log.job_status == JobStatus.FAILED
     assert (b"x-job-status", b"failed") in [(k.encode(), v) for k, v in gone.headers]
+
+
+def test_the_error_table_decides_the_verdict() -> None:
+    """One table for every transport: permanent gives up, retryable retries after its delay."""
+    permanent = failed(PermanentError("the queue does not exist"), status_code=400)
+    retryable = failed(RetryableError("throttled", delay=7.5))
+    not_sent = failed(RetryableError("blocked address"), sent=False)
+
+    assert permanent.verdict is Verdict.GIVE_UP
+    assert permanent.error_detail == "the queue does not exist"
+    assert _decide(permanent).dead_letter == DeadLetterReason.GAVE_UP
+    assert retryable.verdict is Verdict.RETRY
+    assert retryable.retry_after == 7.5
+    assert _decide(retryable).next_topic == "d.webhook.retry.30s"  # the first tier >= 7.5 s
+    assert not_sent.verdict is Verdict.SKIPPED
+    assert _decide(not_sent).next_job is not None
+    assert DeliveryOutcome(succeeded=True).verdict is Verdict.DELIVERED

@@ -16,6 +16,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
+from integrations_common.delivery import Verdict
 from integrations_common.secret_box import SecretBox, mask
 from integrations_testkit.factories import JobFactory, make_event, make_webhook_job, new_secret_box
 from integrations_testkit.receiver import Received, Receiver
@@ -343,3 +344,18 @@ async def test_blocked_targets_are_never_sent(
 async def test_bad_urls_give_up(transport: WebhookTransport, job_factory: JobFactory) -> None:
     outcomes = await transport.deliver([job_factory("ftp://example.com/"), job_factory("")])
     assert all(o.give_up and o.skipped for o in outcomes)
+
+
+async def test_an_undecryptable_secret_gives_up_without_sending(
+    receiver: Receiver, transport: WebhookTransport
+) -> None:
+    """A permanent error: dead-lettered at once (no retry can decrypt it), and nothing is sent."""
+    foreign_box = new_secret_box()  # a key the sender does not hold
+    job = make_webhook_job(receiver.url("/hook"), secret="s3cret", box=foreign_box)
+
+    [outcome] = await transport.deliver([job])
+
+    assert outcome.verdict is Verdict.GIVE_UP
+    assert outcome.skipped
+    assert "cannot be decrypted" in (outcome.error_detail or "")
+    assert receiver.requests == []

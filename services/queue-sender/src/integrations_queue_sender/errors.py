@@ -1,13 +1,15 @@
 """The queue sender's errors. Each carries the exact `error_detail` an attempt log shows.
 
-Transports never let these escape `deliver`: `failure()` turns one into a failed outcome. Both
-kinds are retried on the schedule (and dead-lettered when it runs out): a destination that is
-down may come back, and a configuration that cannot work may be fixed by its owner.
+Transports never let these escape `deliver`: `failure()` turns one into a failed outcome through
+the shared error-to-verdict table (`integrations_common.delivery.failed`): a retryable error is
+retried on the schedule (a destination that is down may come back); a permanent one (a queue that
+does not exist, access denied, a configuration that cannot work) goes to the dead-letter topic at
+once, to be replayed after its owner fixes the integration.
 """
 
 from __future__ import annotations
 
-from integrations_common.delivery.transport import DeliveryOutcome
+from integrations_common.delivery.transport import DeliveryOutcome, failed
 from integrations_common.errors import IntegrationsError, PermanentError, RetryableError
 
 
@@ -63,7 +65,5 @@ class InvalidConfigurationError(QueueSenderError, PermanentError):
 
 
 def failure(error: QueueSenderError) -> DeliveryOutcome:
-    """A failed outcome that reports `error` exactly."""
-    return DeliveryOutcome(
-        succeeded=False, status_code=error.status_code, error_detail=error.detail
-    )
+    """A failed outcome that reports `error` exactly; its class decides retry or give up."""
+    return failed(error, detail=error.detail, status_code=error.status_code)

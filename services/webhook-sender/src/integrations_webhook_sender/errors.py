@@ -24,3 +24,11 @@ class BlockedAddressError(WebhookError):
 
 class InvalidDestinationError(PermanentError):
     """The integration's URL cannot be used (missing, not http(s), malformed)."""
+
+
+class ReceiverFailedError(WebhookError):
+    """The receiver could not be reached or answered outside 2xx; `delay` from `Retry-After`."""
+
+
+class ReceiverGoneError(PermanentError):
+    """The receiver answered 410 Gone: it asks for no more attempts."""

@@ -22,10 +22,16 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from integrations_common.delivery import DeliveryOutcome
+from integrations_common.delivery import DeliveryOutcome, failed
+from integrations_common.errors import IntegrationsError
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox, UndecryptableSecretError, redact
-from integrations_webhook_sender.errors import BlockedAddressError, InvalidDestinationError
+from integrations_webhook_sender.errors import (
+    BlockedAddressError,
+    InvalidDestinationError,
+    ReceiverFailedError,
+    ReceiverGoneError,
+)
 from integrations_webhook_sender.request import encode_body, webhook_body, webhook_headers
 from integrations_webhook_sender.settings import HttpSettings
 from integrations_webhook_sender.ssrf import AddressPolicy, GuardedResolver
@@ -137,12 +143,12 @@ class WebhookTransport:
         try:
             request = self._prepare(job, started)
         except InvalidDestinationError as exc:
-            return self._outcome(started, error_detail=f"{exc} - {FAIL}", give_up=True, sent=False)
-        except UndecryptableSecretError:
+            return self._failed(started, exc, detail=f"{exc} - {FAIL}", sent=False)
+        except UndecryptableSecretError as exc:
             detail = f"The integration's secret key cannot be decrypted; not sent - {FAIL}"
-            return self._outcome(started, error_detail=detail, sent=False)
+            return self._failed(started, exc, detail=detail, sent=False)
         except BlockedAddressError as exc:
-            return self._outcome(started, error_detail=_blocked(exc), sent=False)
+            return self._failed(started, exc, detail=_blocked(exc), sent=False)
         key = (request.url.host or "", request.url.port or 0)
         await self._overall.acquire()
         try:
@@ -215,20 +221,17 @@ class WebhookTransport:
                     )
                     status = response.status
                     retry_after = response.headers.get("Retry-After")
-        except (TimeoutError, BlockedAddressError, aiohttp.ClientError, OSError) as exc:
-            return self._outcome(
-                started,
-                error_detail=self._failure_detail(exc, url),
-                sent=not isinstance(exc, BlockedAddressError),
-            )
+        except BlockedAddressError as exc:
+            return self._failed(started, exc, detail=_blocked(exc), sent=False)
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
+            detail = self._failure_detail(exc, url)
+            return self._failed(started, ReceiverFailedError(detail), detail=detail)
         return self._answered(started, status=status, body=body, retry_after=retry_after)
 
     def _failure_detail(self, exc: BaseException, url: URL) -> str:
         target = f"{url.host}:{url.port}"
         if isinstance(exc, TimeoutError):
             return f"Timed out after {self._http.timeout_seconds:g} seconds - {FAIL}"
-        if isinstance(exc, BlockedAddressError):
-            return _blocked(exc)
         if isinstance(exc, aiohttp.ClientConnectorError):
             return _connect_detail(exc, host=url.host or "", target=target)
         return f"The connection to {target} failed: {_reason(exc)} - {FAIL}"
@@ -237,42 +240,44 @@ class WebhookTransport:
         self, started: datetime, *, status: int, body: bytes, retry_after: str | None
     ) -> DeliveryOutcome:
         if 200 <= status < 300:
-            return self._outcome(started, succeeded=True, status_code=status, body=body)
+            return DeliveryOutcome(
+                succeeded=True,
+                status_code=status,
+                body=body,
+                started_at=started,
+                finished_at=self._clock(),
+            )
+        error: IntegrationsError
         if status == 410:
             detail = f"Received 410 Gone - the receiver asked for no more attempts - {FAIL}"
-            return self._outcome(
-                started, status_code=status, body=body, error_detail=detail, give_up=True
-            )
-        detail = OUTSIDE_2XX
-        if 300 <= status < 400:
-            detail = f"{OUTSIDE_2XX} (redirects are not followed)"
-        delay = None
-        if status in RETRY_AFTER_STATUSES and retry_after:
-            delay = parse_retry_after(retry_after, now=self._clock())
-        return self._outcome(
-            started, status_code=status, body=body, error_detail=detail, retry_after=delay
-        )
+            error = ReceiverGoneError(detail)
+        else:
+            detail = OUTSIDE_2XX
+            if 300 <= status < 400:
+                detail = f"{OUTSIDE_2XX} (redirects are not followed)"
+            delay = None
+            if status in RETRY_AFTER_STATUSES and retry_after:
+                delay = parse_retry_after(retry_after, now=self._clock())
+            error = ReceiverFailedError(detail, delay=delay)
+        return self._failed(started, error, detail=detail, status_code=status, body=body)
 
-    def _outcome(
+    def _failed(
         self,
         started: datetime,
+        error: IntegrationsError,
         *,
-        succeeded: bool = False,
+        detail: str,
         status_code: int | None = None,
         body: bytes = b"",
-        error_detail: str | None = None,
-        retry_after: float | None = None,
-        give_up: bool = False,
         sent: bool = True,
     ) -> DeliveryOutcome:
-        return DeliveryOutcome(
-            succeeded=succeeded,
+        """The outcome the shared error-to-verdict table gives `error`."""
+        return failed(
+            error,
+            detail=detail,
             status_code=status_code,
             body=body,
-            error_detail=error_detail,
-            retry_after=retry_after,
-            give_up=give_up,
-            skipped=not sent,
+            sent=sent,
             started_at=started,
             finished_at=self._clock(),
         )

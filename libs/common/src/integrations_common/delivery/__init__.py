@@ -70,7 +70,12 @@ from integrations_common.delivery.disposition import (
 from integrations_common.delivery.schedule import DEFAULT_SCHEDULE, RetrySchedule
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.topics import delivery_topic_specs
-from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
+from integrations_common.delivery.transport import (
+    DeliveryOutcome,
+    DeliveryTransport,
+    Verdict,
+    failed,
+)
 from integrations_common.delivery.worker import DeliveryWorker
 
 __all__ = [
@@ -85,7 +90,9 @@ __all__ = [
     "DeliveryWorker",
     "Disposition",
     "RetrySchedule",
+    "Verdict",
     "dead_letter_topic",
     "decide",
     "delivery_topic_specs",
+    "failed",
 ]

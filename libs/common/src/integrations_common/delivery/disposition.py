@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery.schedule import RetrySchedule
-from integrations_common.delivery.transport import DeliveryOutcome
+from integrations_common.delivery.transport import DeliveryOutcome, Verdict
 from integrations_common.jobs import DeliveryJob
 
 DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason"
@@ -72,10 +72,11 @@ def decide(
             error_detail=outcome.error_detail,
         )
 
-    if outcome.succeeded:
+    verdict = outcome.verdict
+    if verdict is Verdict.DELIVERED:
         return Disposition(log=log(JobStatus.SUCCEEDED))
     attempted_at = outcome.started_at or started_at
-    if outcome.give_up:
+    if verdict is Verdict.GIVE_UP:
         return _dead_letter(
             job,
             log=log(JobStatus.FAILED),
@@ -84,6 +85,7 @@ def decide(
             finished_at=finished_at,
             attempted_at=attempted_at,
         )
+    # RETRY and SKIPPED (nothing was sent: an open circuit, a blocked address) take the next tier
     retry_after = None
     if outcome.retry_after is not None:
         retry_after = max(0.0, min(outcome.retry_after, max_retry_after))

@@ -11,9 +11,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Protocol
 
+from integrations_common.errors import IntegrationsError, RetryableError
 from integrations_common.jobs import DeliveryJob
+
+
+class Verdict(StrEnum):
+    """What an attempt means for the job: the only input the worker's retry rules read."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    GIVE_UP = "give_up"
+    SKIPPED = "skipped"
 
 
 @dataclass(frozen=True)
@@ -36,6 +47,46 @@ class DeliveryOutcome:
     skipped: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
+
+    @property
+    def verdict(self) -> Verdict:
+        """Delivered; give up (dead-letter now); skipped (nothing sent); or retry."""
+        if self.succeeded:
+            return Verdict.DELIVERED
+        if self.give_up:
+            return Verdict.GIVE_UP
+        if self.skipped:
+            return Verdict.SKIPPED
+        return Verdict.RETRY
+
+
+def failed(
+    error: IntegrationsError,
+    *,
+    detail: str | None = None,
+    status_code: int | None = None,
+    body: bytes = b"",
+    sent: bool = True,
+    started_at: datetime | None = None,
+    finished_at: datetime | None = None,
+) -> DeliveryOutcome:
+    """The one table from an error to a verdict, for every transport.
+
+    A `PermanentError` (or any error not retryable) gives up: the job goes to the dead-letter
+    topic at once, to be replayed once its integration is fixed. A `RetryableError` retries on
+    the schedule, no sooner than its `delay`. `sent` False marks an attempt that sent nothing.
+    """
+    return DeliveryOutcome(
+        succeeded=False,
+        status_code=status_code,
+        body=body,
+        error_detail=detail if detail is not None else str(error),
+        retry_after=error.delay if isinstance(error, RetryableError) else None,
+        give_up=not error.retryable,
+        skipped=not sent,
+        started_at=started_at,
+        finished_at=finished_at,
+    )
 
 
 class DeliveryTransport(Protocol):
