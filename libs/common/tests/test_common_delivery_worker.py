@@ -26,11 +26,12 @@ from integrations_common.delivery import (
     DeliverySettings,
     DeliveryWorker,
 )
-from integrations_common.delivery.oversize import OutRecord, smaller
+from integrations_common.delivery.oversize import smaller
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer
+from integrations_common.kafka_send import OutgoingRecord
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 
 pytestmark = pytest.mark.integration
@@ -353,15 +354,15 @@ async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
 
 
 def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:
-    record: OutRecord = (
+    record = OutgoingRecord(
         "logs",
         b"job-1",
         json.dumps({"id": "l-1", "body": "x" * 100, "error_detail": "HTTP 500"}).encode(),
         [],
     )
-    topic, key, value, _ = smaller(record, logs_topic="logs")
-    shrunk = json.loads(value or b"")
-    assert (topic, key, shrunk["id"], shrunk["body"]) == ("logs", b"job-1", "l-1", "")
+    small = smaller(record, logs_topic="logs")
+    shrunk = json.loads(small.value or b"")
+    assert (small.topic, small.key, shrunk["id"], shrunk["body"]) == ("logs", b"job-1", "l-1", "")
     assert shrunk["error_detail"].startswith("HTTP 500 (")
 
 

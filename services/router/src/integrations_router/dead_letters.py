@@ -25,9 +25,11 @@ partition moves on, and the record says what was cut:
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
+
+from integrations_common.kafka_send import OutgoingRecord
 
 DLQ_HEADERS = (
     "dlq-reason",
@@ -41,26 +43,7 @@ DLQ_HEADERS = (
     "dlq-original-sha256",
 )
 _MAX_DETAIL = 2_000
-# What a record costs beyond its key, value and headers (record and batch framing), generously.
-_RECORD_OVERHEAD = 512
 _MAX_STRIPPED_KEY = 1_024
-
-
-@dataclass(frozen=True)
-class OutgoingRecord:
-    """One record to produce."""
-
-    topic: str
-    key: bytes | None
-    value: bytes | None
-    headers: list[tuple[str, bytes]]
-    dead_letter: bool = False
-
-    @property
-    def size(self) -> int:
-        """Bytes of key, value and headers, plus the record's framing."""
-        headers = sum(len(name) + len(value) for name, value in self.headers)
-        return len(self.key or b"") + len(self.value or b"") + headers + _RECORD_OVERHEAD
 
 
 def dead_letter(

@@ -35,9 +35,9 @@ from integrations_common.kafka import (
     ensure_topics,
     platform_topics,
 )
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import Transport
-from integrations_router.batch_send import CachedPartitioner, send_all
-from integrations_router.dead_letters import OutgoingRecord, dead_letter, stripped, truncated
+from integrations_router.dead_letters import dead_letter, stripped, truncated
 from integrations_router.job_encoding import JobEncoder
 from integrations_router.metrics import (
     EVENTS_IN,

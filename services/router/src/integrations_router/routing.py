@@ -12,8 +12,9 @@ from typing import Any
 from integrations_common.cloudevents_codec import InvalidEventError, decode_record
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob
+from integrations_common.kafka_send import OutgoingRecord
 from integrations_common.settings import TopicSettings, Transport
-from integrations_router.dead_letters import OutgoingRecord, dead_letter, truncated
+from integrations_router.dead_letters import dead_letter, truncated
 from integrations_router.index import RoutingIndex
 from integrations_router.job_encoding import JobEncoder
 

@@ -11,18 +11,19 @@ from __future__ import annotations
 
 import hashlib
 import json
+from dataclasses import replace
 
-OutRecord = tuple[str, bytes | None, bytes | None, list[tuple[str, bytes]]]
+from integrations_common.kafka_send import OutgoingRecord
 
 _LOG_NOTE = "The receiver's answer was dropped: the attempt log was too large for Kafka"
 
 
-def smaller(record: OutRecord, *, logs_topic: str) -> OutRecord:
+def smaller(record: OutgoingRecord, *, logs_topic: str) -> OutgoingRecord:
     """The record to send in place of `record`, which Kafka refused as too large."""
-    topic, key, value, headers = record
+    value, headers = record.value, record.headers
     if not value:
-        return topic, key, value, [(name, data[:1024]) for name, data in headers]
-    if topic == logs_topic:
+        return replace(record, headers=[(name, data[:1024]) for name, data in headers])
+    if record.topic == logs_topic:
         try:
             log = json.loads(value)
         except ValueError:
@@ -31,10 +32,10 @@ def smaller(record: OutRecord, *, logs_topic: str) -> OutRecord:
             detail = log.get("error_detail")
             log["body"] = ""
             log["error_detail"] = f"{detail} ({_LOG_NOTE})" if detail else _LOG_NOTE
-            return topic, key, json.dumps(log, separators=(",", ":")).encode(), headers
+            return replace(record, value=json.dumps(log, separators=(",", ":")).encode())
     marks = [
         ("x-truncated", b"true"),
         ("x-original-bytes", str(len(value)).encode()),
         ("x-original-sha256", hashlib.sha256(value).hexdigest().encode()),
     ]
-    return topic, key, b"", [*headers, *marks]
+    return replace(record, value=b"", headers=[*headers, *marks])

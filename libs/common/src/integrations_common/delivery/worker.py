@@ -49,12 +49,13 @@ from integrations_common.delivery.disposition import (
     decide,
 )
 from integrations_common.delivery.offsets import OffsetTracker
-from integrations_common.delivery.oversize import OutRecord, smaller
+from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.topics import delivery_topic_specs
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 
 logger = logging.getLogger(__name__)
@@ -138,6 +139,7 @@ class DeliveryWorker:
         self._commit_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = CachedPartitioner()
         self._ready = False
         self._label = transport.value
 
@@ -315,7 +317,9 @@ class DeliveryWorker:
         """Write pointers to set-aside records; then their offsets are done."""
         pointers = pointers_for(tp.topic, tp.partition, key, offsets, max_span=_POINTER_SPAN)
         header = [(SET_ASIDE_HEADER, b"reference")]
-        await self._produce_all([(self._slow, key.encode(), p.encode(), header) for p in pointers])
+        await self._produce_all(
+            [OutgoingRecord(self._slow, key.encode(), p.encode(), header) for p in pointers]
+        )
         for offset in offsets:
             self._tracker.finish(tp, offset)
         metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
@@ -478,7 +482,9 @@ class DeliveryWorker:
                 (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
                 ("x-source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
             ]
-            await self._produce_all([(self._dead_letters, record.key, record.value, headers)])
+            await self._produce_all(
+                [OutgoingRecord(self._dead_letters, record.key, record.value, headers)]
+            )
             metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
             return None
 
@@ -524,7 +530,9 @@ class DeliveryWorker:
             (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
             ("x-source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
         ]
-        await self._produce_all([(self._dead_letters, record.key, record.value, headers)])
+        await self._produce_all(
+            [OutgoingRecord(self._dead_letters, record.key, record.value, headers)]
+        )
         metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
         self._tracker.finish(tp, record.offset)
         self._commit_wanted.set()
@@ -667,15 +675,17 @@ class DeliveryWorker:
             ),
         )
 
-    def _records_of(self, disposition: Disposition) -> list[OutRecord]:
+    def _records_of(self, disposition: Disposition) -> list[OutgoingRecord]:
         log = disposition.log
-        records: list[OutRecord] = [
-            (self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), [])
+        records = [
+            OutgoingRecord(
+                self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), []
+            )
         ]
         if disposition.next_topic is not None and disposition.next_job is not None:
             job = disposition.next_job
             records.append(
-                (
+                OutgoingRecord(
                     disposition.next_topic,
                     job.kafka_key,
                     job.model_dump_json().encode(),
@@ -684,7 +694,7 @@ class DeliveryWorker:
             )
         return records
 
-    async def _produce_all(self, records: list[OutRecord]) -> None:
+    async def _produce_all(self, records: list[OutgoingRecord]) -> None:
         """Write records and wait for every acknowledgement, retrying until Kafka takes them.
 
         A record refused as too large is replaced by a smaller one (`oversize.smaller`): it would
@@ -695,22 +705,20 @@ class DeliveryWorker:
             raise RuntimeError("the worker is not running")
         pending = list(records)
         while pending:
-            results = await asyncio.gather(
-                *(self._send_one(producer, record) for record in pending), return_exceptions=True
-            )
-            failed: list[OutRecord] = []
+            results = await send_all(producer, pending, self._partitioner)
+            failed: list[OutgoingRecord] = []
             transient = False
             for record, result in zip(pending, results, strict=True):
                 if isinstance(result, MessageSizeTooLargeError):
                     logger.warning(
                         "a record was refused as too large; sending a smaller one",
-                        extra={"topic": record[0], "bytes": len(record[2] or b"")},
+                        extra={"topic": record.topic, "bytes": len(record.value or b"")},
                     )
                     failed.append(smaller(record, logs_topic=self._topics.logs))
                 elif isinstance(result, KafkaError):
                     failed.append(record)
                     transient = True
-                elif isinstance(result, BaseException):
+                elif result is not None:
                     raise result
             if transient:
                 logger.warning(
@@ -718,12 +726,6 @@ class DeliveryWorker:
                 )
                 await asyncio.sleep(self._settings.produce_retry_seconds)
             pending = failed
-
-    @staticmethod
-    async def _send_one(producer: AIOKafkaProducer, record: OutRecord) -> None:
-        topic, key, value, headers = record
-        future = await producer.send(topic, value=value, key=key, headers=headers)
-        await future
 
     def _observe(self, outcome: DeliveryOutcome, disposition: Disposition) -> None:
         if outcome.succeeded:

@@ -1,4 +1,8 @@
-"""Send many records at once: one record batch per partition, built here, not record by record.
+"""One record type and one "send them all and wait for the acks" for every producer here.
+
+The router, the senders' delivery worker and the API's publisher of integration changes write
+`OutgoingRecord`s with `send_all`. It sends many records at once: one record batch per
+partition, built here, not record by record.
 
 `AIOKafkaProducer.send` costs tens of microseconds per record in Python (partitioning with a
 pure-Python murmur2, the accumulator, one future per record); profiled under `make bench-router`
@@ -12,15 +16,33 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 
-from integrations_router.dead_letters import OutgoingRecord
-
 _KEY_CACHE_SIZE = 100_000
+# What a record costs beyond its key, value and headers (record and batch framing), generously.
+_RECORD_OVERHEAD = 512
+
+
+@dataclass(frozen=True)
+class OutgoingRecord:
+    """One record to produce."""
+
+    topic: str
+    key: bytes | None
+    value: bytes | None
+    headers: list[tuple[str, bytes]]
+    dead_letter: bool = False
+
+    @property
+    def size(self) -> int:
+        """Bytes of key, value and headers, plus the record's framing."""
+        headers = sum(len(name) + len(value) for name, value in self.headers)
+        return len(self.key or b"") + len(self.value or b"") + headers + _RECORD_OVERHEAD
 
 
 class CachedPartitioner:
