@@ -22,7 +22,7 @@ class Clock:
 
 def _admission(clock: Clock, *, limit: int = 2, slow_limit: int = 3) -> Admission:
     return Admission(
-        integration_limit=limit, slow_lane_limit=slow_limit, lane_wait_seconds=1.0, clock=clock
+        integration_limit=limit, slow_lane_limit=slow_limit, lane_wait_s=1.0, clock=clock
     )
 
 
@@ -35,7 +35,7 @@ def test_an_integration_at_its_limit_is_set_aside_and_others_are_not() -> None:
     assert admission.aside_reason("b") is None
     admission.set_aside("a")
     admission.release("a", 1, slow=False)
-    # room again, but newer jobs follow the set-aside ones for lane_wait_seconds
+    # room again, but newer jobs follow the set-aside ones for lane_wait_s
     assert admission.aside_reason("a") == "lane"
     clock.now += 1.5
     assert admission.aside_reason("a") is None

@@ -77,10 +77,10 @@ def _settings(kafka: str, topics: TopicSettings, box_key: str) -> WebhookSenderS
                 "consumer_group": f"test-isolation-{uuid.uuid4().hex[:8]}",
                 "integration_concurrency": 8,
                 "concurrency": 64,
-                "slow_after_seconds": 0.5,
+                "slow_after_s": 0.5,
                 "batch_size": 4,
             },
-            "http": {"timeout_seconds": 45},
+            "http": {"timeout_s": 45},
             "ssrf": {"allow_cidrs": "127.0.0.0/8"},
             "encryption": {"keys": box_key},
         }

@@ -35,7 +35,7 @@ class _Section(BaseModel):
 class HttpSettings(_Section):
     """The shared HTTP client: limits, timeouts and what is sent."""
 
-    timeout_seconds: float = Field(
+    timeout_s: float = Field(
         default=10.0, gt=0, le=60, description="Total time for one attempt (spec: 10 s)."
     )
     max_body_bytes: int = Field(
@@ -43,10 +43,8 @@ class HttpSettings(_Section):
     )
     max_connections: int = Field(default=512, ge=1, description="Requests in flight, overall.")
     max_per_host: int = Field(default=64, ge=1, description="Requests in flight per host:port.")
-    keepalive_seconds: float = Field(default=30.0, gt=0, description="Idle connection lifetime.")
-    dns_cache_seconds: int = Field(
-        default=10, ge=0, description="How long checked DNS answers live."
-    )
+    keepalive_s: float = Field(default=30.0, gt=0, description="Idle connection lifetime.")
+    dns_cache_s: int = Field(default=10, ge=0, description="How long checked DNS answers live.")
     user_agent: str = Field(default_factory=default_user_agent, min_length=1)
     body_secret: BodySecret = Field(
         default=BodySecret.PLAIN,

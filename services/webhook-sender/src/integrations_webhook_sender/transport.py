@@ -111,9 +111,9 @@ class WebhookTransport:
             connector = aiohttp.TCPConnector(
                 limit=self._http.max_connections,
                 limit_per_host=0,
-                keepalive_timeout=self._http.keepalive_seconds,
-                ttl_dns_cache=self._http.dns_cache_seconds or None,
-                use_dns_cache=self._http.dns_cache_seconds > 0,
+                keepalive_timeout=self._http.keepalive_s,
+                ttl_dns_cache=self._http.dns_cache_s or None,
+                use_dns_cache=self._http.dns_cache_s > 0,
                 resolver=GuardedResolver(
                     policy=self._policy, inner=self._resolver or DefaultResolver()
                 ),
@@ -211,7 +211,7 @@ class WebhookTransport:
     async def _send(self, request: _Request, started: datetime) -> DeliveryOutcome:
         url = request.url
         try:
-            async with asyncio.timeout(self._http.timeout_seconds):
+            async with asyncio.timeout(self._http.timeout_s):
                 async with self._client().post(
                     url, data=request.body, headers=request.headers, allow_redirects=False
                 ) as response:
@@ -231,7 +231,7 @@ class WebhookTransport:
     def _failure_detail(self, exc: BaseException, url: URL) -> str:
         target = f"{url.host}:{url.port}"
         if isinstance(exc, TimeoutError):
-            return f"Timed out after {self._http.timeout_seconds:g} seconds - {FAIL}"
+            return f"Timed out after {self._http.timeout_s:g} seconds - {FAIL}"
         if isinstance(exc, aiohttp.ClientConnectorError):
             return _connect_detail(exc, host=url.host or "", target=target)
         return f"The connection to {target} failed: {_reason(exc)} - {FAIL}"

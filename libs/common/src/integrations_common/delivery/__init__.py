@@ -36,15 +36,15 @@ What `run` does:
 - isolates integrations: each holds at most `settings.integration_concurrency` jobs, and its
   further jobs are set aside by reference (a pointer on `<deliveries>.slow`) and attempted when it
   has room; reading pauses only while `settings.concurrency` jobs younger than
-  `settings.slow_after_seconds` are in flight (older ones count against
+  `settings.slow_after_s` are in flight (older ones count against
   `settings.slow_lane_concurrency`); see docs/architecture.md, "Isolation";
 - pauses a partition whose next job is not due (`not_before`) and resumes it when it is;
 - skips (outcome `skipped`, no call) jobs of an integration whose circuit is open
-  (`breaker_failure_threshold` consecutive failures; one probe after `breaker_open_seconds`,
-  doubling up to `breaker_max_open_seconds`);
+  (`breaker_failure_threshold` consecutive failures; one probe after `breaker_open_s`,
+  doubling up to `breaker_max_open_s`);
 - per job writes exactly one `AttemptLog` to `topics.logs` (key = job id) and, on failure, the
   job with `attempt + 1` to the next tier (`next_tier` honours `outcome.retry_after`, capped by
-  `max_retry_after_seconds`) or, after the last tier or on `outcome.give_up`, to `.dlq` (header
+  `max_retry_after_s`) or, after the last tier or on `outcome.give_up`, to `.dlq` (header
   `x-job-status: failed`, `x-dead-letter-reason`); records that are not jobs go to `.dlq` too;
 - commits a partition's offset only after every earlier record's writes (or its set-aside
   pointer) were acknowledged.

@@ -3,7 +3,7 @@
 Every job a worker admits (parses, holds in memory, attempts) counts against its integration's
 own limit, `integration_concurrency`; a job that would exceed it is set aside instead (see
 `aside.py`), so one integration can never take the capacity the others need. A job in flight for
-longer than `slow_after_seconds` leaves the fast lane for the slow lane: the fast lane gates
+longer than `slow_after_s` leaves the fast lane for the slow lane: the fast lane gates
 reading (the worker reads while it has fast-lane room), the slow lane has its own budget,
 `slow_lane_concurrency`. An integration with slow jobs while that budget is spent admits nothing
 more until they finish. Everything here is process memory and a speed-up: Kafka remains the
@@ -34,12 +34,12 @@ class Admission:
         *,
         integration_limit: int,
         slow_lane_limit: int,
-        lane_wait_seconds: float,
+        lane_wait_s: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limit = integration_limit
         self._slow_limit = slow_lane_limit
-        self._lane_wait = lane_wait_seconds
+        self._lane_wait = lane_wait_s
         self._clock = clock
         self._integrations: dict[str, _Integration] = {}
         self.fast = 0
@@ -70,7 +70,7 @@ class Admission:
         """Why a newly read job of `key` goes to the slow lane's topic, or None to admit it.
 
         `full`: the integration has no room. `lane`: it had jobs set aside for want of room
-        within the last `lane_wait_seconds` and still holds half its limit, so its newer jobs
+        within the last `lane_wait_s` and still holds half its limit, so its newer jobs
         follow them rather than overtake (an integration that drained below half is admitted
         directly again: a moment's overflow does not send a healthy integration's jobs round
         the slow lane).

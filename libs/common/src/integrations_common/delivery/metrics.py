@@ -51,7 +51,7 @@ IN_FLIGHT = Gauge(
 )
 SLOW_LANE = Gauge(
     "integrations_delivery_slow_lane",
-    "Jobs in flight for longer than slow_after_seconds (they no longer gate reading).",
+    "Jobs in flight for longer than slow_after_s (they no longer gate reading).",
     ["transport"],
 )
 SET_ASIDE = Counter(

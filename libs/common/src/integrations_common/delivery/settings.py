@@ -33,12 +33,12 @@ class DeliverySettings(BaseModel):
     slow_lane_concurrency: int = Field(
         default=512,
         ge=1,
-        description="Jobs in flight longer than slow_after_seconds, per process.",
+        description="Jobs in flight longer than slow_after_s, per process.",
     )
-    slow_after_seconds: float = Field(
+    slow_after_s: float = Field(
         default=2.0, gt=0, description="In flight this long, a job moves to the slow lane."
     )
-    lane_wait_seconds: float = Field(
+    lane_wait_s: float = Field(
         default=1.0,
         ge=0,
         description="After jobs were set aside for want of room, newer ones follow them this long.",
@@ -53,19 +53,19 @@ class DeliverySettings(BaseModel):
     breaker_failure_threshold: int = Field(
         default=5, ge=1, description="Consecutive failures that open an integration's circuit."
     )
-    breaker_open_seconds: float = Field(
+    breaker_open_s: float = Field(
         default=30.0, gt=0, description="How long a circuit stays open before one probe."
     )
-    breaker_max_open_seconds: float = Field(
+    breaker_max_open_s: float = Field(
         default=600.0, gt=0, description="Cap of the open time, which doubles per failed probe."
     )
-    max_retry_after_seconds: float = Field(
+    max_retry_after_s: float = Field(
         default=86_400.0, gt=0, description="Longest receiver Retry-After that is honoured."
     )
-    shutdown_grace_seconds: float = Field(
+    shutdown_grace_s: float = Field(
         default=15.0, ge=0, description="How long a stop waits for jobs in flight."
     )
-    produce_retry_seconds: float = Field(
+    produce_retry_s: float = Field(
         default=1.0, gt=0, description="Pause between attempts to write outcomes to Kafka."
     )
 

@@ -11,7 +11,7 @@ been set aside by reference (`aside.py`) with the pointer acknowledged.
 Isolation (docs/architecture.md, "Isolation"): each integration holds at most
 `integration_concurrency` jobs (`admission.py`); its further jobs are set aside to the slow
 lane's topic without being parsed, so the partition reads on for everybody else. Reading is gated
-by the fast lane only (jobs in flight for less than `slow_after_seconds`); jobs in flight longer
+by the fast lane only (jobs in flight for less than `slow_after_s`); jobs in flight longer
 count against the slow lane's own budget.
 """
 
@@ -114,14 +114,14 @@ class DeliveryWorker:
         self._group = settings.consumer_group or f"integrations-{transport.value}-sender"
         self._breaker = CircuitBreaker(
             failure_threshold=settings.breaker_failure_threshold,
-            open_seconds=settings.breaker_open_seconds,
-            max_open_seconds=settings.breaker_max_open_seconds,
+            open_seconds=settings.breaker_open_s,
+            max_open_seconds=settings.breaker_max_open_s,
         )
         self._slow = slow_topic(self._deliveries)
         self._admission = Admission(
             integration_limit=settings.integration_concurrency,
             slow_lane_limit=settings.slow_lane_concurrency,
-            lane_wait_seconds=settings.lane_wait_seconds,
+            lane_wait_s=settings.lane_wait_s,
         )
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
@@ -454,7 +454,7 @@ class DeliveryWorker:
                 logger.warning(
                     "reading set-aside jobs failed; retrying", extra={"error": repr(exc)}
                 )
-                await asyncio.sleep(self._settings.produce_retry_seconds)
+                await asyncio.sleep(self._settings.produce_retry_s)
                 continue
             if missing:
                 logger.error(
@@ -563,7 +563,7 @@ class DeliveryWorker:
     def _spawn(self, batch: _Batch) -> asyncio.Task[None]:
         metrics.IN_FLIGHT.labels(self._label).inc(len(batch.records))
         loop = asyncio.get_running_loop()
-        timer = loop.call_later(self._settings.slow_after_seconds, self._to_slow, batch)
+        timer = loop.call_later(self._settings.slow_after_s, self._to_slow, batch)
         return self._track(self._process(batch, timer))
 
     def _to_slow(self, batch: _Batch) -> None:
@@ -605,7 +605,7 @@ class DeliveryWorker:
                     deliveries_topic=self._deliveries,
                     started_at=started,
                     finished_at=finished,
-                    max_retry_after=self._settings.max_retry_after_seconds,
+                    max_retry_after=self._settings.max_retry_after_s,
                 )
                 for item, outcome in zip(batch, outcomes, strict=True)
             ]
@@ -724,7 +724,7 @@ class DeliveryWorker:
                 logger.warning(
                     "writing outcomes to Kafka failed; retrying", extra={"records": len(failed)}
                 )
-                await asyncio.sleep(self._settings.produce_retry_seconds)
+                await asyncio.sleep(self._settings.produce_retry_s)
             pending = failed
 
     def _observe(self, outcome: DeliveryOutcome, disposition: Disposition) -> None:
@@ -780,7 +780,7 @@ class DeliveryWorker:
         self._flush_aside()
         if self._tasks:
             _, pending = await asyncio.wait(
-                set(self._tasks), timeout=self._settings.shutdown_grace_seconds
+                set(self._tasks), timeout=self._settings.shutdown_grace_s
             )
             for task in pending:
                 task.cancel()
@@ -812,7 +812,7 @@ class DeliveryWorker:
             if handle is not None:
                 handle.cancel()
             self._pointer_paused.discard(tp)
-        drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_seconds)
+        drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_s)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
         await self.commit(only=tps)
