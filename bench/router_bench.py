@@ -26,10 +26,10 @@ from integrations_common.kafka import (
     create_consumer,
     create_producer,
     ensure_topics,
-    platform_topics,
 )
 from integrations_common.publisher import EventPublisher
 from integrations_common.settings import KafkaSettings, TopicSettings
+from integrations_common.topic_catalogue import platform_topics
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 

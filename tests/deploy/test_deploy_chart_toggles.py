@@ -162,7 +162,7 @@ def test_deploy_topic_hook_job_runs_before_install_and_upgrade(render: Render) -
     assert pod["restartPolicy"] == "Never"
     (container,) = pod["containers"]
     assert container["image"].endswith("/integrations-api:0.1.0")
-    assert "ensure_topics" in container["command"][-1]
+    assert container["command"] == ["integrations-create-topics"]
     env = {e["name"]: e for e in container["env"]}
     assert env["API_TOPICS__PARTITIONS"]["value"] == "12"
     assert env["API_KAFKA__SECURITY_PROTOCOL"]["value"] == "SASL_SSL"

@@ -147,7 +147,7 @@ def test_deploy_every_component_starts_from_the_rendered_environment(
     (job,) = by_kind(manifests, "Job")
     (hook,) = job["spec"]["template"]["spec"]["containers"]
     created = subprocess.run(
-        [str(BIN / "python"), *hook["command"][1:]],
+        [str(BIN / hook["command"][0]), *hook["command"][1:]],
         env={**base_env, **environment(manifests, hook)},
         capture_output=True,
         text=True,

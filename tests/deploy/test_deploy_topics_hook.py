@@ -5,6 +5,8 @@ platform topic with the configured partitions and compaction, and running it aga
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -49,18 +51,25 @@ def hook_command(
     (container,) = job["spec"]["template"]["spec"]["containers"]
     env = {e["name"]: e["value"] for e in container["env"]}
     command = list(container["command"])
-    assert command[0] == "python"
-    command[0] = str(Path(REPO / ".venv" / "bin" / "python"))
+    assert command == ["integrations-create-topics"]  # the API package's console script
+    command[0] = str(Path(REPO / ".venv" / "bin" / command[0]))
     return command, env
 
 
-async def run(command: list[str], env: dict[str, str]) -> tuple[int, str]:
-    """Run the hook's process; answer its exit code and combined output."""
+async def run(command: list[str], env: dict[str, str]) -> tuple[int, str, list[str]]:
+    """Run the hook's process; answer its exit code, its output and the topics it created."""
     process = await asyncio.create_subprocess_exec(
         *command, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
     output, _ = await process.communicate()
-    return process.returncode or 0, output.decode()
+    text = output.decode()
+    created: list[str] = []
+    for line in text.splitlines():
+        with contextlib.suppress(ValueError):
+            record = json.loads(line)
+            if record.get("msg") == "topics checked":
+                created = record["topics_created"]
+    return process.returncode or 0, text, created
 
 
 async def test_deploy_hook_creates_topics_idempotently(
@@ -75,14 +84,15 @@ async def test_deploy_hook_creates_topics_idempotently(
         f"{prefix}.logs",
         *(f"{prefix}.deliveries.{t}" for t in ("webhook", "sqs", "stomp")),
         *(f"{prefix}.deliveries.{t}.dlq" for t in ("webhook", "sqs", "stomp")),
+        *(f"{prefix}.deliveries.{t}.slow" for t in ("webhook", "sqs", "stomp")),
     }
     try:
-        code, output = await run(command, env)
+        code, output, created = await run(command, env)
         assert code == 0, output
-        assert "created topics:" in output
-        code, output = await run(command, env)
+        assert set(created) == wanted
+        code, output, created = await run(command, env)
         assert code == 0, output
-        assert "none (all exist)" in output
+        assert created == []
 
         topics = {t for t in await admin.list_topics() if t.startswith(prefix)}
         assert topics == wanted

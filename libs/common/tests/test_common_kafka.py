@@ -10,8 +10,9 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
 from conftest import unique_name
 from integrations_common.errors import ConfigurationError
-from integrations_common.kafka import TopicSpec, create_producer, ensure_topics, platform_topics
+from integrations_common.kafka import TopicSpec, create_producer, ensure_topics
 from integrations_common.settings import KafkaSettings, TopicSettings
+from integrations_common.topic_catalogue import platform_topics
 
 pytestmark = pytest.mark.integration
 

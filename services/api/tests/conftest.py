@@ -27,9 +27,9 @@ from integrations_api.settings import (
     PublishingSettings,
     RateLimitSettings,
 )
-from integrations_common.kafka import platform_topics
 from integrations_common.secret_box import EncryptionSettings, generate_key
 from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.topic_catalogue import platform_topics
 
 JWT_SECRET = "test-secret-" + "x" * 40
 

@@ -16,8 +16,9 @@ from aiokafka.admin import AIOKafkaAdminClient
 from integrations_common.cloudevents_codec import encode_binary, encode_structured
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
-from integrations_common.kafka import ensure_topics, platform_topics
+from integrations_common.kafka import ensure_topics
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.topic_catalogue import platform_topics
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 from integrations_testkit.factories import make_event as testkit_make_event

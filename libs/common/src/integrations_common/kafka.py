@@ -13,7 +13,7 @@ from aiokafka.errors import KafkaConnectionError, KafkaError, TopicAlreadyExists
 from aiokafka.helpers import create_ssl_context
 
 from integrations_common.errors import BrokerUnavailableError, ConfigurationError, map_exceptions
-from integrations_common.settings import KafkaSettings, SecurityProtocol, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, SecurityProtocol
 
 KAFKA_ERRORS = {KafkaConnectionError: BrokerUnavailableError, KafkaError: BrokerUnavailableError}
 
@@ -74,24 +74,6 @@ class TopicSpec:
     partitions: int
     replication_factor: int
     config: dict[str, str] = field(default_factory=dict)
-
-
-def platform_topics(topics: TopicSettings) -> list[TopicSpec]:
-    """Every topic in the architecture contract (retry tiers are added by the senders)."""
-
-    def spec(name: str, **config: str) -> TopicSpec:
-        return TopicSpec(name, topics.partitions, topics.replication_factor, dict(config))
-
-    deliveries = [spec(topics.deliveries(t)) for t in Transport]
-    dead_letters = [spec(topics.dead_letters(t), **{"retention.ms": "-1"}) for t in Transport]
-    return [
-        spec(topics.events),
-        spec(topics.events_dlq, **{"retention.ms": "-1"}),
-        spec(topics.config, **{"cleanup.policy": "compact"}),
-        spec(topics.logs),
-        *deliveries,
-        *dead_letters,
-    ]
 
 
 async def ensure_topics(settings: KafkaSettings, specs: Iterable[TopicSpec]) -> list[str]:

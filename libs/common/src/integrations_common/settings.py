@@ -96,6 +96,10 @@ class Transport(StrEnum):
     STOMP = "stomp"
 
 
+DEAD_LETTER_SUFFIX = ".dlq"
+SLOW_LANE_SUFFIX = ".slow"
+
+
 class TopicSettings(_Section):
     """Topic names (defaults from the architecture contract) and how to create them."""
 
@@ -113,7 +117,11 @@ class TopicSettings(_Section):
 
     def dead_letters(self, transport: Transport) -> str:
         """The dead-letter topic of one transport's deliveries."""
-        return f"{self.deliveries(transport)}.dlq"
+        return f"{self.deliveries(transport)}{DEAD_LETTER_SUFFIX}"
+
+    def slow_lane(self, transport: Transport) -> str:
+        """The slow lane's topic (pointers to set-aside jobs) of one transport's deliveries."""
+        return f"{self.deliveries(transport)}{SLOW_LANE_SUFFIX}"
 
 
 class MongoSettings(_Section):

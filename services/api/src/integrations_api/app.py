@@ -34,8 +34,9 @@ from integrations_api.query import reject_unknown_query
 from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
-from integrations_common.kafka import create_producer, ensure_topics, platform_topics
+from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import SecretBox
+from integrations_common.topic_catalogue import platform_topics
 
 logger = logging.getLogger(__name__)
 

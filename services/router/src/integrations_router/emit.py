@@ -22,8 +22,9 @@ from integrations_common.cloudevents_codec import InvalidEventError, validate_at
 from integrations_common.errors import IntegrationsError
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import utc_now
-from integrations_common.kafka import ensure_topics, platform_topics
+from integrations_common.kafka import ensure_topics
 from integrations_common.publisher import EventPublisher
+from integrations_common.topic_catalogue import platform_topics
 from integrations_router.settings import RouterSettings
 
 

@@ -69,7 +69,6 @@ from integrations_common.delivery.disposition import (
 )
 from integrations_common.delivery.schedule import DEFAULT_SCHEDULE, RetrySchedule
 from integrations_common.delivery.settings import DeliverySettings
-from integrations_common.delivery.topics import delivery_topic_specs
 from integrations_common.delivery.transport import (
     DeliveryOutcome,
     DeliveryTransport,
@@ -77,6 +76,7 @@ from integrations_common.delivery.transport import (
     failed,
 )
 from integrations_common.delivery.worker import DeliveryWorker
+from integrations_common.topic_catalogue import delivery_topic_specs
 
 __all__ = [
     "DEAD_LETTER_REASON_HEADER",

@@ -25,13 +25,14 @@ from typing import Any
 
 from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 
+from integrations_common.settings import SLOW_LANE_SUFFIX
+
 SET_ASIDE_HEADER = "x-set-aside"
-SLOW_SUFFIX = ".slow"
 
 
 def slow_topic(deliveries_topic: str) -> str:
     """The slow lane's topic of a deliveries topic."""
-    return f"{deliveries_topic}{SLOW_SUFFIX}"
+    return f"{deliveries_topic}{SLOW_LANE_SUFFIX}"
 
 
 def to_ranges(offsets: Iterable[int]) -> list[tuple[int, int]]:

@@ -13,6 +13,7 @@ from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery.schedule import RetrySchedule
 from integrations_common.delivery.transport import DeliveryOutcome, Verdict
 from integrations_common.jobs import DeliveryJob
+from integrations_common.settings import DEAD_LETTER_SUFFIX
 
 DEAD_LETTER_REASON_HEADER = "x-dead-letter-reason"
 JOB_STATUS_HEADER = "x-job-status"
@@ -112,7 +113,7 @@ def decide(
 
 def dead_letter_topic(deliveries_topic: str) -> str:
     """The dead-letter topic of a deliveries topic."""
-    return f"{deliveries_topic}.dlq"
+    return f"{deliveries_topic}{DEAD_LETTER_SUFFIX}"
 
 
 def _dead_letter(

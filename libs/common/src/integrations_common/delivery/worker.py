@@ -51,12 +51,12 @@ from integrations_common.delivery.disposition import (
 from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.settings import DeliverySettings
-from integrations_common.delivery.topics import delivery_topic_specs
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.topic_catalogue import delivery_topic_specs
 
 logger = logging.getLogger(__name__)
 

@@ -21,7 +21,8 @@ from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogSto
 from integrations_api.mongo import create_client, raise_if_cancelled
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import StoreUnavailableError
-from integrations_common.kafka import create_consumer, ensure_topics, platform_topics
+from integrations_common.kafka import create_consumer, ensure_topics
+from integrations_common.topic_catalogue import platform_topics
 
 logger = logging.getLogger(__name__)
 
