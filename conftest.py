@@ -23,6 +23,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+pytest_plugins = ["integrations_testkit.fixtures"]
+
 REPO = Path(__file__).resolve().parent
 INFRA = REPO / "infra" / "infra.sh"
 

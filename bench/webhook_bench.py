@@ -36,7 +36,6 @@ from typing import Any
 import aiohttp
 import httpx
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from httpx_aiohttp import AiohttpTransport
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -49,6 +48,7 @@ from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_testkit.factories import make_webhook_job
+from integrations_testkit.kafka_tools import delete_topics
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
@@ -308,7 +308,7 @@ async def sender(
     finally:
         await producer.stop()
     logs = await _read_logs(kafka, topics.logs, n + paced)
-    await _delete_topics(kafka, prefix)
+    await delete_topics(kafka.bootstrap_servers, prefix)
     attempts = sorted((log.finished_at - log.started_at).total_seconds() * 1000 for log in logs)
     latencies = sorted(
         log.latency_ms for log in logs if log.event_id.startswith("paced") and log.succeeded
@@ -347,17 +347,6 @@ async def _read_logs(kafka: KafkaSettings, topic: str, count: int) -> list[Attem
     finally:
         await consumer.stop()
     return logs
-
-
-async def _delete_topics(kafka: KafkaSettings, prefix: str) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 async def main() -> None:

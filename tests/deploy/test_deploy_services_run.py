@@ -24,7 +24,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 from pymongo import MongoClient
@@ -33,6 +32,7 @@ from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.settings import ApiSettings
 from integrations_queue_sender.settings import QueueSenderSettings
 from integrations_router.settings import RouterSettings
+from integrations_testkit.kafka_tools import delete_topics
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
 from .conftest import SECRET_VALUES, Render, by_kind, component, environment
@@ -105,17 +105,7 @@ def run_id(kafka_bootstrap_servers: str, mongodb_uri: str) -> Iterator[str]:
     run = f"deploy-run-{uuid.uuid4().hex[:10]}"
     yield run
 
-    async def delete_topics() -> None:
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-        await admin.start()
-        try:
-            mine = [t for t in await admin.list_topics() if t.startswith(run)]
-            if mine:
-                await admin.delete_topics(mine)
-        finally:
-            await admin.close()
-
-    asyncio.run(delete_topics())
+    asyncio.run(delete_topics(kafka_bootstrap_servers, run))
     client: MongoClient[dict[str, Any]] = MongoClient(mongodb_uri, serverSelectionTimeoutMS=5_000)
     with client:
         client.drop_database(run.replace("-", "_"))

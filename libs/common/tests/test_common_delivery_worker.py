@@ -27,12 +27,12 @@ from integrations_common.delivery import (
     DeliveryWorker,
 )
 from integrations_common.delivery.oversize import smaller
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer
 from integrations_common.kafka_send import OutgoingRecord
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_testkit.factories import make_event, make_integration, make_job
+from integrations_testkit.fixtures import TopicsFactory
 
 pytestmark = pytest.mark.integration
 
@@ -58,44 +58,16 @@ class ScriptedTransport:
 
 
 def _job(event_id: str, integration_id: str = "int-1") -> DeliveryJob:
-    event = CommerceEvent(
-        id=event_id,
-        source="https://commerce.example",
-        type="order.paid",
-        time=T0,
-        orgid="org-1",
-        storeid="store-1",
-        data={"data": {"type": "order", "id": event_id}},
+    integration = make_integration(
+        integration_id=integration_id, configuration={"url": "http://127.0.0.1:1/"}
     )
-    integration = IntegrationSnapshot(
-        id=integration_id,
-        org_id="org-1",
-        store_id="store-1",
-        name="test",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
-        configuration={"url": "http://127.0.0.1:1/"},
-        version=1,
-        created_at=T0,
-        updated_at=T0,
-    )
-    return DeliveryJob.route(event, integration)
+    return make_job(make_event(event_id, time=T0), integration)
 
 
 @pytest.fixture
-async def topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicSettings]:
-    """Unique topic names; every topic under the unique prefix is deleted afterwards."""
-    prefix = f"test-delivery-{uuid.uuid4().hex[:10]}"
-    settings = TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=2)
-    yield settings
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+def topics(make_topics: TopicsFactory) -> TopicSettings:
+    """Unique topic names, deleted afterwards."""
+    return make_topics("delivery", partitions=2)
 
 
 async def _publish(kafka: KafkaSettings, topic: str, jobs: list[DeliveryJob]) -> None:

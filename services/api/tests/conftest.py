@@ -14,7 +14,6 @@ import httpx
 import pytest
 import uvicorn
 from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI
 from pydantic import SecretStr
 
@@ -29,7 +28,8 @@ from integrations_api.settings import (
 )
 from integrations_common.secret_box import EncryptionSettings, generate_key
 from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
-from integrations_common.topic_catalogue import platform_topics
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix
+from integrations_testkit.kafka_tools import unique_topics as testkit_unique_topics
 
 JWT_SECRET = "test-secret-" + "x" * 40
 
@@ -41,15 +41,7 @@ def unique(prefix: str) -> str:
 
 def unique_topics() -> TopicSettings:
     """Topic names of this module only."""
-    base = unique("api-test")
-    return TopicSettings(
-        events=f"{base}.events",
-        events_dlq=f"{base}.events.dlq",
-        config=f"{base}.config",
-        deliveries_prefix=f"{base}.deliveries",
-        logs=f"{base}.logs",
-        partitions=1,
-    )
+    return testkit_unique_topics("api", partitions=1)
 
 
 def api_settings(kafka: str, mongodb: str, topics: TopicSettings, **overrides: Any) -> ApiSettings:
@@ -91,15 +83,7 @@ class RunningApi:
 
 async def drop_topics(kafka: str, topics: TopicSettings) -> None:
     """Delete the topics a test module created."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        names = [s.name for s in platform_topics(topics) if s.name in existing]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+    await delete_topics(kafka, topic_prefix(topics))
 
 
 async def drop_database(settings: ApiSettings) -> None:

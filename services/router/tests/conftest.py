@@ -5,13 +5,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.admin import AIOKafkaAdminClient
 
 from integrations_common.cloudevents_codec import encode_binary, encode_structured
 from integrations_common.events import CommerceEvent
@@ -23,6 +21,7 @@ from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 from integrations_testkit.factories import make_event as testkit_make_event
 from integrations_testkit.factories import make_integration
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique_topics
 
 
 @pytest.fixture
@@ -139,15 +138,7 @@ class KafkaKit:
 
 
 def isolated_topics(partitions: int = 2) -> TopicSettings:
-    prefix = f"router-test-{uuid.uuid4().hex[:10]}"
-    return TopicSettings(
-        events=f"{prefix}.events",
-        events_dlq=f"{prefix}.events.dlq",
-        config=f"{prefix}.config",
-        deliveries_prefix=f"{prefix}.deliveries",
-        logs=f"{prefix}.logs",
-        partitions=partitions,
-    )
+    return unique_topics("router", partitions=partitions)
 
 
 @pytest.fixture
@@ -163,12 +154,7 @@ async def kafka_kit(kafka_bootstrap_servers: str) -> AsyncIterator[KafkaKit]:
         yield kit
     finally:
         await kit.producer.stop()
-        admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
-        await admin.start()
-        try:
-            await admin.delete_topics([s.name for s in specs])
-        finally:
-            await admin.close()
+        await delete_topics(kafka.bootstrap_servers, topic_prefix(topics))
 
 
 async def wait_until(condition: Callable[[], bool], timeout: float = 30.0) -> None:

@@ -9,24 +9,20 @@ burst was done".
 from __future__ import annotations
 
 import asyncio
-import functools
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from pydantic import SecretStr
 
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import delivery_topic_specs
 from integrations_common.jobs import DeliveryJob
-from integrations_common.kafka import create_producer, ensure_topics
-from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
-from integrations_testkit.factories import JobFactory, make_webhook_job
+from integrations_common.kafka import ensure_topics
+from integrations_common.settings import TopicSettings, Transport
+from integrations_testkit.factories import JobFactory
+from integrations_testkit.fixtures import TopicsFactory
+from integrations_testkit.kafka_tools import publish_jobs, read_values
 from integrations_testkit.receiver import Received, Receiver
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
@@ -35,36 +31,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(scope="module")
-def box_key() -> str:
-    return generate_key()
-
-
-@pytest.fixture
-def job_factory(box_key: str) -> JobFactory:
-    box = SecretBox(EncryptionSettings(keys=SecretStr(box_key)))
-    return functools.partial(make_webhook_job, box=box)
-
-
-@pytest.fixture
-async def topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicSettings]:
-    prefix = f"test-isolation-{uuid.uuid4().hex[:10]}"
-    yield TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=1)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+def topics(make_topics: TopicsFactory) -> TopicSettings:
+    return make_topics("isolation", partitions=1)
 
 
 def _settings(kafka: str, topics: TopicSettings, box_key: str) -> WebhookSenderSettings:
@@ -85,35 +53,6 @@ def _settings(kafka: str, topics: TopicSettings, box_key: str) -> WebhookSenderS
             "encryption": {"keys": box_key},
         }
     )
-
-
-async def _publish(kafka: str, topic: str, jobs: list[DeliveryJob]) -> None:
-    producer = create_producer(KafkaSettings(bootstrap_servers=kafka))
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(topic, job.model_dump_json().encode(), key=job.kafka_key)
-            for job in jobs
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def _read(
-    kafka: str, topic: str, until: Callable[[list[bytes]], bool], timeout: float = 90
-) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest")
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not until(values):
-                batch = await consumer.getmany(timeout_ms=200)
-                values.extend(r.value or b"" for records in batch.values() for r in records)
-    finally:
-        await consumer.stop()
-    return values
 
 
 async def test_hanging_endpoint_delays_nobody_and_its_jobs_are_logged_retried_dead_lettered(
@@ -139,9 +78,9 @@ async def test_hanging_endpoint_delays_nobody_and_its_jobs_are_logged_retried_de
     running = asyncio.create_task(worker.run(stop))
     try:
         # the bad integration's jobs first: the healthy ones queue behind them, same partition
-        await _publish(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), bad)
+        await publish_jobs(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), bad)
         await receiver.wait_for(8, timeout=60)  # the bad integration's limit is in flight
-        await _publish(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), healthy)
+        await publish_jobs(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), healthy)
         wanted = {job.job_id for job in healthy}
         async with asyncio.timeout(40), receiver.arrived:
             await receiver.arrived.wait_for(
@@ -151,13 +90,17 @@ async def test_hanging_endpoint_delays_nobody_and_its_jobs_are_logged_retried_de
         assert not released.is_set()
         released.set()
         bad_ids = {job.job_id for job in bad}
-        raw_dead = await _read(
+        raw_dead = await read_values(
             kafka_bootstrap_servers,
             topics.dead_letters(Transport.WEBHOOK),
-            lambda v: bad_ids <= {DeliveryJob.model_validate_json(x).job_id for x in v},
+            until=lambda v: bad_ids <= {DeliveryJob.model_validate_json(x).job_id for x in v},
+            timeout=90,
         )
-        raw_logs = await _read(
-            kafka_bootstrap_servers, topics.logs, lambda v: len(v) >= 3 * len(bad) + len(healthy)
+        raw_logs = await read_values(
+            kafka_bootstrap_servers,
+            topics.logs,
+            until=lambda v: len(v) >= 3 * len(bad) + len(healthy),
+            timeout=90,
         )
     finally:
         released.set()
@@ -203,7 +146,9 @@ async def test_a_burst_of_one_integration_does_not_hold_back_another_on_its_part
             topics=topics, transport=Transport.WEBHOOK, schedule=settings.delivery.schedule
         ),
     )
-    await _publish(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), [*burst, other])
+    await publish_jobs(
+        kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), [*burst, other]
+    )
     worker = build_worker(settings)
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import os
 import signal
 import subprocess
@@ -13,22 +12,19 @@ import tempfile
 import uuid
 import warnings
 from collections import Counter, defaultdict
-from collections.abc import AsyncIterator, Callable
 from typing import IO
 
 import pytest
 from aiohttp import web
-from aiokafka import AIOKafkaConsumer
-from aiokafka.admin import AIOKafkaAdminClient
-from pydantic import SecretStr
 
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import delivery_topic_specs
 from integrations_common.jobs import DeliveryJob
-from integrations_common.kafka import create_producer, ensure_topics
-from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
-from integrations_testkit.factories import JobFactory, make_webhook_job
+from integrations_common.kafka import ensure_topics
+from integrations_common.settings import TopicSettings, Transport
+from integrations_testkit.factories import JobFactory
+from integrations_testkit.fixtures import TopicsFactory
+from integrations_testkit.kafka_tools import publish_jobs, read_values
 from integrations_testkit.receiver import Received, Receiver
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
@@ -37,41 +33,8 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(scope="module")
-def box_key() -> str:
-    return generate_key()
-
-
-@pytest.fixture(scope="module")
-def secret_box(box_key: str) -> SecretBox:
-    return SecretBox(EncryptionSettings(keys=SecretStr(box_key)))
-
-
-@pytest.fixture
-def job_factory(secret_box: SecretBox) -> JobFactory:
-    return functools.partial(make_webhook_job, box=secret_box)
-
-
-@pytest.fixture
-async def topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicSettings]:
-    """Unique topic names; every topic under the unique prefix is deleted afterwards."""
-    prefix = f"test-webhook-{uuid.uuid4().hex[:10]}"
-    yield TopicSettings(deliveries_prefix=prefix, logs=f"{prefix}-logs", partitions=3)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
-        if names:
-            await admin.delete_topics(names)
-    finally:
-        await admin.close()
+def topics(make_topics: TopicsFactory) -> TopicSettings:
+    return make_topics("webhook", partitions=3)
 
 
 def _settings(
@@ -90,35 +53,6 @@ def _settings(
             "encryption": {"keys": box_keys},
         }
     )
-
-
-async def _publish(kafka: str, topic: str, jobs: list[DeliveryJob]) -> None:
-    producer = create_producer(KafkaSettings(bootstrap_servers=kafka))
-    await producer.start()
-    try:
-        futures = [
-            await producer.send(topic, job.model_dump_json().encode(), key=job.kafka_key)
-            for job in jobs
-        ]
-        await asyncio.gather(*futures)
-    finally:
-        await producer.stop()
-
-
-async def _read(
-    kafka: str, topic: str, until: Callable[[list[bytes]], bool], timeout: float = 60
-) -> list[bytes]:
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=kafka, auto_offset_reset="earliest")
-    await consumer.start()
-    values: list[bytes] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not until(values):
-                batch = await consumer.getmany(timeout_ms=200)
-                values.extend(r.value or b"" for records in batch.values() for r in records)
-    finally:
-        await consumer.stop()
-    return values
 
 
 async def test_retry_tiers_retry_after_gone_and_dead_letters(
@@ -151,13 +85,17 @@ async def test_retry_tiers_retry_after_gone_and_dead_letters(
     stop = asyncio.Event()
     running = asyncio.create_task(worker.run(stop))
     try:
-        await _publish(
+        await publish_jobs(
             kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), list(jobs.values())
         )
         # flaky 3 + busy 2 + gone 1 + broken 3 attempts
-        raw_logs = await _read(kafka_bootstrap_servers, topics.logs, lambda v: len(v) >= 9)
-        dead = await _read(
-            kafka_bootstrap_servers, topics.dead_letters(Transport.WEBHOOK), lambda v: len(v) >= 2
+        raw_logs = await read_values(
+            kafka_bootstrap_servers, topics.logs, until=lambda v: len(v) >= 9
+        )
+        dead = await read_values(
+            kafka_bootstrap_servers,
+            topics.dead_letters(Transport.WEBHOOK),
+            until=lambda v: len(v) >= 2,
         )
     finally:
         stop.set()
@@ -248,7 +186,7 @@ async def test_kill_9_under_load_then_restart_delivers_everything(
             topics=topics, transport=Transport.WEBHOOK, schedule=settings.delivery.schedule
         ),
     )
-    await _publish(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), jobs)
+    await publish_jobs(kafka_bootstrap_servers, topics.deliveries(Transport.WEBHOOK), jobs)
     env = {k: v for k, v in os.environ.items() if not k.startswith("WEBHOOK_SENDER_")}
     env.update(
         {

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import functools
 import json
 import socket
 import urllib.parse
@@ -59,24 +58,6 @@ class NamedResolver(AbstractResolver):
 
     async def close(self) -> None:
         return None
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[Receiver]:
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
-
-
-@pytest.fixture(scope="module")
-def secret_box() -> SecretBox:
-    return new_secret_box()
-
-
-@pytest.fixture
-def job_factory(secret_box: SecretBox) -> JobFactory:
-    return functools.partial(make_webhook_job, box=secret_box)
 
 
 @pytest.fixture

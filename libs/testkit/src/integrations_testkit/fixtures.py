@@ -1,0 +1,61 @@
+"""Shared pytest fixtures (a plugin the root conftest.py loads): a webhook receiver, a secret
+box and a job factory, and unique topics deleted afterwards."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+from pydantic import SecretStr
+
+from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.settings import TopicSettings
+from integrations_testkit.factories import JobFactory, make_webhook_job
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique_topics
+from integrations_testkit.receiver import Receiver
+
+TopicsFactory = Callable[..., TopicSettings]
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[Receiver]:
+    """A recording HTTP receiver on 127.0.0.1 (answers 204 unless a route says otherwise)."""
+    server = Receiver()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture(scope="module")
+def box_key() -> str:
+    """One encryption key per test module, as the platform's configured key."""
+    return generate_key()
+
+
+@pytest.fixture(scope="module")
+def secret_box(box_key: str) -> SecretBox:
+    """The box of `box_key`."""
+    return SecretBox(EncryptionSettings(keys=SecretStr(box_key)))
+
+
+@pytest.fixture
+def job_factory(secret_box: SecretBox) -> JobFactory:
+    """`make_webhook_job` with secrets encrypted by `secret_box`."""
+    return functools.partial(make_webhook_job, box=secret_box)
+
+
+@pytest.fixture
+async def make_topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicsFactory]:
+    """Unique topic settings (`make_topics("name", partitions=N)`); every topic under their
+    prefixes is deleted afterwards."""
+    made: list[TopicSettings] = []
+
+    def make(name: str, *, partitions: int = 3) -> TopicSettings:
+        topics = unique_topics(name, partitions=partitions)
+        made.append(topics)
+        return topics
+
+    yield make
+    for topics in made:
+        await delete_topics(kafka_bootstrap_servers, topic_prefix(topics))

@@ -1,0 +1,83 @@
+"""Kafka chores of tests and benchmarks: unique topic names, publishing jobs, reading back,
+deleting what a run created."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable, Sequence
+
+from aiokafka import AIOKafkaConsumer
+from aiokafka.admin import AIOKafkaAdminClient
+
+from integrations_common.jobs import DeliveryJob
+from integrations_common.kafka import create_producer
+from integrations_common.settings import KafkaSettings, TopicSettings
+
+
+def unique_topics(name: str, *, partitions: int = 3) -> TopicSettings:
+    """Topic settings under a prefix no other run uses (delete them with `delete_topics`)."""
+    prefix = f"test-{name}-{uuid.uuid4().hex[:10]}"
+    return TopicSettings(
+        events=f"{prefix}.events",
+        events_dlq=f"{prefix}.events.dlq",
+        config=f"{prefix}.config",
+        deliveries_prefix=f"{prefix}.deliveries",
+        logs=f"{prefix}.logs",
+        partitions=partitions,
+    )
+
+
+def topic_prefix(topics: TopicSettings) -> str:
+    """The prefix every topic of `unique_topics` starts with."""
+    return topics.deliveries_prefix.removesuffix(".deliveries")
+
+
+async def delete_topics(bootstrap_servers: str, prefix: str) -> list[str]:
+    """Delete every topic whose name starts with `prefix`; answer their names."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        names = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names)
+    finally:
+        await admin.close()
+    return names
+
+
+async def publish_jobs(bootstrap_servers: str, topic: str, jobs: Sequence[DeliveryJob]) -> None:
+    """Write jobs as the router does (keyed by integration) and wait for every ack."""
+    producer = create_producer(KafkaSettings(bootstrap_servers=bootstrap_servers))
+    await producer.start()
+    try:
+        futures = [
+            await producer.send(topic, job.model_dump_json().encode(), key=job.kafka_key)
+            for job in jobs
+        ]
+        await asyncio.gather(*futures)
+    finally:
+        await producer.stop()
+
+
+async def read_values(
+    bootstrap_servers: str,
+    topic: str,
+    *,
+    until: Callable[[list[bytes]], bool],
+    timeout: float = 60,
+) -> list[bytes]:
+    """Read `topic` from the start until `until(values)` holds (TimeoutError after `timeout`)."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    values: list[bytes] = []
+    try:
+        async with asyncio.timeout(timeout):
+            while not until(values):
+                batch = await consumer.getmany(timeout_ms=200)
+                values.extend(r.value or b"" for records in batch.values() for r in records)
+    finally:
+        await consumer.stop()
+    return values
