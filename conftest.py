@@ -23,6 +23,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from integrations_testkit.stomp_subscriber import StompSubscriber
+
 pytest_plugins = ["integrations_testkit.fixtures"]
 
 REPO = Path(__file__).resolve().parent
@@ -122,6 +124,26 @@ class StompEndpoint:
 def stomp_endpoint(local_servers: LocalServers) -> StompEndpoint:
     url = urlsplit(local_servers.endpoint("activemq"))
     return StompEndpoint(url.hostname or "127.0.0.1", url.port or 61613, url.username, url.password)
+
+
+@pytest.fixture
+def destination() -> str:
+    """A STOMP queue no other test uses."""
+    return f"/queue/{unique_name('test')}"
+
+
+@pytest.fixture
+def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[StompSubscriber]:
+    """A STOMP client collecting every message sent to `destination`."""
+    listener = StompSubscriber(
+        host=stomp_endpoint.host,
+        port=stomp_endpoint.port,
+        login=stomp_endpoint.login,
+        passcode=stomp_endpoint.passcode,
+        destination=destination,
+    )
+    yield listener
+    listener.close()
 
 
 TopicFactory = Callable[..., Awaitable[str]]

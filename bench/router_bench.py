@@ -32,19 +32,13 @@ from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import platform_topics
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
+from integrations_testkit.kafka_tools import prefixed_topics
 
 STORE = "bench-store"
 
 
 def _topics(run: str, partitions: int) -> TopicSettings:
-    return TopicSettings(
-        events=f"bench-{run}.events",
-        events_dlq=f"bench-{run}.events.dlq",
-        config=f"bench-{run}.config",
-        deliveries_prefix=f"bench-{run}.deliveries",
-        logs=f"bench-{run}.logs",
-        partitions=partitions,
-    )
+    return prefixed_topics(f"bench-{run}", partitions=partitions)
 
 
 def _integration(index: int) -> IntegrationSnapshot:

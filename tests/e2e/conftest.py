@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.receivers import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
@@ -28,3 +29,14 @@ def idle_platform(run_config: RunConfig, tmp_path: Path) -> Iterator[Platform]:
         yield platform
     finally:
         platform.stop()
+
+
+@pytest.fixture
+async def receiver() -> AsyncIterator[WebhookReceiver]:
+    """The e2e receiver (answers by its behaviour; e2e tests use it instead of the testkit's)."""
+    started = WebhookReceiver()
+    await started.start()
+    try:
+        yield started
+    finally:
+        await started.stop()

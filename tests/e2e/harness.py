@@ -29,6 +29,7 @@ from pymongo import MongoClient
 from pymongo.errors import PyMongoError
 
 from integrations_common.settings import TopicSettings
+from integrations_testkit.kafka_tools import prefixed_topics
 
 REPO = Path(__file__).resolve().parents[2]
 BIN = REPO / ".venv" / "bin"
@@ -108,15 +109,7 @@ class RunConfig:
     @property
     def topics(self) -> TopicSettings:
         """This run's topic names."""
-        prefix = f"run-{self.run_id}"
-        return TopicSettings(
-            events=f"{prefix}.commerce.events",
-            events_dlq=f"{prefix}.commerce.events.dlq",
-            config=f"{prefix}.integrations.config",
-            deliveries_prefix=f"{prefix}.integrations.deliveries",
-            logs=f"{prefix}.integrations.logs",
-            partitions=3,
-        )
+        return prefixed_topics(f"run-{self.run_id}", partitions=3)
 
     @property
     def database(self) -> str:

@@ -81,16 +81,6 @@ def platform(e2e_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> It
         assert all(code in (0, None) for code in codes.values()), codes
 
 
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    started = WebhookReceiver()
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
-
-
 @pytest.fixture(scope="module")
 async def producer(e2e_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
     started = AIOKafkaProducer(bootstrap_servers=e2e_run.kafka_bootstrap_servers, acks="all")

@@ -15,7 +15,7 @@ import signal
 import subprocess
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -89,16 +89,6 @@ def platform(
         yield running
     finally:
         running.stop()
-
-
-@pytest.fixture
-async def receiver() -> AsyncIterator[WebhookReceiver]:
-    started = WebhookReceiver()
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 async def emit(producer: AIOKafkaProducer, run: RunConfig, count: int, per_s: float) -> None:

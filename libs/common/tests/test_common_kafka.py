@@ -13,20 +13,13 @@ from integrations_common.errors import ConfigurationError
 from integrations_common.kafka import TopicSpec, create_producer, ensure_topics
 from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import platform_topics
+from integrations_testkit.kafka_tools import unique_topics
 
 pytestmark = pytest.mark.integration
 
 
 def _topics() -> TopicSettings:
-    prefix = unique_name("t")
-    return TopicSettings(
-        events=f"{prefix}.events",
-        events_dlq=f"{prefix}.events.dlq",
-        config=f"{prefix}.config",
-        deliveries_prefix=f"{prefix}.deliveries",
-        logs=f"{prefix}.logs",
-        partitions=2,
-    )
+    return unique_topics("kafka", partitions=2)
 
 
 async def test_ensure_topics_is_idempotent_and_compacts_config(

@@ -18,16 +18,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from conftest import QueueFactory, StompEndpoint, unique_name
 from integrations_common.attempts import AttemptLog
 from integrations_common.delivery import DeliverySettings, delivery_topic_specs
-from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import TopicSettings, Transport
 from integrations_testkit.factories import (
     make_event,
-    make_integration,
     make_job,
-    sqs_configuration,
-    stomp_configuration,
+    sqs_integration,
+    stomp_integration,
 )
 from integrations_testkit.stomp_subscriber import StompSubscriber
 
@@ -144,19 +142,8 @@ async def test_kill_9_under_load_loses_nothing(
     box = SecretBox(EncryptionSettings.model_validate({"keys": key}))
     url = await sqs_queue_factory("qs-kill")
     destination = f"/queue/{unique_name('qs-kill')}"
-    sqs = make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
-    )
-    stomp = make_integration(
-        integration_type=IntegrationType.STOMP,
-        configuration=stomp_configuration(
-            box,
-            addresses=[f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"],
-            destination=destination,
-            username=stomp_endpoint.login,
-            password=stomp_endpoint.passcode,
-        ),
-    )
+    sqs = sqs_integration(box, url=url)
+    stomp = stomp_integration(box, stomp_endpoint, destination)
     sqs_jobs = [make_job(make_event(), sqs) for _ in range(SQS_JOBS)]
     stomp_jobs = [make_job(make_event(), stomp) for _ in range(STOMP_JOBS)]
     env = {

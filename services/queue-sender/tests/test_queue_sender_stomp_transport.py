@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
-from conftest import StompEndpoint, unique_name
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from conftest import StompEndpoint
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_document
@@ -19,9 +18,8 @@ from integrations_queue_sender.settings import StompSettings
 from integrations_queue_sender.stomp_transport import StompTransport
 from integrations_testkit.factories import (
     make_event,
-    make_integration,
     make_job,
-    stomp_configuration,
+    stomp_integration,
 )
 from integrations_testkit.network import TcpProxy, closed_port, self_signed_tls
 from integrations_testkit.stomp_subscriber import StompSubscriber
@@ -45,44 +43,6 @@ async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
     await stomp_transport.aclose()
 
 
-@pytest.fixture
-def destination() -> str:
-    return f"/queue/{unique_name('qs-stomp')}"
-
-
-@pytest.fixture
-def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[StompSubscriber]:
-    listener = StompSubscriber(
-        host=stomp_endpoint.host,
-        port=stomp_endpoint.port,
-        login=stomp_endpoint.login,
-        passcode=stomp_endpoint.passcode,
-        destination=destination,
-    )
-    yield listener
-    listener.close()
-
-
-def _integration(
-    box: SecretBox,
-    endpoint: StompEndpoint,
-    destination: str,
-    *,
-    addresses: list[str] | None = None,
-    password: str | None = None,
-) -> IntegrationSnapshot:
-    return make_integration(
-        integration_type=IntegrationType.STOMP,
-        configuration=stomp_configuration(
-            box,
-            addresses=addresses or [f"stomp://{endpoint.host}:{endpoint.port}"],
-            destination=destination,
-            username=endpoint.login,
-            password=endpoint.passcode if password is None else password,
-        ),
-    )
-
-
 async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
@@ -90,7 +50,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     subscriber: StompSubscriber,
     box: SecretBox,
 ) -> None:
-    integration = _integration(box, stomp_endpoint, destination)
+    integration = stomp_integration(box, stomp_endpoint, destination)
     jobs = [make_job(make_event(), integration) for _ in range(3)]
 
     outcomes = await transport.deliver(jobs)
@@ -118,7 +78,7 @@ async def test_failover_to_the_second_address(
     second = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
     addresses = [f"stomp://127.0.0.1:{closed_port()}", second]
     job = make_job(
-        make_event(), _integration(box, stomp_endpoint, destination, addresses=addresses)
+        make_event(), stomp_integration(box, stomp_endpoint, destination, addresses=addresses)
     )
 
     [outcome] = await transport.deliver([job])
@@ -132,7 +92,7 @@ async def test_failover_to_the_second_address(
 async def test_wrong_password_is_refused_with_the_brokers_reason(
     transport: StompTransport, stomp_endpoint: StompEndpoint, destination: str, box: SecretBox
 ) -> None:
-    integration = _integration(box, stomp_endpoint, destination, password="wrong-password")
+    integration = stomp_integration(box, stomp_endpoint, destination, password="wrong-password")
 
     [outcome] = await transport.deliver([make_job(make_event(), integration)])
 
@@ -152,7 +112,7 @@ async def test_no_reachable_address_fails_fast_during_the_backoff(
     settings = StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=60)
     stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
     addresses = [f"stomp://127.0.0.1:{closed_port()}", f"stomp+ssl://127.0.0.1:{closed_port()}"]
-    integration = _integration(box, stomp_endpoint, destination, addresses=addresses)
+    integration = stomp_integration(box, stomp_endpoint, destination, addresses=addresses)
     try:
         [first] = await stomp_transport.deliver([make_job(make_event(), integration)])
         [second] = await stomp_transport.deliver([make_job(make_event(), integration)])
@@ -175,10 +135,10 @@ async def test_a_silent_broker_does_not_hold_up_another_integration(
     silent_port = silent.sockets[0].getsockname()[1]
     settings = StompSettings(connect_timeout_s=1, receipt_timeout_s=5, reconnect_backoff_s=0)
     stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
-    dead = _integration(
+    dead = stomp_integration(
         box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{silent_port}"]
     )
-    live = _integration(box, stomp_endpoint, destination)
+    live = stomp_integration(box, stomp_endpoint, destination)
     try:
         outcomes = await stomp_transport.deliver(
             [make_job(make_event(), dead), make_job(make_event(), live)]
@@ -204,7 +164,7 @@ async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port)
     await proxy.start()
-    integration = _integration(
+    integration = stomp_integration(
         box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{proxy.port}"]
     )
     before = make_job(make_event(), integration)
@@ -231,7 +191,7 @@ async def test_a_message_the_broker_rejects_fails_with_the_brokers_reason(
 ) -> None:
     # ActiveMQ answers a SEND to an unknown temporary queue with an ERROR carrying the receipt id.
     missing = "/remote-temp-queue/ID:qs-missing-1:1"
-    integration = _integration(box, stomp_endpoint, missing)
+    integration = stomp_integration(box, stomp_endpoint, missing)
 
     outcomes = await transport.deliver([make_job(make_event(), integration) for _ in range(2)])
 
@@ -253,7 +213,7 @@ async def test_stomp_ssl_speaks_tls_and_verifies_the_broker(
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, tls=server_tls)
     await proxy.start()
     address = [f"stomp+ssl://127.0.0.1:{proxy.port}"]
-    integration = _integration(box, stomp_endpoint, destination, addresses=address)
+    integration = stomp_integration(box, stomp_endpoint, destination, addresses=address)
     trusting = StompTransport(
         policy=LOOPBACK, settings=TEST_SETTINGS.model_copy(update={"tls_ca_file": ca_file}), box=box
     )
@@ -277,8 +237,8 @@ async def test_idle_connections_are_closed(
 ) -> None:
     settings = TEST_SETTINGS.model_copy(update={"idle_timeout_s": 1.0})
     stomp_transport = StompTransport(policy=LOOPBACK, settings=settings, box=box)
-    first = _integration(box, stomp_endpoint, destination)
-    second = _integration(box, stomp_endpoint, destination)
+    first = stomp_integration(box, stomp_endpoint, destination)
+    second = stomp_integration(box, stomp_endpoint, destination)
     try:
         assert (await stomp_transport.deliver([make_job(make_event(), first)]))[0].succeeded
         await asyncio.sleep(1.2)

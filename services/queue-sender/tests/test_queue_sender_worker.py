@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -25,8 +25,9 @@ from integrations_testkit.factories import (
     make_event,
     make_integration,
     make_job,
-    sqs_configuration,
+    sqs_integration,
     stomp_configuration,
+    stomp_integration,
 )
 from integrations_testkit.network import TcpProxy, closed_port
 from integrations_testkit.stomp_subscriber import StompSubscriber
@@ -78,24 +79,6 @@ async def running(settings: QueueSenderSettings) -> AsyncIterator[None]:
             await admin.delete_topics(sorted(names))
         finally:
             await admin.close()
-
-
-@pytest.fixture
-def destination() -> str:
-    return f"/queue/{unique_name('qs-worker')}"
-
-
-@pytest.fixture
-def subscriber(stomp_endpoint: StompEndpoint, destination: str) -> Iterator[StompSubscriber]:
-    listener = StompSubscriber(
-        host=stomp_endpoint.host,
-        port=stomp_endpoint.port,
-        login=stomp_endpoint.login,
-        passcode=stomp_endpoint.passcode,
-        destination=destination,
-    )
-    yield listener
-    listener.close()
 
 
 async def _produce(
@@ -153,19 +136,8 @@ async def test_jobs_on_both_deliveries_topics_are_delivered_and_logged(
     subscriber: StompSubscriber,
 ) -> None:
     url = await sqs_queue_factory("qs-worker")
-    sqs = make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
-    )
-    stomp = make_integration(
-        integration_type=IntegrationType.STOMP,
-        configuration=stomp_configuration(
-            box,
-            addresses=[f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"],
-            destination=destination,
-            username=stomp_endpoint.login,
-            password=stomp_endpoint.passcode,
-        ),
-    )
+    sqs = sqs_integration(box, url=url)
+    stomp = stomp_integration(box, stomp_endpoint, destination)
     sqs_jobs = [make_job(make_event(), sqs) for _ in range(12)]
     stomp_jobs = [make_job(make_event(), stomp) for _ in range(5)]
 

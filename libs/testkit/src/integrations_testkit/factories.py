@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import SecretStr
 
@@ -163,3 +163,44 @@ def stomp_configuration(
     if password is not None:
         configuration["password"] = box.encrypt(password)
     return configuration
+
+
+class StompServer(Protocol):
+    """Where a STOMP broker listens, and how to log in."""
+
+    @property
+    def host(self) -> str: ...
+    @property
+    def port(self) -> int: ...
+    @property
+    def login(self) -> str | None: ...
+    @property
+    def passcode(self) -> str | None: ...
+
+
+def sqs_integration(box: SecretBox, *, url: str) -> IntegrationSnapshot:
+    """An `aws_sqs` integration sending to the queue at `url`."""
+    return make_integration(
+        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
+    )
+
+
+def stomp_integration(
+    box: SecretBox,
+    server: StompServer,
+    destination: str,
+    *,
+    addresses: list[str] | None = None,
+    password: str | None = None,
+) -> IntegrationSnapshot:
+    """A `stomp` integration sending to `destination` on `server` (with its login)."""
+    return make_integration(
+        integration_type=IntegrationType.STOMP,
+        configuration=stomp_configuration(
+            box,
+            addresses=addresses or [f"stomp://{server.host}:{server.port}"],
+            destination=destination,
+            username=server.login,
+            password=server.passcode if password is None else password,
+        ),
+    )

@@ -15,9 +15,8 @@ from integrations_common.kafka import create_producer
 from integrations_common.settings import KafkaSettings, TopicSettings
 
 
-def unique_topics(name: str, *, partitions: int = 3) -> TopicSettings:
-    """Topic settings under a prefix no other run uses (delete them with `delete_topics`)."""
-    prefix = f"test-{name}-{uuid.uuid4().hex[:10]}"
+def prefixed_topics(prefix: str, *, partitions: int = 3) -> TopicSettings:
+    """The platform's topics, each named `<prefix>.<role>` (`topic_prefix` answers `prefix`)."""
     return TopicSettings(
         events=f"{prefix}.events",
         events_dlq=f"{prefix}.events.dlq",
@@ -28,8 +27,13 @@ def unique_topics(name: str, *, partitions: int = 3) -> TopicSettings:
     )
 
 
+def unique_topics(name: str, *, partitions: int = 3) -> TopicSettings:
+    """Topic settings under a prefix no other run uses (delete them with `delete_topics`)."""
+    return prefixed_topics(f"test-{name}-{uuid.uuid4().hex[:10]}", partitions=partitions)
+
+
 def topic_prefix(topics: TopicSettings) -> str:
-    """The prefix every topic of `unique_topics` starts with."""
+    """The prefix every topic of `prefixed_topics` starts with."""
     return topics.deliveries_prefix.removesuffix(".deliveries")
 
 

@@ -8,12 +8,14 @@ resolved destination (and the transport refreshes its clients or connections).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
+from integrations_common.delivery import DeliveryOutcome
 from integrations_common.integrations import IntegrationSnapshot
-from integrations_queue_sender.errors import QueueSenderError
+from integrations_common.jobs import DeliveryJob
+from integrations_queue_sender.errors import QueueSenderError, failure
 
 D = TypeVar("D")
 
@@ -50,6 +52,20 @@ class DestinationRegistry(Generic[D]):
             raise entry.error.with_traceback(None)
         assert entry.destination is not None  # noqa: S101 - one of the two is always set
         return entry.destination
+
+    def resolve_batch(
+        self, jobs: Sequence[DeliveryJob], outcomes: list[DeliveryOutcome | None]
+    ) -> list[tuple[int, DeliveryJob, D]]:
+        """Each job of a batch with its destination (the batch's newest version of its
+        integration); a job whose destination cannot be resolved gets its failed outcome."""
+        self.observe(job.integration for job in jobs)
+        resolved: list[tuple[int, DeliveryJob, D]] = []
+        for index, job in enumerate(jobs):
+            try:
+                resolved.append((index, job, self.get(job.integration)))
+            except QueueSenderError as error:
+                outcomes[index] = failure(error)
+        return resolved
 
     def _entry(self, integration: IntegrationSnapshot) -> _Resolved[D]:
         entry = self._entries.get(integration.id)

@@ -23,7 +23,7 @@ from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
 from integrations_queue_sender.destinations import DestinationRegistry
-from integrations_queue_sender.errors import QueueSenderError, failure
+from integrations_queue_sender.errors import failure
 from integrations_queue_sender.limits import KeyedLimiter
 from integrations_queue_sender.message import CONTENT_TYPE, message_body, resource_id
 from integrations_queue_sender.settings import SqsSettings
@@ -100,13 +100,7 @@ class SqsTransport:
         """Send every job; one outcome per job, in order."""
         outcomes: list[DeliveryOutcome | None] = [None] * len(jobs)
         queues: dict[tuple[tuple[str, ...], str], list[_Item]] = {}
-        self._destinations.observe(job.integration for job in jobs)
-        for index, job in enumerate(jobs):
-            try:
-                destination = self._destinations.get(job.integration)
-            except QueueSenderError as error:
-                outcomes[index] = failure(error)
-                continue
+        for index, job, destination in self._destinations.resolve_batch(jobs, outcomes):
             key = (destination.client_key, destination.queue_url)
             queues.setdefault(key, []).append(_Item(index, job, destination, message_body(job)))
         units = [(key, chunk) for key, items in queues.items() for chunk in self._chunks(items)]

@@ -16,7 +16,7 @@ import uuid
 from typing import Any
 
 import stomp
-from stomp.exception import ConnectFailedException
+from stomp.exception import StompException
 
 from integrations_common.address_policy import AddressPolicy
 from integrations_queue_sender.address_guard import checked_addresses
@@ -105,7 +105,9 @@ class StompLink:
         self._conn = conn
         try:
             conn.connect(username=destination.login, passcode=destination.passcode, wait=False)
-        except (ConnectFailedException, OSError) as exc:
+        except (StompException, OSError) as exc:
+            # ConnectFailedException, or NotConnectedException when the peer closed the socket
+            # between the TCP connect and the CONNECT frame
             self._abandon()
             raise DestinationUnavailableError(
                 f"could not connect to any STOMP address ({self.broker})"

@@ -80,13 +80,7 @@ class StompTransport:
         """Send every job; one outcome per job, in order."""
         outcomes: list[DeliveryOutcome | None] = [None] * len(jobs)
         groups: dict[str, tuple[StompDestination, list[int]]] = {}
-        self._destinations.observe(job.integration for job in jobs)
-        for index, job in enumerate(jobs):
-            try:
-                destination = self._destinations.get(job.integration)
-            except QueueSenderError as error:
-                outcomes[index] = failure(error)
-                continue
+        for index, _, destination in self._destinations.resolve_batch(jobs, outcomes):
             groups.setdefault(destination.integration_id, (destination, []))[1].append(index)
         size = self._settings.batch_size
         await asyncio.gather(

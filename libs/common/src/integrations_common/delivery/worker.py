@@ -475,17 +475,8 @@ class DeliveryWorker:
         try:
             return DeliveryJob.model_validate_json(record.value or b"")
         except ValidationError as exc:
-            reason = f"not a delivery job: {exc.error_count()} error(s), first: {exc.errors()[0]}"
             metrics.UNREADABLE.labels(self._label).inc()
-            headers = [
-                ("x-dead-letter-reason", DeadLetterReason.UNREADABLE.value.encode()),
-                (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
-                ("x-source", f"{tp.topic}/{tp.partition}/{record.offset}".encode()),
-            ]
-            await self._produce_all(
-                [OutgoingRecord(self._dead_letters, record.key, record.value, headers)]
-            )
-            metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
+            await self._write_unreadable(tp, record, _unreadable_reason(exc))
             return None
 
     def _resume_pointers(self) -> None:
@@ -507,7 +498,7 @@ class DeliveryWorker:
         try:
             return DeliveryJob.model_validate_json(value)
         except ValidationError as exc:
-            reason = f"not a delivery job: {exc.error_count()} error(s), first: {exc.errors()[0]}"
+            reason = _unreadable_reason(exc)
             logger.warning(
                 "unreadable delivery record sent to the dead-letter topic",
                 extra={
@@ -525,6 +516,14 @@ class DeliveryWorker:
     async def _dead_letter_raw(
         self, tp: TopicPartition, record: ConsumerRecord, reason: str
     ) -> None:
+        await self._write_unreadable(tp, record, reason)
+        self._tracker.finish(tp, record.offset)
+        self._commit_wanted.set()
+
+    async def _write_unreadable(
+        self, tp: TopicPartition, record: ConsumerRecord, reason: str
+    ) -> None:
+        """The record as it was, on the dead-letter topic, with why and where it was read."""
         headers = [
             ("x-dead-letter-reason", DeadLetterReason.UNREADABLE.value.encode()),
             (ERROR_DETAIL_HEADER, reason.encode()[:1024]),
@@ -534,8 +533,6 @@ class DeliveryWorker:
             [OutgoingRecord(self._dead_letters, record.key, record.value, headers)]
         )
         metrics.DEAD_LETTERS.labels(self._label, DeadLetterReason.UNREADABLE.value).inc()
-        self._tracker.finish(tp, record.offset)
-        self._commit_wanted.set()
 
     def _pause_until(
         self,
@@ -820,6 +817,10 @@ class DeliveryWorker:
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self._tracker.forget(list(assigned))
+
+
+def _unreadable_reason(exc: ValidationError) -> str:
+    return f"not a delivery job: {exc.error_count()} error(s), first: {exc.errors()[0]}"
 
 
 def _key(record: ConsumerRecord) -> str | None:
