@@ -355,3 +355,37 @@ async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(
     with pytest.raises(asyncio.CancelledError):
         async with asyncio.timeout(5):
             await committer
+
+
+async def test_a_retry_already_queued_uses_the_newest_integration_version_seen(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    """One rule for every transport: the owner fixes the URL (version 2) while the version-1
+    job waits in a retry tier; its retry goes to the fixed URL."""
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    fixed_url = "http://127.0.0.1:2/fixed"
+    transport = ScriptedTransport(
+        lambda job: DeliveryOutcome(succeeded=job.integration.configuration["url"] == fixed_url)
+    )
+    broken = _job("ev-broken", integration_id="int-fix")
+    fixed = broken.integration.model_copy(
+        update={"version": 2, "configuration": {"url": fixed_url}}
+    )
+    fresh = make_job(make_event("ev-fresh", time=T0), fixed)
+    worker = _worker(kafka, topics, transport, retry_schedule="3s")
+    async with _running(worker):
+        await _publish(kafka, topics.deliveries(Transport.WEBHOOK), [broken])
+        async with asyncio.timeout(30):
+            while not transport.seen:
+                await asyncio.sleep(0.05)
+        await _publish(kafka, topics.deliveries(Transport.WEBHOOK), [fresh])
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 3)]
+        )
+
+    by_job = {(log.job_id, log.attempt): log for log in logs}
+    assert not by_job[(broken.job_id, 1)].succeeded  # version 1, the broken URL
+    assert by_job[(fresh.job_id, 1)].succeeded
+    assert by_job[(broken.job_id, 2)].succeeded  # the retry, with version 2
+    retried = [job for job in transport.seen if job.job_id == broken.job_id]
+    assert [(job.attempt, job.integration.version) for job in retried] == [(1, 1), (2, 2)]

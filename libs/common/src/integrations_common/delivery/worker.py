@@ -22,7 +22,7 @@ import contextlib
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -52,6 +52,7 @@ from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
+from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
@@ -140,6 +141,7 @@ class DeliveryWorker:
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._partitioner = CachedPartitioner()
+        self._versions = NewestVersions()
         self._ready = False
         self._label = transport.value
 
@@ -590,7 +592,8 @@ class DeliveryWorker:
             logger.error("delivery task failed", exc_info=task.exception())
 
     async def _process(self, work: _Batch, timer: asyncio.TimerHandle) -> None:
-        batch = work.records
+        # one rule for every transport: attempt (and retry) with the newest version seen
+        batch = [replace(item, job=self._versions.current(item.job)) for item in work.records]
         try:
             outcomes, started, finished = await self._attempt(batch)
             dispositions = [
