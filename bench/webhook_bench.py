@@ -349,9 +349,26 @@ async def _read_logs(kafka: KafkaSettings, topic: str, count: int) -> list[Attem
     return logs
 
 
+class _WarningCount(logging.Handler):
+    """Counts the warnings the sender logs (a produce retry means a part was stuck)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
 async def main() -> None:
-    """Run every measurement against one nginx and print the table."""
+    """Run every measurement against one nginx and print the table.
+
+    Exits 1 when the sender logged a warning (a produce retry, an abandoned batch): its figure
+    would not be the sender's own.
+    """
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    warnings = _WarningCount()
+    logging.getLogger("integrations_common").addHandler(warnings)
     n = int(os.environ.get("BENCH_N", "10000"))
     c = int(os.environ.get("BENCH_C", "64"))
     paced_rate = int(os.environ.get("BENCH_PACED_RATE", "500"))
@@ -386,6 +403,12 @@ async def main() -> None:
         f"p50 {result.latency_p50_ms:.1f} ms, p99 {result.latency_p99_ms:.1f} ms; "
         f"failed attempts: {result.failed}"
     )
+    if warnings.messages:
+        _out(
+            f"NOT A RESULT: the sender logged {len(warnings.messages)} warning(s), first: "
+            f"{warnings.messages[0]!r}"
+        )
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":

@@ -46,10 +46,12 @@ class ScriptedTransport:
     def __init__(self, script: Script) -> None:
         self.script = script
         self.seen: list[DeliveryJob] = []
+        self.attempted = asyncio.Event()
         self.closed = False
 
     async def deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
         self.seen.extend(jobs)
+        self.attempted.set()
         await asyncio.sleep(0)
         return [self.script(job) for job in jobs]
 
@@ -376,8 +378,7 @@ async def test_a_retry_already_queued_uses_the_newest_integration_version_seen(
     async with _running(worker):
         await _publish(kafka, topics.deliveries(Transport.WEBHOOK), [broken])
         async with asyncio.timeout(30):
-            while not transport.seen:
-                await asyncio.sleep(0.05)
+            await transport.attempted.wait()
         await _publish(kafka, topics.deliveries(Transport.WEBHOOK), [fresh])
         logs = _logs(
             [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 3)]

@@ -69,9 +69,18 @@ class CachedPartitioner:
 async def send_all(
     producer: AIOKafkaProducer,
     outgoing: Sequence[OutgoingRecord],
-    partitioner: CachedPartitioner,
+    partitioner: CachedPartitioner | None = None,
 ) -> list[BaseException | None]:
-    """Send every record; answer, per record, the error that stopped it or None once acked."""
+    """Send every record; answer, per record, the error that stopped it or None once acked.
+
+    With a `partitioner`, records are packed into one batch per partition here: for a single
+    writer of many records at a time (the router). Without one, each record goes through the
+    producer's accumulator, which merges the records of many concurrent writers into batches
+    (the delivery worker: packed batches from concurrent writers would queue behind one another,
+    since the producer keeps one batch per partition in flight).
+    """
+    if partitioner is None:
+        return list(await asyncio.gather(*(_send_one(producer, out) for out in outgoing)))
     results: list[BaseException | None] = [None] * len(outgoing)
     groups: dict[tuple[str, int], list[int]] = {}
     partitions_of: dict[str, list[int]] = {}
@@ -103,6 +112,16 @@ async def send_all(
             for index in indices:
                 results[index] = exc
     return results
+
+
+async def _send_one(producer: AIOKafkaProducer, out: OutgoingRecord) -> BaseException | None:
+    try:
+        future = await producer.send(out.topic, value=out.value, key=out.key, headers=out.headers)
+        await future
+    except KafkaError as exc:
+        error: BaseException = exc
+        return error
+    return None
 
 
 def _batches(

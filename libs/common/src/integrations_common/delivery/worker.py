@@ -55,7 +55,7 @@ from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTran
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
-from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
+from integrations_common.kafka_send import OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_common.topic_catalogue import delivery_topic_specs
 
@@ -140,7 +140,6 @@ class DeliveryWorker:
         self._commit_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
-        self._partitioner = CachedPartitioner()
         self._versions = NewestVersions()
         self._ready = False
         self._label = transport.value
@@ -705,7 +704,7 @@ class DeliveryWorker:
             raise RuntimeError("the worker is not running")
         pending = list(records)
         while pending:
-            results = await send_all(producer, pending, self._partitioner)
+            results = await send_all(producer, pending)
             failed: list[OutgoingRecord] = []
             transient = False
             for record, result in zip(pending, results, strict=True):
