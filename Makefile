@@ -50,7 +50,7 @@ services-down: ## Stop the platform's services.
 services-status: ## Show which services run.
 	infra/services.sh status
 
-up: install infra-up services-up ## Run the whole platform locally.
+up: install infra-up services-up ## Run the whole platform locally (REPLICAS="router=2 webhook-sender=3" for more workers).
 	@echo "The platform is up: API on http://127.0.0.1:$${API_PORT:-8080}/v2, logs in .run/logs/"
 
 down: ## Stop the whole platform; leaves no process behind.

@@ -3,6 +3,11 @@
 #
 #   infra/services.sh up|down|status [api log-writer router webhook-sender queue-sender]
 #
+# REPLICAS="router=2 webhook-sender=3" starts more than one process of the workers (router,
+# webhook-sender, queue-sender, log-writer): each replica joins its service's consumer group;
+# replica i (2, 3, ...) is named <service>-i and answers /healthz on the service's ops port
+# plus 10*(i-1). `make up REPLICAS=...` passes it through.
+#
 # Each service reads its settings from the environment: shared secrets generated once into
 # .run/secrets.env, then the committed local defaults in services/<dir>/local.env.
 set -euo pipefail
@@ -35,6 +40,38 @@ health_port() {
   printf '%s' "${url%%/*}"
 }
 
+# replicas NAME: how many processes of NAME to run (REPLICAS="router=2 webhook-sender=3").
+replicas() {
+  local entry
+  for entry in ${REPLICAS:-}; do
+    if [ "${entry%%=*}" = "$1" ]; then
+      case "$1" in
+        api) fail "REPLICAS: the API runs once locally (it owns port $API_PORT)" ;;
+      esac
+      [[ "${entry#*=}" =~ ^[1-9]$ ]] || fail "REPLICAS: '$entry' wants 1 to 9 processes"
+      printf '%s' "${entry#*=}"
+      return 0
+    fi
+  done
+  printf '1'
+}
+
+# ops_variable NAME: the environment variable of NAME's ops port.
+ops_variable() {
+  local upper="${1^^}"
+  printf '%s_OPS__PORT' "${upper//-/_}"
+}
+
+# instances NAME: NAME and the replicas of it that have a pid file.
+instances() {
+  local f
+  printf '%s\n' "$1"
+  for f in "$RUN_DIR/$1"-[0-9].pid; do
+    [ -e "$f" ] && basename "$f" .pid
+  done
+  return 0
+}
+
 # ensure_secrets: generate the local encryption key and JWT secret once, keep them in .run.
 ensure_secrets() {
   local file="$RUN_DIR/secrets.env" key jwt
@@ -50,25 +87,36 @@ ENV
   fi
 }
 
-# service_env NAME: run the rest of the arguments with the service's local environment.
+# launch_service NAME INSTANCE PORT: start NAME's entry point with its local environment,
+# as INSTANCE (NAME itself or a replica name) answering its ops endpoints on PORT.
 launch_service() {
-  local name="$1" dir
+  local name="$1" instance="$2" port="$3" dir
   dir="$(service_dir "$name")"
-  set -a
-  # shellcheck disable=SC1091
-  source "$RUN_DIR/secrets.env"
-  [ -f "$REPO_DIR/services/$dir/local.env" ] && source "$REPO_DIR/services/$dir/local.env"
-  set +a
-  launch "$name" "$REPO_DIR/.venv/bin/integrations-$name"
+  (
+    set -a
+    # shellcheck disable=SC1091
+    source "$RUN_DIR/secrets.env"
+    [ -f "$REPO_DIR/services/$dir/local.env" ] && source "$REPO_DIR/services/$dir/local.env"
+    [ "$name" = api ] || export "$(ops_variable "$name")=$port"
+    set +a
+    launch "$instance" "$REPO_DIR/.venv/bin/integrations-$name"
+  )
 }
 
 service_up() {
-  local name="$1"
+  local name="$1" count i instance port fn
   [ -x "$REPO_DIR/.venv/bin/integrations-$name" ] \
     || fail "$name: entry point .venv/bin/integrations-$name is missing (run 'make install')."
-  eval "${name//-/_}_health() { curl -fsS -m 2 -o /dev/null '$(health_url "$name")' 2>/dev/null; }"
-  eval "${name//-/_}_launch() { launch_service '$name'; }"
-  start_server "$name" "$(health_port "$name")" "${name//-/_}_health" "${name//-/_}_launch"
+  count="$(replicas "$name")"
+  for ((i = 1; i <= count; i++)); do
+    instance="$name"
+    [ "$i" -eq 1 ] || instance="$name-$i"
+    port=$(($(health_port "$name") + 10 * (i - 1)))
+    fn="${instance//-/_}"
+    eval "${fn}_health() { curl -fsS -m 2 -o /dev/null 'http://127.0.0.1:$port/healthz' 2>/dev/null; }"
+    eval "${fn}_launch() { launch_service '$name' '$instance' '$port'; }"
+    start_server "$instance" "$port" "${fn}_health" "${fn}_launch"
+  done
 }
 
 action="${1:-}"
@@ -81,10 +129,18 @@ case "$action" in
     ensure_secrets
     for s in "${services[@]}"; do service_up "$s"; done ;;
   down)
-    for ((i = ${#services[@]} - 1; i >= 0; i--)); do stop_server "${services[$i]}"; done ;;
+    for ((i = ${#services[@]} - 1; i >= 0; i--)); do
+      while read -r instance; do stop_server "$instance"; done < <(instances "${services[$i]}")
+    done ;;
   status)
     for s in "${services[@]}"; do
-      if pid="$(running_pid "$s")"; then say "$s: running (pid $pid)"; else say "$s: not running"; fi
+      while read -r instance; do
+        if pid="$(running_pid "$instance")"; then
+          say "$instance: running (pid $pid)"
+        else
+          say "$instance: not running"
+        fi
+      done < <(instances "$s")
     done ;;
   *)
     fail "usage: infra/services.sh up|down|status [${ALL_SERVICES[*]}]" ;;
