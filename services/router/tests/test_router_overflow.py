@@ -7,6 +7,7 @@ forever without committing while `/readyz` stayed green.
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
@@ -38,6 +39,17 @@ async def _set_topic_config(kafka_kit: Any, topic: str, configs: dict[str, str])
         await admin.alter_configs(
             [ConfigResource(ConfigResourceType.TOPIC, topic, configs=configs)]
         )
+        # The broker applies a config change a moment after acknowledging it (seen in a loaded
+        # run: a record over the new limit still went through); wait until it reports it.
+        async with asyncio.timeout(30):
+            while True:
+                [described] = await admin.describe_configs(
+                    [ConfigResource(ConfigResourceType.TOPIC, topic)]
+                )
+                current = {e[0]: e[1] for r in described.resources for e in r[4]}
+                if all(current.get(k) == v for k, v in configs.items()):
+                    return
+                await asyncio.sleep(0.1)
     finally:
         await admin.close()
 
