@@ -32,6 +32,8 @@ from integrations_api.openapi import build_openapi
 from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
 from integrations_api.query import reject_unknown_query
 from integrations_api.rate_limit import TenantRateLimiter
+from integrations_api.replays.sender import JobSender
+from integrations_api.replays.views import router as replays_router
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
 from integrations_common.kafka import create_producer, ensure_topics, platform_topics
@@ -75,6 +77,9 @@ async def start_services(settings: ApiSettings) -> Services:
         logs=logs,
         publisher=publisher,
         rate_limiter=TenantRateLimiter(settings.rate_limit),
+        job_sender=JobSender(
+            producer=producer, topics=settings.topics, timeout_s=settings.publishing.timeout_s
+        ),
     )
 
 
@@ -126,6 +131,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(logs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(jobs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+    app.include_router(replays_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(integrations_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     install_console(app, settings.console)
 

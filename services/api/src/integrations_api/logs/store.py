@@ -6,7 +6,7 @@ implements it, and the log writer's periodic sweep everywhere.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel
@@ -18,6 +18,8 @@ from integrations_common.tenancy import Tenant
 
 LOGS_COLLECTION = "integration_logs"
 JOBS_COLLECTION = "integration_jobs"
+REPLAYED_FROM = "replayed_from"
+"""A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
@@ -133,3 +135,45 @@ class LogStore:
         docs.sort(key=lambda doc: doc["_id"])
         docs.sort(key=lambda doc: doc["finished_at"], reverse=True)
         return docs[offset : offset + limit], len(docs) > offset + limit
+
+    async def jobs_created_between(
+        self, *, tenant: Tenant, integration_id: str, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """One integration's jobs first routed in [since, until), oldest first: their `_id`,
+        `attempts` and `outcomes` only (not their events)."""
+        query = {
+            "tenant_key": tenant.key,
+            "integration_id": integration_id,
+            "created_at": {"$gte": since, "$lt": until},
+        }
+        projection = {"attempts": 1, "outcomes": 1, "created_at": 1}
+        with map_exceptions(MONGO_ERRORS):
+            cursor = self.jobs.find(query, projection).sort([("created_at", ASCENDING)])
+            return [doc async for doc in cursor]
+
+    async def jobs_by_id(self, job_ids: list[str]) -> list[dict[str, Any]]:
+        """The job documents of `job_ids` (those that exist), whole."""
+        with map_exceptions(MONGO_ERRORS):
+            return [doc async for doc in self.jobs.find({"_id": {"$in": job_ids}})]
+
+    async def claim_replay(self, *, job_id: str, attempts: int) -> bool:
+        """Mark the job replayed after `attempts`, unless it is already; answers whether this
+        call marked it (so concurrent recoveries replay a job's failure once)."""
+        with map_exceptions(MONGO_ERRORS):
+            result = await self.jobs.update_one(
+                {"_id": job_id, "attempts": attempts, REPLAYED_FROM: {"$ne": attempts}},
+                {"$set": {REPLAYED_FROM: attempts}},
+            )
+        return result.modified_count == 1
+
+    async def release_replay(self, *, job_id: str, attempts: int) -> None:
+        """Undo `claim_replay` (its replay could not be sent)."""
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.update_one(
+                {"_id": job_id, REPLAYED_FROM: attempts}, {"$unset": {REPLAYED_FROM: ""}}
+            )
+
+    async def mark_replayed(self, *, job_id: str, attempts: int) -> None:
+        """Record that the job was replayed after `attempts` (an explicit replay)."""
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.update_one({"_id": job_id}, {"$max": {REPLAYED_FROM: attempts}})
