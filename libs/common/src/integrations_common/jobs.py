@@ -36,6 +36,9 @@ class DeliveryJob(BaseModel):
     not_before: AwareDatetime | None = None
     routed_at: AwareDatetime
     first_attempted_at: AwareDatetime | None = None
+    # Sent again by an operator (API replay or recovery, dead-letter tool): the first attempt
+    # of its new series is made even while the integration's circuit is open.
+    replay: bool = False
 
     @classmethod
     def route(

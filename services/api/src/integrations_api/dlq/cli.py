@@ -93,7 +93,12 @@ async def _replay(
         elif not snapshot.enabled:
             tally["skipped_disabled"] += 1
         else:
-            update = {"integration": snapshot, "not_before": None, "routed_at": utc_now()}
+            update = {
+                "integration": snapshot,
+                "not_before": None,
+                "routed_at": utc_now(),
+                "replay": True,
+            }
             chosen.append(job.model_copy(update=update))
     if not dry_run and chosen:
         producer = create_producer(settings.kafka)

@@ -50,6 +50,7 @@ def replay_of(*, job: dict[str, Any], record: IntegrationRecord) -> DeliveryJob 
         integration=record.snapshot(),
         attempt=job["attempts"] + 1,
         routed_at=utc_now(),
+        replay=True,
     )
 
 
