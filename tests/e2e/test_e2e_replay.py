@@ -19,8 +19,11 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from pymongo import MongoClient
 
+from integrations_api.dlq.reading import read_all
 from integrations_common.jobs import job_id_for
+from integrations_common.settings import KafkaSettings
 from tests.e2e.harness import BIN, Platform, RunConfig
 from tests.e2e.receivers import ReceivedRequest, WebhookReceiver
 from tests.e2e.tokens import mint_token
@@ -44,6 +47,9 @@ def replay_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url:
         extra_env={
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
+            # Shortened from 5 days and 10 jobs; the other tests fail fewer jobs than this.
+            "LOG_WRITER_AUTO_DISABLE__FAILING_FOR_S": "2",
+            "LOG_WRITER_AUTO_DISABLE__MIN_FAILED_JOBS": str(AUTO_DISABLE_JOBS),
         },
     )
 
@@ -307,3 +313,71 @@ async def test_dead_letters_replayed_with_the_tool(
     assert sorted(ids(requests)) == sorted(failed)
     for job_id in failed:
         await api.wait_job(integration_id, job_id, status="succeeded", attempts=4)
+
+
+async def updates_of(run: RunConfig, integration_id: str) -> list[dict[str, Any]]:
+    """The `integration.updated` events of an integration on the events topic, in order."""
+    kafka = KafkaSettings(bootstrap_servers=run.kafka_bootstrap_servers)
+    events = [json.loads(r.value) async for r in read_all(kafka, run.topics.events) if r.value]
+    return [
+        event
+        for event in events
+        if event["type"] == "integration.updated" and event["data"]["data"]["id"] == integration_id
+    ]
+
+
+async def snapshot_of(run: RunConfig, integration_id: str) -> dict[str, Any]:
+    """The newest snapshot of an integration on the config topic."""
+    kafka = KafkaSettings(bootstrap_servers=run.kafka_bootstrap_servers)
+    found = [
+        json.loads(r.value)
+        async for r in read_all(kafka, run.topics.config)
+        if r.key == integration_id.encode() and r.value
+    ]
+    return found[-1]
+
+
+def failed_jobs_counted(run: RunConfig, integration_id: str) -> int | None:
+    client: MongoClient[dict[str, Any]] = MongoClient(run.mongodb_uri, timeoutMS=10_000)
+    try:
+        doc = client[run.database]["integration_health"].find_one({"_id": integration_id})
+    finally:
+        client.close()
+    return None if doc is None else int(doc["failed_jobs"])
+
+
+async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_count(
+    replay_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
+) -> None:
+    integration_id = await api.webhook(receiver.url)
+    jobs = [await emit(producer, replay_run, integration_id) for _ in range(AUTO_DISABLE_JOBS)]
+
+    async with asyncio.timeout(WAIT_S):
+        while True:
+            integration = (await api.client.get(f"/integrations/{integration_id}")).json()["data"]
+            if not integration["enabled"]:
+                break
+            await asyncio.sleep(0.5)
+
+    reason = integration["meta"]["auto_disabled"]
+    assert reason["failed_jobs"] >= AUTO_DISABLE_JOBS
+    assert "failed" in reason["reason"]
+    await dead(api, integration_id, jobs)
+    [update] = await updates_of(replay_run, integration_id)
+    assert update["data"]["data"]["enabled"] is False
+    assert update["data"]["data"]["meta"]["auto_disabled"]["failed_jobs"] >= AUTO_DISABLE_JOBS
+    assert (await snapshot_of(replay_run, integration_id))["enabled"] is False
+
+    enabled = await api.client.put(
+        f"/integrations/{integration_id}",
+        json={"data": {"type": "integration", "enabled": True}},
+    )
+    assert enabled.status_code == 200, enabled.text
+    assert "auto_disabled" not in enabled.json()["data"]["meta"]
+    assert failed_jobs_counted(replay_run, integration_id) is None
+    await asyncio.sleep(3)  # the router applies a config change within about a second
+    job_id = await emit(producer, replay_run, integration_id)
+    await dead(api, integration_id, [job_id])
+    assert failed_jobs_counted(replay_run, integration_id) == 1
+    after = (await api.client.get(f"/integrations/{integration_id}")).json()["data"]
+    assert after["enabled"] is True

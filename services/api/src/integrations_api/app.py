@@ -15,8 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.console import install_console
 from integrations_api.errors import error_response, install_error_handlers
+from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
 from integrations_api.integrations.service import Context
-from integrations_api.integrations.store import IntegrationStore
+from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.integrations.views import router as integrations_router
 from integrations_api.jobs.views import router as jobs_router
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
@@ -42,7 +43,6 @@ from integrations_common.secret_box import SecretBox
 logger = logging.getLogger(__name__)
 
 BASE_PATH = "/v2"
-INTEGRATIONS_COLLECTION = "integrations"
 READY_TIMEOUT_S = 2.0
 QUERY_CHECK = [Depends(reject_unknown_query)]
 
@@ -67,7 +67,12 @@ async def start_services(settings: ApiSettings) -> Services:
         topics=settings.topics,
         timeout_s=settings.publishing.timeout_s,
     )
-    context = Context(store=store, box=box, events_source=settings.publishing.events_source)
+    context = Context(
+        store=store,
+        box=box,
+        events_source=settings.publishing.events_source,
+        health=HealthStore(database[HEALTH_COLLECTION]),
+    )
     return Services(
         settings=settings,
         mongo=mongo,

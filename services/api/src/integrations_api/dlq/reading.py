@@ -24,7 +24,8 @@ async def read_all(settings: KafkaSettings, topic: str) -> AsyncIterator[Consume
     with map_exceptions(KAFKA_ERRORS):
         await consumer.start()
         try:
-            await consumer.topics()  # fetches the cluster's metadata
+            # Without a subscription the cached metadata holds no topic: fetch it.
+            await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
             tps = [TopicPartition(topic, p) for p in sorted(partitions)]
             if not tps:
