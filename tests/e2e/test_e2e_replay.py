@@ -334,7 +334,8 @@ async def snapshot_of(run: RunConfig, integration_id: str) -> dict[str, Any]:
         async for r in read_all(kafka, run.topics.config)
         if r.key == integration_id.encode() and r.value
     ]
-    return found[-1]
+    newest: dict[str, Any] = found[-1]
+    return newest
 
 
 def failed_jobs_counted(run: RunConfig, integration_id: str) -> int | None:
