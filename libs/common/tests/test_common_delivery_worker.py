@@ -365,6 +365,15 @@ def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:
     assert shrunk["error_detail"].startswith("HTTP 500 (")
 
 
+def test_an_oversized_first_attempt_log_also_drops_its_event() -> None:
+    log = {"id": "l-1", "body": "", "error_detail": None, "event": {"data": "x" * 100}}
+    record: OutRecord = ("logs", b"job-1", json.dumps(log).encode(), [])
+    _, _, value, _ = smaller(record, logs_topic="logs")
+    shrunk = json.loads(value or b"")
+    assert "event" not in shrunk
+    assert shrunk["id"] == "l-1"
+
+
 async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(
     kafka_bootstrap_servers: str, topics: TopicSettings
 ) -> None:
