@@ -22,8 +22,8 @@ async def read_all(settings: KafkaSettings, topic: str) -> AsyncIterator[Consume
         isolation_level="read_committed",
     )
     with map_exceptions(KAFKA_ERRORS):
-        await consumer.start()
         try:
+            await consumer.start()
             # Without a subscription the cached metadata holds no topic: fetch it.
             await consumer._client.force_metadata_update()
             partitions = consumer.partitions_for_topic(topic) or set()
