@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
 from integrations_common.attempts import log_id_for
@@ -20,6 +20,8 @@ LOGS_COLLECTION = "integration_logs"
 JOBS_COLLECTION = "integration_jobs"
 REPLAYED_FROM = "replayed_from"
 """A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
+REPLAY_CLAIM = "replay_claim"
+"""A job's field: the recovery call that set `replayed_from`."""
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
@@ -151,26 +153,31 @@ class LogStore:
             cursor = self.jobs.find(query, projection).sort([("created_at", ASCENDING)])
             return [doc async for doc in cursor]
 
-    async def jobs_by_id(self, job_ids: list[str]) -> list[dict[str, Any]]:
-        """The job documents of `job_ids` (those that exist), whole."""
-        with map_exceptions(MONGO_ERRORS):
-            return [doc async for doc in self.jobs.find({"_id": {"$in": job_ids}})]
-
-    async def claim_replay(self, *, job_id: str, attempts: int) -> bool:
-        """Mark the job replayed after `attempts`, unless it is already; answers whether this
-        call marked it (so concurrent recoveries replay a job's failure once)."""
-        with map_exceptions(MONGO_ERRORS):
-            result = await self.jobs.update_one(
-                {"_id": job_id, "attempts": attempts, REPLAYED_FROM: {"$ne": attempts}},
-                {"$set": {REPLAYED_FROM: attempts}},
+    async def claim_replays(self, *, jobs: dict[str, int], claim: str) -> list[dict[str, Any]]:
+        """Claim jobs (id -> attempt count) for a replay, in two commands; answers the documents
+        this `claim` got, whole. A job is claimed once per attempt count: `replayed_from` is
+        set to its count only where `attempts` still has that value and it is not set yet, so a
+        concurrent claim of the same job finds it taken."""
+        if not jobs:
+            return []
+        writes = [
+            UpdateOne(
+                {"_id": job_id, "attempts": count, REPLAYED_FROM: {"$ne": count}},
+                {"$set": {REPLAYED_FROM: count, REPLAY_CLAIM: claim}},
             )
-        return result.modified_count == 1
-
-    async def release_replay(self, *, job_id: str, attempts: int) -> None:
-        """Undo `claim_replay` (its replay could not be sent)."""
+            for job_id, count in jobs.items()
+        ]
         with map_exceptions(MONGO_ERRORS):
-            await self.jobs.update_one(
-                {"_id": job_id, REPLAYED_FROM: attempts}, {"$unset": {REPLAYED_FROM: ""}}
+            await self.jobs.bulk_write(writes, ordered=False)
+            cursor = self.jobs.find({"_id": {"$in": list(jobs)}, REPLAY_CLAIM: claim})
+            return [doc async for doc in cursor]
+
+    async def release_replays(self, *, job_ids: list[str], claim: str) -> None:
+        """Undo `claim_replays` (its replays could not be sent)."""
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.update_many(
+                {"_id": {"$in": job_ids}, REPLAY_CLAIM: claim},
+                {"$unset": {REPLAYED_FROM: "", REPLAY_CLAIM: ""}},
             )
 
     async def mark_replayed(self, *, job_id: str, attempts: int) -> None:

@@ -7,6 +7,7 @@ attempt number, sent to the deliveries topic: a new series of attempts with new 
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -88,26 +89,19 @@ async def _claim_and_send(
     record: IntegrationRecord,
     candidates: Sequence[dict[str, Any]],
 ) -> int:
-    """Claim each candidate, send the claimed ones (releasing them if that fails); answers how
-    many were sent."""
-    attempts = {job["_id"]: job["attempts"] for job in candidates}
-    claimed = [
-        job_id
-        for job_id, count in attempts.items()
-        if await logs.claim_replay(job_id=job_id, attempts=count)
-    ]
-    if not claimed:
+    """Claim the candidates, send the ones this call claimed (releasing them if that fails);
+    answers how many were sent."""
+    claim = str(uuid.uuid4())
+    claimed = await logs.claim_replays(
+        jobs={job["_id"]: job["attempts"] for job in candidates}, claim=claim
+    )
+    jobs = [replay for doc in claimed if (replay := replay_of(job=doc, record=record)) is not None]
+    if not jobs:
         return 0
-    jobs = [
-        replay
-        for doc in await logs.jobs_by_id(claimed)
-        if (replay := replay_of(job=doc, record=record)) is not None
-    ]
     try:
         await sender.send(jobs, origin="recover")
     except BaseException:
-        for job_id in claimed:
-            await logs.release_replay(job_id=job_id, attempts=attempts[job_id])
+        await logs.release_replays(job_ids=[doc["_id"] for doc in claimed], claim=claim)
         raise
     return len(jobs)
 
@@ -125,7 +119,7 @@ async def recover_window(
     """Send again every job of the integration first routed in [since, until) that failed for
     good (its last attempt failed and it went to the dead-letter topic).
 
-    Each job is claimed first (`LogStore.claim_replay`, keyed by its attempt count), so a second
+    Each job is claimed first (`LogStore.claim_replays`, keyed by its attempt count), so a second
     recovery while this one runs, or after it, skips the jobs it sent; a job whose replay
     failed again is recovered again. Jobs whose event was not kept are skipped.
     """
