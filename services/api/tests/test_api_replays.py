@@ -237,3 +237,26 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
     await store_logs(running_api, again)
     second = await running_api.client.post(path, json=body, headers=auth(**STORE))
     assert second.json()["data"]["jobs"] == len(failed_ids)
+
+
+async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningApi) -> None:
+    integration_id = await create(running_api)
+    event_id = str(uuid.uuid4())
+    await store_logs(
+        running_api, attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
+    )
+    job = {job_id_for(event_id, integration_id): 1}
+    client = create_client(running_api.settings.mongodb)
+    database = client[running_api.settings.mongodb.database]
+    store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+    hour = timedelta(hours=1)
+    try:
+        first = await store.claim_replays(jobs=job, claim="first", stale_after=hour)
+        second = await store.claim_replays(jobs=job, claim="second", stale_after=hour)
+        await asyncio.sleep(0.01)
+        stale = await store.claim_replays(jobs=job, claim="stale", stale_after=timedelta(0))
+    finally:
+        await client.close()
+    assert [doc["_id"] for doc in first] == list(job)
+    assert second == []
+    assert [doc["replay_claim"] for doc in stale] == ["stale"]

@@ -6,7 +6,7 @@ implements it, and the log writer's periodic sweep everywhere.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
@@ -22,6 +22,8 @@ REPLAYED_FROM = "replayed_from"
 """A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
 REPLAY_CLAIM = "replay_claim"
 """A job's field: the recovery call that set `replayed_from`."""
+REPLAY_CLAIMED_AT = "replay_claimed_at"
+"""A job's field: when `replay_claim` was set."""
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
@@ -153,17 +155,27 @@ class LogStore:
             cursor = self.jobs.find(query, projection).sort([("created_at", ASCENDING)])
             return [doc async for doc in cursor]
 
-    async def claim_replays(self, *, jobs: dict[str, int], claim: str) -> list[dict[str, Any]]:
+    async def claim_replays(
+        self, *, jobs: dict[str, int], claim: str, stale_after: timedelta
+    ) -> list[dict[str, Any]]:
         """Claim jobs (id -> attempt count) for a replay, in two commands; answers the documents
         this `claim` got, whole. A job is claimed once per attempt count: `replayed_from` is
         set to its count only where `attempts` still has that value and it is not set yet, so a
-        concurrent claim of the same job finds it taken."""
+        concurrent claim of the same job finds it taken. A claim older than `stale_after` whose
+        job still has the same attempt count was never delivered (a replay is attempted within
+        seconds), so it may be taken again."""
         if not jobs:
             return []
+        now = datetime.now(UTC)
+        stale = {REPLAY_CLAIMED_AT: {"$lt": now - stale_after}}
         writes = [
             UpdateOne(
-                {"_id": job_id, "attempts": count, REPLAYED_FROM: {"$ne": count}},
-                {"$set": {REPLAYED_FROM: count, REPLAY_CLAIM: claim}},
+                {
+                    "_id": job_id,
+                    "attempts": count,
+                    "$or": [{REPLAYED_FROM: {"$ne": count}}, stale],
+                },
+                {"$set": {REPLAYED_FROM: count, REPLAY_CLAIM: claim, REPLAY_CLAIMED_AT: now}},
             )
             for job_id, count in jobs.items()
         ]
@@ -177,7 +189,7 @@ class LogStore:
         with map_exceptions(MONGO_ERRORS):
             await self.jobs.update_many(
                 {"_id": {"$in": job_ids}, REPLAY_CLAIM: claim},
-                {"$unset": {REPLAYED_FROM: "", REPLAY_CLAIM: ""}},
+                {"$unset": {REPLAYED_FROM: "", REPLAY_CLAIM: "", REPLAY_CLAIMED_AT: ""}},
             )
 
     async def mark_replayed(self, *, job_id: str, attempts: int) -> None:

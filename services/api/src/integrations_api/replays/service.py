@@ -10,7 +10,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from integrations_api.errors import ConflictError, NotFoundError, Problem, ValidationFailedError
@@ -24,6 +24,9 @@ from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.tenancy import Tenant
 
 SEND_CHUNK = 500
+STALE_CLAIM = timedelta(minutes=10)
+"""A recovery's claim on a job whose attempt count has not moved since is taken as lost (the
+call died between claiming and sending): a replay is attempted within seconds."""
 
 
 @dataclass(frozen=True)
@@ -92,16 +95,20 @@ async def _claim_and_send(
     """Claim the candidates, send the ones this call claimed (releasing them if that fails);
     answers how many were sent."""
     claim = str(uuid.uuid4())
-    claimed = await logs.claim_replays(
-        jobs={job["_id"]: job["attempts"] for job in candidates}, claim=claim
-    )
-    jobs = [replay for doc in claimed if (replay := replay_of(job=doc, record=record)) is not None]
-    if not jobs:
-        return 0
+    jobs: list[DeliveryJob] = []
     try:
-        await sender.send(jobs, origin="recover")
+        claimed = await logs.claim_replays(
+            jobs={job["_id"]: job["attempts"] for job in candidates},
+            claim=claim,
+            stale_after=STALE_CLAIM,
+        )
+        jobs = [
+            replay for doc in claimed if (replay := replay_of(job=doc, record=record)) is not None
+        ]
+        if jobs:
+            await sender.send(jobs, origin="recover")
     except BaseException:
-        await logs.release_replays(job_ids=[doc["_id"] for doc in claimed], claim=claim)
+        await logs.release_replays(job_ids=[job["_id"] for job in candidates], claim=claim)
         raise
     return len(jobs)
 
