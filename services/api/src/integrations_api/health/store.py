@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
+from pymongo import UpdateOne
 
 from integrations_api.mongo import MONGO_ERRORS, Collection
 from integrations_common.errors import map_exceptions
@@ -25,19 +25,29 @@ class HealthStore:
         self.collection = collection
 
     async def failed(
-        self, *, integration_id: str, first_failure: datetime, failed_jobs: int
-    ) -> dict[str, Any]:
-        """Add failures to the integration's streak; answers the streak after the change."""
-        with map_exceptions(MONGO_ERRORS):
-            doc: dict[str, Any] | None = await self.collection.find_one_and_update(
+        self, streaks: dict[str, tuple[datetime, int]], *, since_before: datetime, min_jobs: int
+    ) -> list[dict[str, Any]]:
+        """Add failures (integration id -> first failure, jobs failed for good) to the streaks,
+        in one command; answers the streaks among them that began before `since_before` and
+        count at least `min_jobs` jobs (a second command)."""
+        if not streaks:
+            return []
+        writes = [
+            UpdateOne(
                 {"_id": integration_id},
-                {"$min": {"failing_since": first_failure}, "$inc": {"failed_jobs": failed_jobs}},
+                {"$min": {"failing_since": first}, "$inc": {"failed_jobs": jobs}},
                 upsert=True,
-                return_document=ReturnDocument.AFTER,
             )
-        if doc is None:  # an upsert answers the document it made
-            raise RuntimeError("the store answered no document for an upsert")
-        return doc
+            for integration_id, (first, jobs) in streaks.items()
+        ]
+        query = {
+            "_id": {"$in": list(streaks)},
+            "failing_since": {"$lte": since_before},
+            "failed_jobs": {"$gte": min_jobs},
+        }
+        with map_exceptions(MONGO_ERRORS):
+            await self.collection.bulk_write(writes, ordered=False)
+            return [doc async for doc in self.collection.find(query)]
 
     async def reset(self, integration_ids: list[str]) -> None:
         """End the streaks of these integrations (a success, or enabled again)."""

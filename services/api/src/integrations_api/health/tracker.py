@@ -79,22 +79,24 @@ class HealthTracker:
         self._min_failed_jobs = min_failed_jobs
 
     async def observe(self, logs: Sequence[AttemptLog], *, now: datetime | None = None) -> int:
-        """Account for a stored batch; answers how many integrations it disabled."""
+        """Account for a stored batch (three store commands at most); answers how many
+        integrations it disabled."""
         found = streaks(logs)
         await self._health.reset([i for i, streak in found.items() if streak.succeeded])
+        failing = {
+            integration_id: (streak.first_failure, streak.failed_jobs)
+            for integration_id, streak in found.items()
+            if streak.first_failure is not None
+        }
+        due = await self._health.failed(
+            failing,
+            since_before=(now or datetime.now(UTC)) - self._failing_for,
+            min_jobs=self._min_failed_jobs,
+        )
         disabled = 0
-        for integration_id, streak in found.items():
-            if streak.first_failure is None:
-                continue
-            state = await self._health.failed(
-                integration_id=integration_id,
-                first_failure=streak.first_failure,
-                failed_jobs=streak.failed_jobs,
-            )
+        for state in due:
             since = _aware(state["failing_since"])
-            due = (now or datetime.now(UTC)) - since >= self._failing_for
-            if due and state["failed_jobs"] >= self._min_failed_jobs:
-                disabled += await self._disable(integration_id, since, state["failed_jobs"])
+            disabled += await self._disable(state["_id"], since, state["failed_jobs"])
         return disabled
 
     async def _disable(self, integration_id: str, since: datetime, failed_jobs: int) -> int:
@@ -105,7 +107,8 @@ class HealthTracker:
             failing_since=since,
             failed_jobs=failed_jobs,
         )
-        if record is None:
+        if record is None:  # gone, or disabled already: nothing to watch
+            await self._health.reset([integration_id])
             return 0
         logger.warning(
             "integration disabled: every attempt failed for too long",
