@@ -76,8 +76,8 @@ async def replay_job(
     replay = replay_of(job=job, record=record)
     if replay is None:
         raise ConflictError("This job's event was not kept, so it cannot be replayed.")
-    await logs.mark_replayed(job_id=job_id, attempts=job["attempts"])
     await sender.send([replay], origin="api")
+    await logs.mark_replayed(job_id=job_id, attempts=job["attempts"])
     return replay
 
 
