@@ -19,9 +19,9 @@ from typing import TextIO
 from integrations_api.dlq.letters import DeadLetter, current_snapshots, dead_letters
 from integrations_api.replays.sender import JobSender
 from integrations_api.settings import ApiSettings
-from integrations_common.errors import IntegrationsError
+from integrations_common.errors import IntegrationsError, map_exceptions
 from integrations_common.jobs import DeliveryJob, utc_now
-from integrations_common.kafka import create_producer
+from integrations_common.kafka import KAFKA_ERRORS, create_producer
 from integrations_common.settings import Transport
 
 SEND_CHUNK = 500
@@ -102,8 +102,9 @@ async def _replay(
             chosen.append(job.model_copy(update=update))
     if not dry_run and chosen:
         producer = create_producer(settings.kafka)
-        await producer.start()
         try:
+            with map_exceptions(KAFKA_ERRORS):
+                await producer.start()
             sender = JobSender(
                 producer=producer, topics=settings.topics, timeout_s=settings.publishing.timeout_s
             )
