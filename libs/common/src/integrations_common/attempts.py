@@ -64,7 +64,7 @@ class AttemptLog(BaseModel):
     # The event itself, on the first attempt of a job only: the log writer keeps it with the job
     # (for the retention window) so that the job can be replayed. Never the integration: a
     # replay uses the integration's current configuration.
-    event: CommerceEvent | None = None
+    event: CommerceEvent | None = Field(default=None, exclude_if=lambda event: event is None)
 
     @classmethod
     def for_job(

@@ -59,7 +59,7 @@ class JobEncoder:
                 self._snapshot_json(integration),
                 b',"attempt":1,"not_before":null,"routed_at":',
                 self._time_json(now),
-                b',"first_attempted_at":null,"replay":false}',
+                b',"first_attempted_at":null}',
             )
         )
         return job_id, value
