@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from pydantic import ValidationError
+
 from integrations_api.errors import ConflictError, NotFoundError, Problem, ValidationFailedError
 from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.integrations.service import Context, get_integration
@@ -44,13 +46,15 @@ def _replayable(record: IntegrationRecord) -> None:
 
 
 def replay_of(*, job: dict[str, Any], record: IntegrationRecord) -> DeliveryJob | None:
-    """The replayed job of a stored job document, or None when its event was not kept."""
-    event = job.get("event")
-    if not isinstance(event, str):
+    """The replayed job of a stored job document, or None when its event was not kept (or
+    does not read as an event)."""
+    try:
+        event = CommerceEvent.model_validate_json(job["event"])
+    except (KeyError, TypeError, ValidationError):
         return None
     return DeliveryJob(
         job_id=job["_id"],
-        event=CommerceEvent.model_validate_json(event),
+        event=event,
         integration=record.snapshot(),
         attempt=job["attempts"] + 1,
         routed_at=utc_now(),
