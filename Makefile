@@ -8,7 +8,7 @@ UV := $(shell command -v uv 2>/dev/null || echo "python3 -m uv")
 PYTEST_ARGS ?=
 
 .PHONY: help install lint format up down infra-up infra-down infra-status infra-reset \
-        services-up services-down services-status test test-unit bench chaos
+        services-up services-down services-status test test-unit bench chaos dlq
 
 help: ## List the commands.
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -19,6 +19,10 @@ install: .venv/.synced ## Install uv (if missing) and every package, pinned by u
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
 	$(UV) sync --all-packages --frozen
 	@touch $@
+
+dlq: install ## Dead letters without the API: make dlq ARGS='list --transport webhook' (docs/deploy.md).
+	@set +u -a; RUN_DIR="$${INFRA_RUN_DIR:-.run}"; [ ! -f "$$RUN_DIR/secrets.env" ] || . "$$RUN_DIR/secrets.env"; \
+	  . services/api/local.env; set +a; .venv/bin/integrations-dlq $(ARGS)
 
 lint: install ## ruff (lint and format check) and mypy --strict.
 	.venv/bin/ruff check .

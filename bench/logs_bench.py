@@ -29,12 +29,14 @@ from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient, UpdateOne
 
+from bench.job_size import order
 from bench.report import LOCAL_STORE, machine, store_description, with_section
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.models import job_resource
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
+from integrations_common.events import CommerceEvent
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import (
     TopicSpec,
@@ -79,8 +81,11 @@ class Round:
     load_1m: float = 0.0
 
 
-def attempt_logs(n: int, retry_every: int, integrations: int = 10) -> tuple[list[AttemptLog], int]:
-    """N attempt logs and how many distinct jobs they cover; every job ends succeeded."""
+def attempt_logs(
+    n: int, retry_every: int, integrations: int = 10, *, events: bool = False
+) -> tuple[list[AttemptLog], int]:
+    """N attempt logs and how many distinct jobs they cover; every job ends succeeded. With
+    `events`, first attempts carry their event (a one-item `order.paid`, as senders send it)."""
     integration_ids = [str(uuid.uuid4()) for _ in range(integrations)]
     now = datetime.now(UTC)
     logs: list[AttemptLog] = []
@@ -113,9 +118,23 @@ def attempt_logs(n: int, retry_every: int, integrations: int = 10) -> tuple[list
                     routed_at=finished - timedelta(milliseconds=30),
                     started_at=finished - timedelta(milliseconds=5),
                     finished_at=finished,
+                    event=sample_event(event_id, finished) if events and attempt == 1 else None,
                 )
             )
     return logs, jobs
+
+
+def sample_event(event_id: str, at: datetime) -> CommerceEvent:
+    """A one-item `order.paid` event (about 620 bytes of JSON)."""
+    return CommerceEvent(
+        id=event_id,
+        source="urn:orders",
+        type="order.paid",
+        time=at,
+        orgid=ORG_ID,
+        storeid=STORE_ID,
+        data=order(1),
+    )
 
 
 def raw_document(log: AttemptLog) -> dict[str, Any]:
@@ -401,7 +420,7 @@ def section(result: dict[str, Any]) -> str:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Alternate writer and raw rounds; answers the result document."""
     kafka = KafkaSettings(bootstrap_servers=args.kafka)
-    logs, jobs = attempt_logs(args.logs, args.retry_every)
+    logs, jobs = attempt_logs(args.logs, args.retry_every, events=args.events)
     say(f"{len(logs)} attempt logs over {jobs} jobs; {args.rounds} rounds per side")
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
     settings_shown = writer_knobs(LogWriterSettings())
@@ -435,6 +454,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "store": store_description(args.mongodb_uri),
         "writer_settings": settings_shown,
         "retry_every": args.retry_every,
+        "events": args.events,
         "rounds": [asdict(r) for r in rounds],
         "summary": summary(rounds),
         "failures": failures(rounds),
@@ -450,6 +470,9 @@ def main() -> None:
     parser.add_argument("--partitions", type=int, default=6, help="partitions of the logs topic")
     parser.add_argument("--timeout", type=float, default=600, help="max seconds per writer round")
     parser.add_argument("--no-docs", dest="docs", action="store_false", help="leave docs alone")
+    parser.add_argument(
+        "--events", action="store_true", help="first attempts carry their event (for replays)"
+    )
     parser.add_argument(
         "--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )

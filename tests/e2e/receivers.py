@@ -70,13 +70,13 @@ class WebhookReceiver:
         """The URL integrations should post to."""
         return f"http://127.0.0.1:{self.port}/hook"
 
-    async def start(self) -> None:
-        """Start serving."""
+    async def start(self, port: int = 0) -> None:
+        """Start serving (on `port`, to come back where it was; a free port by default)."""
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", port)
         await site.start()
         server = site._server
         assert server is not None

@@ -256,6 +256,45 @@ async def test_circuit_opens_and_offsets_are_committed(
     assert TopicPartition(deliveries, 0) in offsets or TopicPartition(deliveries, 1) in offsets
 
 
+async def test_a_replay_is_attempted_while_the_circuit_is_open(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    back_up: set[str] = set()
+    transport = ScriptedTransport(
+        lambda job: DeliveryOutcome(succeeded=job.job_id in back_up, status_code=200)
+    )
+    worker = _worker(
+        kafka,
+        topics,
+        transport,
+        retry_schedule="30s",
+        breaker_failure_threshold=2,
+        breaker_open_s=600,
+        batch_size=1,
+        concurrency=1,
+    )
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    failing = [_job(f"ev-{i}") for i in range(3)]
+    replay = _job("ev-replayed").model_copy(update={"attempt": 4, "replay": True})
+    back_up.add(replay.job_id)
+    async with _running(worker):
+        await _publish(kafka, deliveries, failing)
+        await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(failing))
+        await _publish(kafka, deliveries, [replay, _job("ev-after")])
+        logs = _logs(
+            [v for v, _ in await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 5)]
+        )
+
+    # Two failures opened the circuit; the third job was skipped; the replay went through
+    # and closed the circuit, so the job after it was attempted too.
+    assert [job.job_id for job in transport.seen][:2] == [j.job_id for j in failing[:2]]
+    assert replay.job_id in [job.job_id for job in transport.seen]
+    [replayed] = [log for log in logs if log.job_id == replay.job_id]
+    assert (replayed.succeeded, replayed.attempt) == (True, 4)
+    assert len(transport.seen) == 4
+
+
 async def test_unreadable_records_are_dead_lettered_not_lost(
     kafka_bootstrap_servers: str, topics: TopicSettings
 ) -> None:
@@ -338,6 +377,14 @@ def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:
     shrunk = json.loads(small.value or b"")
     assert (small.topic, small.key, shrunk["id"], shrunk["body"]) == ("logs", b"job-1", "l-1", "")
     assert shrunk["error_detail"].startswith("HTTP 500 (")
+
+
+def test_an_oversized_first_attempt_log_also_drops_its_event() -> None:
+    log = {"id": "l-1", "body": "", "error_detail": None, "event": {"data": "x" * 100}}
+    record = OutgoingRecord("logs", b"job-1", json.dumps(log).encode(), [])
+    shrunk = json.loads(smaller(record, logs_topic="logs").value or b"")
+    assert "event" not in shrunk
+    assert shrunk["id"] == "l-1"
 
 
 async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(

@@ -62,9 +62,20 @@ def _operations(document: dict[str, Any]) -> dict[tuple[str, str], dict[str, Any
     }
 
 
-def test_same_operations(spec: dict[str, Any], served: dict[str, Any]) -> None:
+def test_spec_operations_served_and_ours_marked(
+    spec: dict[str, Any], served: dict[str, Any]
+) -> None:
     expected = {key: op["operationId"] for key, op in _operations(spec).items()}
-    assert {key: op["operationId"] for key, op in _operations(served).items()} == expected
+    served_ops = _operations(served)
+    assert {key: served_ops[key]["operationId"] for key in expected} == expected
+    extensions = set(served_ops) - set(expected)
+    assert extensions == {
+        ("/integrations/{integration_uuid}/jobs/{job_uuid}/replay", "post"),
+        ("/integrations/{integration_uuid}/recover", "post"),
+    }
+    for key in extensions:
+        assert served_ops[key].get("x-extension") is True, key
+        assert all(a.get("x-extension") is True for a in served_ops[key]["responses"].values())
 
 
 def test_same_path_parameters(spec: dict[str, Any], served: dict[str, Any]) -> None:

@@ -27,6 +27,7 @@ from pymongo import MongoClient
 from integrations_api.log_writer.sink import job_updates, log_document
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.settings import ApiSettings
+from integrations_common.events import CommerceEvent
 
 from .conftest import ServedApi, auth, webhook_body
 from .test_api_logs import attempt
@@ -101,6 +102,16 @@ def _seed_logs(settings: ApiSettings, integration_id: str) -> str:
         attempt(integration_id, "event-schemathesis-1", number, ok=number == 2, tenant=TENANT)
         for number in (1, 2)
     ]
+    event = CommerceEvent(
+        id="event-schemathesis-1",
+        source="urn:test",
+        type="order.paid",
+        time=logs[0].event_time,
+        orgid=TENANT["org_id"],
+        storeid=TENANT["store_id"],
+        data={"data": {"type": "order", "id": "o-1"}},
+    )
+    logs[0] = logs[0].model_copy(update={"event": event})  # kept for replays
     client: MongoClient[dict[str, Any]] = MongoClient(
         settings.mongodb.uri.get_secret_value(), tz_aware=True
     )
@@ -121,9 +132,15 @@ def _strategies(operation: Any, existing: dict[str, str]) -> list[tuple[str, Sea
         key = "deleted_id" if operation.method.lower() == "delete" else "integration_uuid"
         fixed = {name: existing[key if name == "integration_uuid" else name] for name in names}
         strategies.append(("existing", operation.as_strategy(path_parameters=fixed)))
-    if operation.method.lower() == "post":
+    if operation.method.lower() == "post" and operation.path == "/integrations":
         strategies.extend(
             (f"valid-{i}", operation.as_strategy(body=body)) for i, body in enumerate(VALID_BODIES)
+        )
+    if operation.path.endswith("/recover"):
+        window = {"since": "2026-01-01T00:00:00Z"}
+        fixed = {"integration_uuid": existing["integration_uuid"]}
+        strategies.append(
+            ("valid-window", operation.as_strategy(body=window, path_parameters=fixed))
         )
     return strategies
 
@@ -152,7 +169,7 @@ def test_api_conforms_to_its_openapi(
     failures: list[str] = []
     answered: Counter[tuple[str, int]] = Counter()
     operations = [result.ok() for result in api_schema.get_all_operations()]  # type: ignore[union-attr]
-    assert len(operations) == 9
+    assert len(operations) == 11  # the spec's 9 and the replay extensions
     for operation in operations:
         for label, strategy in _strategies(operation, existing):
 
@@ -171,7 +188,8 @@ def test_api_conforms_to_its_openapi(
     assert not [key for key in answered if key[1] >= 500]
     for operation in operations:
         statuses = {status for label, status in answered if label == operation.label}
-        assert {200, 401} <= statuses, (operation.label, statuses)
+        accepted = 202 if operation.path.endswith(("/replay", "/recover")) else 200
+        assert {accepted, 401} <= statuses, (operation.label, statuses)
     assert {404, 422} <= {status for _, status in answered}
 
 
@@ -211,4 +229,4 @@ def test_schemathesis_cli_all_phases(served_api: ServedApi, tmp_path: Path) -> N
         command, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=False
     )
     assert result.returncode == 0, result.stdout[-8000:] + result.stderr[-2000:]
-    assert "9 selected / 9 total" in result.stdout
+    assert "11 selected / 11 total" in result.stdout

@@ -123,6 +123,10 @@ async def test_openapi_matches_the_spec_operations(running_api: RunningApi) -> N
         ("/integrations/logs", "get"): "ListStoreLogs",
         ("/integrations/{integration_uuid}/logs", "get"): "ListIntegrationLogs",
         ("/integrations/{integration_uuid}/jobs", "get"): "ListIntegrationJobs",
+        ("/integrations/{integration_uuid}/jobs/{job_uuid}/replay", "post"): (
+            "ReplayIntegrationJob"
+        ),
+        ("/integrations/{integration_uuid}/recover", "post"): "RecoverIntegrationJobs",
         ("/integrations/{integration_uuid}/jobs/{job_uuid}/logs", "get"): "ListJobLogs",
     }
     assert document["servers"] == [{"url": "/v2"}]

@@ -70,6 +70,27 @@ def test_seal_encrypts_masks_and_keeps_echoed_masks() -> None:
     assert box.decrypt(again["aws_secret_access_key"]) == "changed-secret"
 
 
+def test_seal_keeps_a_stored_secret_that_an_update_did_not_name() -> None:
+    """A partial update merges the stored configuration (ciphertext) with the new keys; the
+    ciphertext must not be encrypted a second time."""
+    box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
+    stored, masked = seal(
+        box=box,
+        integration_type=IntegrationType.WEBHOOK,
+        configuration={"url": "https://a.example.com", "secret_key": "secret_squirrel"},
+    )
+    merged = {**stored, "url": "https://b.example.com"}
+    again, masked_again = seal(
+        box=box,
+        integration_type=IntegrationType.WEBHOOK,
+        configuration=merged,
+        previous=stored,
+        previous_masked=masked,
+    )
+    assert box.decrypt(again["secret_key"]) == "secret_squirrel"
+    assert masked_again == masked
+
+
 def test_rotated_keys_still_decrypt() -> None:
     old, new = generate_key(), generate_key()
     old_box = SecretBox(EncryptionSettings(keys=SecretStr(old)))

@@ -10,6 +10,7 @@ Each page is saved as a screenshot under docs/console/.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,9 +168,21 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
         # The receiver's answer is stored masked: it echoed the secret, the page never shows it.
         assert "received" in browser.page_source
         assert SECRET not in browser.page_source
-        assert "Replay" not in browser.page_source
-        assert "Recover" not in browser.page_source
         screenshot(browser, "integration")
+
+        # Replay the newest job: the receiver gets it again, the same event, the next attempt.
+        seen = len(bodies)
+        first_attempt = json.loads(bodies[-1])
+        browser.get(page)
+        _button(browser, "Replay").click()  # the first one: the newest job
+        assert _see(browser, "The job was sent again")
+        assert wait_for(lambda: len(bodies) > seen, timeout=30, every=0.5)
+        again = json.loads(bodies[-1])
+        assert again["attempt"] == 2
+        assert again["id"] in {json.loads(b)["id"] for b in bodies[:seen]}
+        assert first_attempt["attempt"] == 1
+        _button(browser, "Recover").click()
+        assert _see(browser, "No job of that window had failed for good")
 
         # Edit shows secrets only as masks, in placeholders.
         browser.get(f"{page}/edit")

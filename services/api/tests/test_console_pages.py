@@ -16,9 +16,17 @@ from integrations_api.console.forms import build_attributes, changed_only
 from integrations_api.console.session import dev_signing_secret
 from integrations_api.console.settings import ConsoleSettings
 from integrations_api.console.stats import percentile, window_stats
+from integrations_api.log_writer.sink import write_attempts
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.mongo import create_client
 from integrations_api.settings import ApiSettings, AuthSettings
+from integrations_common.attempts import AttemptLog, JobStatus
+from integrations_common.events import CommerceEvent
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.jobs import DeliveryJob, job_id_for
+from integrations_common.settings import Transport
 
-from .conftest import JWT_SECRET, RunningApi, token
+from .conftest import JWT_SECRET, RunningApi, read_topic, token
 
 pytestmark = pytest.mark.integration
 
@@ -326,3 +334,94 @@ def test_an_edit_sends_only_what_changed_and_keeps_empty_secrets() -> None:
     assert changed_only(data, integration) == {"type": "integration", "name": "Hook 2"}
     removed = build_attributes("webhook", {**form, "remove_secret_key": ["on"]}, creating=False)
     assert changed_only(removed, integration)["configuration"] == {"secret_key": None}
+
+
+async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningApi) -> None:
+    csrf = await _signed_in(running_api, store_id="s-replay", org_id="o-replay")
+    client = running_api.client
+    created = await client.post(
+        "/console/integrations/new",
+        data={
+            "csrf": csrf,
+            "integration_type": "webhook",
+            "name": "Replays",
+            "enabled": "on",
+            "observes": "order.paid",
+            "url": "https://example.com/hook",
+        },
+    )
+    assert created.status_code == 303
+    page_url = created.headers["location"].split("?")[0]
+    integration_id = page_url.rsplit("/", 1)[1]
+    now = datetime.now(UTC)
+    event_ids = ["console-replay-1", "console-replay-2"]
+    await _store_failed_jobs(running_api, integration_id, event_ids, routed_at=now)
+    page = await client.get(page_url)
+    assert page.text.count(">Replay</button>") == len(event_ids)
+    assert 'action="' + page_url + '/recover"' in page.text
+
+    job_id = job_id_for(event_ids[0], integration_id)
+    replayed = await client.post(f"{page_url}/jobs/{job_id}/replay", data={"csrf": csrf})
+    recovered = await client.post(f"{page_url}/recover", data={"csrf": csrf, "window": "1h"})
+    again = await client.post(f"{page_url}/recover", data={"csrf": csrf, "window": "1h"})
+
+    assert replayed.headers["location"].endswith("?msg=replayed")
+    # The replayed job is claimed by its replay: the recovery sends only the other one.
+    assert recovered.headers["location"].endswith("?msg=recovered")
+    assert again.headers["location"].endswith("?msg=nothing_to_recover")
+    topic = running_api.settings.topics.deliveries(Transport.WEBHOOK)
+    key = integration_id.encode()
+    records = await read_topic(
+        running_api.settings.kafka.bootstrap_servers,
+        topic,
+        until=lambda found: sum(r.key == key for r in found) >= 2,
+    )
+    sent = sorted(DeliveryJob.model_validate_json(r.value).job_id for r in records if r.key == key)
+    assert sent == sorted(job_id_for(e, integration_id) for e in event_ids)
+
+
+async def _store_failed_jobs(
+    api: RunningApi, integration_id: str, event_ids: list[str], *, routed_at: datetime
+) -> None:
+    """Jobs of the integration that failed for good, as the log writer stores them."""
+    integration = IntegrationSnapshot(
+        id=integration_id,
+        org_id="o-replay",
+        store_id="s-replay",
+        name="routed",
+        integration_type=IntegrationType.WEBHOOK,
+        observes=["order.paid"],
+        configuration={"url": "https://example.com/hook"},
+        version=1,
+        created_at=routed_at,
+        updated_at=routed_at,
+    )
+    logs = []
+    for event_id in event_ids:
+        event = CommerceEvent(
+            id=event_id,
+            source="urn:test",
+            type="order.paid",
+            time=routed_at,
+            orgid="o-replay",
+            storeid="s-replay",
+            data={"data": {"type": "order", "id": event_id}},
+        )
+        job = DeliveryJob.route(event, integration, now=routed_at)
+        logs.append(
+            AttemptLog.for_job(
+                job,
+                succeeded=False,
+                job_status=JobStatus.FAILED,
+                started_at=routed_at,
+                finished_at=routed_at,
+                status_code=500,
+            )
+        )
+    client = create_client(api.settings.mongodb)
+    database = client[api.settings.mongodb.database]
+    try:
+        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+        await write_attempts(store=store, logs=logs, chunk_size=100)
+    finally:
+        await client.close()

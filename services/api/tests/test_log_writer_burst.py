@@ -58,7 +58,8 @@ def burst() -> list[AttemptLog]:
                     routed_at=base,
                     started_at=base + timedelta(seconds=number),
                     finished_at=base + timedelta(seconds=number, milliseconds=5),
-                    **TENANT,
+                    org_id=TENANT["org_id"],
+                    store_id=TENANT["store_id"],
                 )
             )
     return logs

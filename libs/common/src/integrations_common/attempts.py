@@ -12,6 +12,7 @@ from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+from integrations_common.events import CommerceEvent
 from integrations_common.jobs import JOB_NAMESPACE, DeliveryJob
 from integrations_common.settings import Transport
 
@@ -60,6 +61,10 @@ class AttemptLog(BaseModel):
     routed_at: AwareDatetime
     started_at: AwareDatetime
     finished_at: AwareDatetime
+    # The event itself, on the first attempt of a job only: the log writer keeps it with the job
+    # (for the retention window) so that the job can be replayed. Never the integration: a
+    # replay uses the integration's current configuration.
+    event: CommerceEvent | None = Field(default=None, exclude_if=lambda event: event is None)
 
     @classmethod
     def for_job(
@@ -94,6 +99,7 @@ class AttemptLog(BaseModel):
             routed_at=job.routed_at,
             started_at=started_at,
             finished_at=finished_at,
+            event=job.event if job.attempt == 1 else None,
         )
 
     @property

@@ -36,6 +36,11 @@ class DeliveryJob(BaseModel):
     not_before: AwareDatetime | None = None
     routed_at: AwareDatetime
     first_attempted_at: AwareDatetime | None = None
+    # Sent again by an operator (API replay or recovery, dead-letter tool): the first attempt
+    # of its new series is made even while the integration's circuit is open. Written only when
+    # true, so that every other job reads as before (a sender of an older version forbids
+    # unknown fields).
+    replay: bool = Field(default=False, exclude_if=lambda replay: not replay)
 
     @classmethod
     def route(

@@ -15,8 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.console import install_console
 from integrations_api.errors import error_response, install_error_handlers
+from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
 from integrations_api.integrations.service import Context
-from integrations_api.integrations.store import IntegrationStore
+from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.integrations.views import router as integrations_router
 from integrations_api.jobs.views import router as jobs_router
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
@@ -32,6 +33,8 @@ from integrations_api.openapi import build_openapi
 from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
 from integrations_api.query import reject_unknown_query
 from integrations_api.rate_limit import TenantRateLimiter
+from integrations_api.replays.sender import JobSender
+from integrations_api.replays.views import router as replays_router
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
 from integrations_common.kafka import create_producer, ensure_topics
@@ -41,7 +44,6 @@ from integrations_common.topic_catalogue import platform_topics
 logger = logging.getLogger(__name__)
 
 BASE_PATH = "/v2"
-INTEGRATIONS_COLLECTION = "integrations"
 READY_TIMEOUT_S = 2.0
 QUERY_CHECK = [Depends(reject_unknown_query)]
 
@@ -66,7 +68,12 @@ async def start_services(settings: ApiSettings) -> Services:
         topics=settings.topics,
         timeout_s=settings.publishing.timeout_s,
     )
-    context = Context(store=store, box=box, events_source=settings.publishing.events_source)
+    context = Context(
+        store=store,
+        box=box,
+        events_source=settings.publishing.events_source,
+        health=HealthStore(database[HEALTH_COLLECTION]),
+    )
     return Services(
         settings=settings,
         mongo=mongo,
@@ -76,6 +83,9 @@ async def start_services(settings: ApiSettings) -> Services:
         logs=logs,
         publisher=publisher,
         rate_limiter=TenantRateLimiter(settings.rate_limit),
+        job_sender=JobSender(
+            producer=producer, topics=settings.topics, timeout_s=settings.publishing.timeout_s
+        ),
     )
 
 
@@ -127,6 +137,7 @@ def create_app(settings: ApiSettings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(logs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(jobs_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
+    app.include_router(replays_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     app.include_router(integrations_router, prefix=BASE_PATH, dependencies=QUERY_CHECK)
     install_console(app, settings.console)
 

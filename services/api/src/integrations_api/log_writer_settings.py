@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic_settings import BaseSettings
 
 from integrations_common.settings import (
@@ -15,6 +15,21 @@ from integrations_common.settings import (
     TopicSettings,
     service_config,
 )
+
+
+class AutoDisableSettings(BaseModel):
+    """When the platform disables an integration whose attempts all fail."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    enabled: bool = True
+    # Every attempt failed for at least this long (default 5 days) ...
+    failing_for_s: float = Field(default=5 * 86_400, gt=0)
+    # ... and at least this many jobs failed for good (went to the dead-letter topic).
+    min_failed_jobs: int = Field(default=10, ge=1)
+    # The `source` of the `integration.updated` event, the API's by default.
+    events_source: str = Field(default="urn:integrations-api", min_length=1)
+    publish_timeout_s: float = Field(default=5.0, gt=0)
 
 
 class LogWriterSettings(BaseSettings):
@@ -44,8 +59,14 @@ class LogWriterSettings(BaseSettings):
     retention_days: float = Field(default=30, gt=0)
     sweep_interval_s: float = Field(default=3_600, gt=0)
     retry_backoff_max_s: float = Field(default=30, gt=0)
+    auto_disable: AutoDisableSettings = AutoDisableSettings()
 
     @property
     def retention(self) -> timedelta:
         """How long logs and jobs are kept."""
         return timedelta(days=self.retention_days)
+
+    @property
+    def failing_for(self) -> timedelta:
+        """How long every attempt must have failed before an integration is disabled."""
+        return timedelta(seconds=self.auto_disable.failing_for_s)

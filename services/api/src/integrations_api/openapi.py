@@ -125,6 +125,8 @@ def _document_operations(document: dict[str, Any], pagination: PaginationSetting
         for parameter in operation.get("parameters", []):
             if parameter["name"] == "page[limit]":
                 parameter["schema"] = _page_limit_schema(pagination)
+        if (path, method) not in SPEC_RESPONSES:
+            operation[EXTENSION] = True
         spec_statuses = SPEC_RESPONSES.get((path, method), frozenset())
         for status, response in operation["responses"].items():
             if status == "422":

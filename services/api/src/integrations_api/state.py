@@ -14,6 +14,7 @@ from integrations_api.integrations.service import Context
 from integrations_api.logs.store import LogStore
 from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_api.rate_limit import TenantRateLimiter
+from integrations_api.replays.sender import JobSender
 from integrations_api.settings import ApiSettings
 
 
@@ -29,6 +30,7 @@ class Services:
     logs: LogStore
     publisher: ConfigPublisher
     rate_limiter: TenantRateLimiter
+    job_sender: JobSender
 
 
 def services_of(request: Request) -> Services:

@@ -1,8 +1,9 @@
 """What a sender writes instead of a record Kafka refuses as too large.
 
 Such a record would be refused forever, and retrying it would stall its partition. An attempt log
-goes again without the receiver's answer (`body` emptied, `error_detail` says so), so the log
-writer can still store it. Any other record (a dead letter, a job for a retry tier) goes with no
+goes again without the receiver's answer (`body` emptied, `error_detail` says so) and without
+the event it carries on a first attempt (that job then cannot be replayed from the store), so the
+log writer can still store it. Any other record (a dead letter, a job for a retry tier) goes with no
 value and headers that say what was cut: `x-truncated: true`, `x-original-bytes` and
 `x-original-sha256` (hex), next to its own headers (the reason and the source position).
 """
@@ -28,9 +29,10 @@ def smaller(record: OutgoingRecord, *, logs_topic: str) -> OutgoingRecord:
             log = json.loads(value)
         except ValueError:
             log = None
-        if isinstance(log, dict) and log.get("body"):
+        if isinstance(log, dict) and (log.get("body") or log.get("event")):
             detail = log.get("error_detail")
             log["body"] = ""
+            log.pop("event", None)
             log["error_detail"] = f"{detail} ({_LOG_NOTE})" if detail else _LOG_NOTE
             return replace(record, value=json.dumps(log, separators=(",", ":")).encode())
     marks = [

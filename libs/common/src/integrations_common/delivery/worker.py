@@ -627,12 +627,16 @@ class DeliveryWorker:
     async def _attempt(
         self, batch: list[_Record]
     ) -> tuple[list[DeliveryOutcome], datetime, datetime]:
-        """Outcomes in batch order: circuit-open jobs are skipped, the others attempted."""
+        """Outcomes in batch order: circuit-open jobs are skipped, the others attempted.
+
+        An operator's replay is attempted even so (it is read from the deliveries topic, not a
+        tier): the operator says the endpoint works again, and its success closes the circuit.
+        """
         allowed: list[int] = []
         outcomes: list[DeliveryOutcome | None] = []
         for index, item in enumerate(batch):
             key = item.job.integration.id
-            if self._breaker.allow(key):
+            if (item.job.replay and item.tier is None) or self._breaker.allow(key):
                 allowed.append(index)
                 outcomes.append(None)
             else:

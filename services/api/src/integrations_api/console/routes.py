@@ -66,6 +66,9 @@ MESSAGES = {
     "disabled": "The integration is disabled.",
     "deleted": "The integration was deleted.",
     "test_sent": "A test event was sent to the events topic; its delivery appears below soon.",
+    "replayed": "The job was sent again; its new attempts appear below soon.",
+    "recovered": "The failed jobs of that window were sent again; their new attempts appear soon.",
+    "nothing_to_recover": "No job of that window had failed for good; nothing was sent.",
     "signed_out": "You are signed out.",
     "expired": "Your token was refused (expired or not valid). Sign in again.",
     "csrf": "The form had expired. Please try again.",
@@ -560,10 +563,49 @@ async def integration_page(request: Request, integration_id: str) -> Response:
             "attempts": attempts,
             "preview": settings.body_preview_chars,
             "observable": observable,
-            # Replay and recover have no endpoints yet: the page shows no button for them.
-            "replay_available": False,
+            "recover_windows": RECOVER_WINDOWS,
         },
     )
+
+
+RECOVER_WINDOWS = {"1h": "the last hour", "1d": "the last day", "7d": "the last 7 days"}
+_WINDOW_SPANS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timedelta(days=7)}
+
+
+@router.post("/integrations/{integration_id}/jobs/{job_id}/replay")
+async def replay_job(request: Request, integration_id: str, job_id: str) -> Response:
+    """Send one job again through the API's replay."""
+    token = session.token_of(request)
+    if token is None:
+        return _redirect("/console/sign-in")
+    if await _form(request) is None:
+        return _redirect(_page_url(integration_id, "csrf"))
+    async with _client(request, token) as api:
+        answer = await api.request(
+            "POST", _path(integration_id, "jobs", quote(job_id, safe=""), "replay")
+        )
+    if not answer.ok:
+        return _problem(request, answer)
+    return _redirect(_page_url(integration_id, "replayed"))
+
+
+@router.post("/integrations/{integration_id}/recover")
+async def recover(request: Request, integration_id: str) -> Response:
+    """Send again the failed jobs of a recent window through the API's recover."""
+    token = session.token_of(request)
+    if token is None:
+        return _redirect("/console/sign-in")
+    form = await _form(request)
+    if form is None:
+        return _redirect(_page_url(integration_id, "csrf"))
+    span = _WINDOW_SPANS.get(first(form, "window"), _WINDOW_SPANS["1d"])
+    body = {"since": (datetime.now(UTC) - span).isoformat()}
+    async with _client(request, token) as api:
+        answer = await api.request("POST", _path(integration_id, "recover"), json=body)
+    if not answer.ok:
+        return _problem(request, answer)
+    sent = answer.body.get("data", {}).get("jobs", 0)
+    return _redirect(_page_url(integration_id, "recovered" if sent else "nothing_to_recover"))
 
 
 def _sample_data(event_type: str) -> dict[str, Any]:

@@ -163,10 +163,20 @@ class Timestamps(BaseModel):
     updated_at: Timestamp
 
 
+class AutoDisabled(BaseModel):
+    """Why the platform disabled an integration (an extension; gone once it is enabled again)."""
+
+    reason: str
+    disabled_at: Timestamp
+    failing_since: Timestamp
+    failed_jobs: int
+
+
 class ResourceMeta(BaseModel):
     """A resource's `meta` member."""
 
     timestamps: Timestamps
+    auto_disabled: AutoDisabled | None = Field(default=None, exclude_if=lambda v: v is None)
 
 
 class SelfLink(BaseModel):

@@ -7,7 +7,13 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations_api.integrations.models import Integration, ResourceMeta, SelfLink, Timestamps
+from integrations_api.integrations.models import (
+    AutoDisabled,
+    Integration,
+    ResourceMeta,
+    SelfLink,
+    Timestamps,
+)
 from integrations_api.integrations.secrets import masked_view
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.tenancy import Tenant
@@ -37,6 +43,9 @@ class IntegrationRecord(BaseModel):
     deleted: bool = False
     pending: bool = False
     outbox: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    # Set when the platform disabled it because every attempt failed for too long; cleared
+    # when it is enabled again.
+    auto_disabled: AutoDisabled | None = None
 
     @property
     def tenant(self) -> Tenant:
@@ -59,7 +68,8 @@ class IntegrationRecord(BaseModel):
             configuration=masked_view(self.configuration, self.masked),
             links=SelfLink(self=f"{BASE_PATH}/{self.id}"),
             meta=ResourceMeta(
-                timestamps=Timestamps(created_at=self.created_at, updated_at=self.updated_at)
+                timestamps=Timestamps(created_at=self.created_at, updated_at=self.updated_at),
+                auto_disabled=self.auto_disabled,
             ),
         )
 

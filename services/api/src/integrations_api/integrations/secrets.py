@@ -19,8 +19,9 @@ def seal(
 ) -> tuple[dict[str, Any], dict[str, str]]:
     """(configuration with secrets encrypted, masked form of each secret).
 
-    A secret equal to its current masked form (a client sending back what it read) keeps its
-    stored ciphertext.
+    A secret equal to its current masked form (a client sending back what it read), or to its
+    stored ciphertext (an update that did not name it: the merge carries the stored value),
+    keeps its stored ciphertext.
     """
     previous = previous or {}
     previous_masked = previous_masked or {}
@@ -30,7 +31,7 @@ def seal(
         value = configuration.get(field)
         if value is None:
             continue
-        if field in previous and previous_masked.get(field) == value:
+        if field in previous and value in (previous_masked.get(field), previous[field]):
             stored[field] = previous[field]
             masked[field] = previous_masked[field]
             continue

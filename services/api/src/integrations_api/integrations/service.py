@@ -8,8 +8,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 from integrations_api.errors import ConflictError, NotFoundError, ValidationFailedError
+from integrations_api.health.store import HealthStore
 from integrations_api.integrations.events import Change, change_event, outbox_entry
 from integrations_api.integrations.models import (
+    AutoDisabled,
     IntegrationCreate,
     IntegrationUpdate,
     canonical_type,
@@ -35,6 +37,7 @@ class Context:
     store: IntegrationStore
     box: SecretBox
     events_source: str
+    health: HealthStore | None = None
 
 
 def now_ms() -> datetime:
@@ -140,6 +143,7 @@ def _apply(
                 data.description if data.description is not None else current.description
             ),
             "enabled": data.enabled if data.enabled is not None else current.enabled,
+            "auto_disabled": None if data.enabled else current.auto_disabled,
             "integration_type": integration_type,
             "observes": unique(data.observes) if data.observes is not None else current.observes,
             "configuration": configuration,
@@ -164,7 +168,49 @@ async def update_integration(
             return current, False
         event = _event(updated, Change.UPDATED, context.events_source)
         if await context.store.replace_version(previous=current, record=updated, event=event):
+            if updated.enabled and not current.enabled and context.health is not None:
+                await context.health.reset([integration_id])
             return updated, True
+    raise ConflictError("The integration is being changed concurrently; try again.")
+
+
+async def disable_failing(
+    *,
+    store: IntegrationStore,
+    events_source: str,
+    integration_id: str,
+    failing_since: datetime,
+    failed_jobs: int,
+) -> IntegrationRecord | None:
+    """Disable an enabled integration whose attempts all fail, recording why (as an update:
+    a new version and an `integration.updated` event to publish). None when it is gone or
+    already disabled."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        current = await store.raw(integration_id)
+        if current is None or current.deleted or not current.enabled:
+            return None
+        now = now_ms()
+        reason = (
+            f"Every delivery attempt has failed since {failing_since.isoformat()}; "
+            f"{failed_jobs} jobs failed for good. Enable it again once the endpoint works."
+        )
+        disabled = current.model_copy(
+            update={
+                "enabled": False,
+                "auto_disabled": AutoDisabled(
+                    reason=reason,
+                    disabled_at=now,
+                    failing_since=failing_since,
+                    failed_jobs=failed_jobs,
+                ),
+                "version": current.version + 1,
+                "updated_at": now,
+                "pending": True,
+            }
+        )
+        event = _event(disabled, Change.UPDATED, events_source)
+        if await store.replace_version(previous=current, record=disabled, event=event):
+            return disabled
     raise ConflictError("The integration is being changed concurrently; try again.")
 
 

@@ -20,6 +20,9 @@ INDEXES = [
 ]
 
 
+INTEGRATIONS_COLLECTION = "integrations"
+
+
 class IntegrationStore:
     """Reads and writes integration documents; a write never crosses tenants."""
 

@@ -48,6 +48,13 @@ INVALID = _errors(
 )
 JSON_BODY = [Depends(require_json)]
 CONFLICT = _errors((409, "The integration changed concurrently; retry."))
+CONFLICT_STATE = _errors(
+    (
+        409,
+        "Not possible in the current state: the integration is disabled, or the job's event "
+        "was not kept.",
+    ),
+)
 
 
 @router.get(

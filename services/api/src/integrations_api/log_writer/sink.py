@@ -4,6 +4,7 @@ Every write is addressed by `_id` alone, the one key every MongoDB-wire store in
 - a log is inserted under its deterministic id (`log_id_for(job, attempt)`); when that id is
   already stored (a replay, or an attempt redelivered), the document is replaced, so there is
   never a second copy and the newest outcome of an attempt is the one kept;
+- a job's first attempt carries its event, which the job document keeps (for replays);
 - a job gets one write per batch that records each attempt's outcome under its number and
   keeps the highest attempt with `$max`, so the order in which attempts arrive does not
   matter and an attempt is never counted twice. A job seen for the first time with its first
@@ -44,7 +45,7 @@ REFUSED = Counter(
 
 def log_document(log: AttemptLog) -> dict[str, Any]:
     """The stored document of one attempt (its `_id` is the attempt log's id)."""
-    document = log.model_dump(mode="python")
+    document = log.model_dump(mode="python", exclude={"event"})
     document["_id"] = document.pop("id")
     document["transport"] = log.transport.value
     document["job_status"] = log.job_status.value
@@ -66,6 +67,15 @@ def _created(first: AttemptLog) -> dict[str, Any]:
     }
 
 
+def _event(attempts: Sequence[AttemptLog]) -> str | None:
+    """The event a batch's attempts of one job carry (first attempts do), as a JSON string (kept
+    verbatim: an event's keys may hold `$` or `.`, which a document's field names may not)."""
+    for log in attempts:
+        if log.event is not None:
+            return log.event.model_dump_json()
+    return None
+
+
 def _outcome(log: AttemptLog) -> dict[str, Any]:
     return {"status": log.job_status.value, "status_code": log.status_code}
 
@@ -73,7 +83,12 @@ def _outcome(log: AttemptLog) -> dict[str, Any]:
 def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
     """One upsert of a job from the attempts of it that a batch holds."""
     first = attempts[0]
-    outcomes = {f"outcomes.{outcome_key(log.attempt)}": _outcome(log) for log in attempts}
+    outcomes: dict[str, Any] = {
+        f"outcomes.{outcome_key(log.attempt)}": _outcome(log) for log in attempts
+    }
+    event = _event(attempts)
+    if event is not None:
+        outcomes["event"] = event
     return UpdateOne(
         {"_id": first.job_id},
         {
@@ -100,6 +115,7 @@ def job_write(attempts: Sequence[AttemptLog]) -> InsertOne[dict[str, Any]] | Upd
             "attempts": 1,
             "updated_at": log.finished_at,
             "outcomes": {outcome_key(1): _outcome(log)},
+            **({"event": event} if (event := _event(attempts)) is not None else {}),
         }
     )
 

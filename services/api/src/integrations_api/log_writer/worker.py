@@ -11,17 +11,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
+from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
+from integrations_api.health.tracker import HealthTracker
+from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.log_writer.sink import sweep, write_attempts
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.mongo import create_client, raise_if_cancelled
+from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_common.attempts import AttemptLog
-from integrations_common.errors import StoreUnavailableError
-from integrations_common.kafka import create_consumer, ensure_topics
+from integrations_common.errors import IntegrationsError, StoreUnavailableError
+from integrations_common.kafka import create_consumer, create_producer, ensure_topics
 from integrations_common.topic_catalogue import platform_topics
 
 logger = logging.getLogger(__name__)
@@ -65,6 +69,8 @@ class LogWriter:
         database = self._mongo[settings.mongodb.database]
         self.store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
         self._consumer: AIOKafkaConsumer | None = None
+        self._producer: AIOKafkaProducer | None = None
+        self._tracker: HealthTracker | None = None
         self._last_sweep = 0.0
         self._started = False
         self._store_ok = True
@@ -117,13 +123,48 @@ class LogWriter:
             max_poll_records=self.settings.batch_max_records,
         )
         await self._consumer.start()
+        if self.settings.auto_disable.enabled:
+            self._tracker = await self._start_tracker()
         self._started = True
+
+    async def _start_tracker(self) -> HealthTracker:
+        database = self._mongo[self.settings.mongodb.database]
+        integrations = IntegrationStore(database[INTEGRATIONS_COLLECTION])
+        self._producer = create_producer(self.settings.kafka)
+        await self._producer.start()
+        publisher = ConfigPublisher(
+            producer=self._producer,
+            store=integrations,
+            topics=self.settings.topics,
+            timeout_s=self.settings.auto_disable.publish_timeout_s,
+        )
+        return HealthTracker(
+            health=HealthStore(database[HEALTH_COLLECTION]),
+            integrations=integrations,
+            publisher=publisher,
+            events_source=self.settings.auto_disable.events_source,
+            failing_for=self.settings.failing_for,
+            min_failed_jobs=self.settings.auto_disable.min_failed_jobs,
+        )
+
+    async def _track_health(self, logs: list[AttemptLog]) -> None:
+        """Auto-disable bookkeeping for a stored batch; a failure is logged, never retried (the
+        next batches of a failing integration check again)."""
+        if self._tracker is None or not logs:
+            return
+        try:
+            await self._tracker.observe(logs)
+        except IntegrationsError as exc:
+            raise_if_cancelled()
+            logger.warning("integration health not updated", extra={"reason": str(exc)})
 
     async def stop(self) -> None:
         """Leave the group and close connections."""
         self._started = False
         if self._consumer is not None:
             await self._consumer.stop()
+        if self._producer is not None:
+            await self._producer.stop()
         await self._mongo.close()
 
     async def store_batch(self, logs: list[AttemptLog], stop: asyncio.Event) -> bool:
@@ -179,7 +220,9 @@ class LogWriter:
         records = [r for partition in batches.values() for r in partition]
         if not records:
             return 0
-        if await self.store_batch(parse(records), stop):
+        logs = parse(records)
+        if await self.store_batch(logs, stop):
+            await self._track_health(logs)
             await self._consumer.commit()
         return len(records)
 

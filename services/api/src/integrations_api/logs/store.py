@@ -6,10 +6,10 @@ implements it, and the log writer's periodic sweep everywhere.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel
+from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
 
 from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
 from integrations_common.attempts import log_id_for
@@ -18,6 +18,12 @@ from integrations_common.tenancy import Tenant
 
 LOGS_COLLECTION = "integration_logs"
 JOBS_COLLECTION = "integration_jobs"
+REPLAYED_FROM = "replayed_from"
+"""A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
+REPLAY_CLAIM = "replay_claim"
+"""A job's field: the recovery call that set `replayed_from`."""
+REPLAY_CLAIMED_AT = "replay_claimed_at"
+"""A job's field: when `replay_claim` was set."""
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
@@ -133,3 +139,60 @@ class LogStore:
         docs.sort(key=lambda doc: doc["_id"])
         docs.sort(key=lambda doc: doc["finished_at"], reverse=True)
         return docs[offset : offset + limit], len(docs) > offset + limit
+
+    async def jobs_created_between(
+        self, *, tenant: Tenant, integration_id: str, since: datetime, until: datetime
+    ) -> list[dict[str, Any]]:
+        """One integration's jobs first routed in [since, until), oldest first: their `_id`,
+        `attempts` and `outcomes` only (not their events)."""
+        query = {
+            "tenant_key": tenant.key,
+            "integration_id": integration_id,
+            "created_at": {"$gte": since, "$lt": until},
+        }
+        projection = {"attempts": 1, "outcomes": 1, "created_at": 1}
+        with map_exceptions(MONGO_ERRORS):
+            cursor = self.jobs.find(query, projection).sort([("created_at", ASCENDING)])
+            return [doc async for doc in cursor]
+
+    async def claim_replays(
+        self, *, jobs: dict[str, int], claim: str, stale_after: timedelta
+    ) -> list[dict[str, Any]]:
+        """Claim jobs (id -> attempt count) for a replay, in two commands; answers the documents
+        this `claim` got, whole. A job is claimed once per attempt count: `replayed_from` is
+        set to its count only where `attempts` still has that value and it is not set yet, so a
+        concurrent claim of the same job finds it taken. A claim older than `stale_after` whose
+        job still has the same attempt count was never delivered (a replay is attempted within
+        seconds), so it may be taken again."""
+        if not jobs:
+            return []
+        now = datetime.now(UTC)
+        stale = {REPLAY_CLAIMED_AT: {"$lt": now - stale_after}}
+        writes = [
+            UpdateOne(
+                {
+                    "_id": job_id,
+                    "attempts": count,
+                    "$or": [{REPLAYED_FROM: {"$ne": count}}, stale],
+                },
+                {"$set": {REPLAYED_FROM: count, REPLAY_CLAIM: claim, REPLAY_CLAIMED_AT: now}},
+            )
+            for job_id, count in jobs.items()
+        ]
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.bulk_write(writes, ordered=False)
+            cursor = self.jobs.find({"_id": {"$in": list(jobs)}, REPLAY_CLAIM: claim})
+            return [doc async for doc in cursor]
+
+    async def release_replays(self, *, job_ids: list[str], claim: str) -> None:
+        """Undo `claim_replays` (its replays could not be sent)."""
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.update_many(
+                {"_id": {"$in": job_ids}, REPLAY_CLAIM: claim},
+                {"$unset": {REPLAYED_FROM: "", REPLAY_CLAIM: "", REPLAY_CLAIMED_AT: ""}},
+            )
+
+    async def mark_replayed(self, *, job_id: str, attempts: int) -> None:
+        """Record that the job was replayed after `attempts` (an explicit replay)."""
+        with map_exceptions(MONGO_ERRORS):
+            await self.jobs.update_one({"_id": job_id}, {"$max": {REPLAYED_FROM: attempts}})
