@@ -34,6 +34,7 @@ from integrations_api.query import reject_unknown_query
 from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
+from integrations_api.tracing import instrument
 from integrations_common.kafka import create_producer, ensure_topics, platform_topics
 from integrations_common.secret_box import SecretBox
 
@@ -156,4 +157,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    instrument(app)
     return app

@@ -51,11 +51,13 @@ from integrations_common.delivery.disposition import (
 from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import OutRecord, smaller
 from integrations_common.delivery.settings import DeliverySettings
+from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.topics import delivery_topic_specs
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.tracing import TRACING, job_traceparents
 
 logger = logging.getLogger(__name__)
 
@@ -77,6 +79,7 @@ class _Record:
     job: DeliveryJob
     tier: int | None
     tracked: bool = True  # False for jobs read through a pointer (the pointer is tracked)
+    headers: Any = None  # the record's headers (the trace context travels in them)
 
 
 @dataclass
@@ -277,7 +280,7 @@ class DeliveryWorker:
                 metrics.TIER_LAG.labels(self._label, self._schedule.labels[tier]).set(lag)
             self._tracker.start(tp, record.offset)
             self._admission.admit(key, 1)
-            admitted[key].append(_Record(tp, record.offset, job, tier))
+            admitted[key].append(_Record(tp, record.offset, job, tier, headers=record.headers))
 
     def _note_aside(
         self,
@@ -393,7 +396,11 @@ class DeliveryWorker:
             for record in await self._read_pointer(piece):
                 job = await self._read_referenced(source, record)
                 if job is not None:
-                    jobs.append(_Record(source, record.offset, job, tier, tracked=False))
+                    jobs.append(
+                        _Record(
+                            source, record.offset, job, tier, tracked=False, headers=record.headers
+                        )
+                    )
             position = 0
             while position < len(jobs):
                 if room == 0:
@@ -586,8 +593,13 @@ class DeliveryWorker:
 
     async def _process(self, work: _Batch, timer: asyncio.TimerHandle) -> None:
         batch = work.records
+        spans = (
+            AttemptSpans(self._label, [(item.job, item.headers) for item in batch])
+            if TRACING.enabled
+            else None
+        )
         try:
-            outcomes, started, finished = await self._attempt(batch)
+            outcomes, started, finished = await self._attempt(batch, spans)
             dispositions = [
                 decide(
                     job=item.job,
@@ -601,15 +613,28 @@ class DeliveryWorker:
                 )
                 for item, outcome in zip(batch, outcomes, strict=True)
             ]
+            if spans is not None:
+                spans.attempted(outcomes)
+                spans.disposed(dispositions)
             await self._produce_all(
-                [record for d in dispositions for record in self._records_of(d)]
+                [
+                    record
+                    for index, d in enumerate(dispositions)
+                    for record in self._records_of(
+                        d, spans.headers(index) if spans is not None else None
+                    )
+                ]
             )
+            if spans is not None:
+                spans.end()
             for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
                 self._observe(outcome, disposition)
                 if item.tracked:
                     self._tracker.finish(item.tp, item.offset)
             self._commit_wanted.set()
         finally:
+            if spans is not None:
+                spans.end(written=False)
             timer.cancel()
             work.done = True
             self._admission.release(work.key, len(batch), slow=work.slow)
@@ -618,7 +643,7 @@ class DeliveryWorker:
             self._gate()
 
     async def _attempt(
-        self, batch: list[_Record]
+        self, batch: list[_Record], spans: AttemptSpans | None = None
     ) -> tuple[list[DeliveryOutcome], datetime, datetime]:
         """Outcomes in batch order: circuit-open jobs are skipped, the others attempted."""
         allowed: list[int] = []
@@ -631,7 +656,8 @@ class DeliveryWorker:
             else:
                 outcomes.append(self._circuit_open(key))
         started = self._clock()
-        attempted = await self._deliver([batch[i].job for i in allowed])
+        traceparents = None if spans is None else spans.traceparents([i.job for i in batch])
+        attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
         finished = self._clock()
         seconds = (finished - started).total_seconds()
         for index, outcome in zip(allowed, attempted, strict=True):
@@ -641,11 +667,17 @@ class DeliveryWorker:
         metrics.OPEN_CIRCUITS.labels(self._label).set(self._breaker.open_count)
         return [o for o in outcomes if o is not None], started, finished
 
-    async def _deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
+    async def _deliver(
+        self, jobs: Sequence[DeliveryJob], traceparents: dict[str, str] | None = None
+    ) -> Sequence[DeliveryOutcome]:
         if not jobs:
             return []
         try:
-            outcomes = await self._deliverer.deliver(jobs)
+            if traceparents is None:
+                outcomes = await self._deliverer.deliver(jobs)
+            else:
+                with job_traceparents(traceparents):
+                    outcomes = await self._deliverer.deliver(jobs)
         except Exception as exc:
             logger.exception("transport raised instead of answering outcomes")
             detail = f"Internal error in the {self._label} transport: {type(exc).__name__}"
@@ -667,10 +699,16 @@ class DeliveryWorker:
             ),
         )
 
-    def _records_of(self, disposition: Disposition) -> list[OutRecord]:
+    def _records_of(
+        self,
+        disposition: Disposition,
+        trace: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]] | None = None,
+    ) -> list[OutRecord]:
+        """The log record and the next-topic record; `trace`: their trace headers."""
+        log_trace, next_trace = trace or ([], [])
         log = disposition.log
         records: list[OutRecord] = [
-            (self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), [])
+            (self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), log_trace)
         ]
         if disposition.next_topic is not None and disposition.next_job is not None:
             job = disposition.next_job
@@ -679,7 +717,7 @@ class DeliveryWorker:
                     disposition.next_topic,
                     job.kafka_key,
                     job.model_dump_json().encode(),
-                    disposition.headers,
+                    disposition.headers + next_trace,
                 )
             )
         return records

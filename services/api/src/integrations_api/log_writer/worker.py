@@ -16,12 +16,14 @@ from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
 from integrations_api.log_writer.sink import sweep, write_attempts
+from integrations_api.log_writer.spans import end_log_writes, start_log_writes
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.mongo import create_client, raise_if_cancelled
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import StoreUnavailableError
 from integrations_common.kafka import create_consumer, ensure_topics, platform_topics
+from integrations_common.tracing import TRACING
 
 logger = logging.getLogger(__name__)
 
@@ -178,7 +180,11 @@ class LogWriter:
         records = [r for partition in batches.values() for r in partition]
         if not records:
             return 0
-        if await self.store_batch(parse(records), stop):
+        spans = start_log_writes(records, batch=len(records)) if TRACING.enabled else None
+        stored = await self.store_batch(parse(records), stop)
+        if spans is not None:
+            end_log_writes(spans, stored=stored)
+        if stored:
             await self._consumer.commit()
         return len(records)
 
