@@ -174,8 +174,9 @@ def test_attempt_retry_and_dead_letter_spans(exported: InMemorySpanExporter) -> 
     spans.end(written=False)  # a second end changes nothing
 
     finished = {
-        (s.name, s.attributes["integrations.job.id"]): s for s in exported.get_finished_spans()
-    }  # type: ignore[index]
+        (s.name, str((s.attributes or {})["integrations.job.id"])): s
+        for s in exported.get_finished_spans()
+    }
     attempt_ok = finished[("attempt", ok.job_id)]
     attempt_retry = finished[("attempt", retried.job_id)]
     attempt_dead = finished[("attempt", dead.job_id)]
