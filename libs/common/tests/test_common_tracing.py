@@ -91,6 +91,12 @@ def test_off_by_default_and_unsupported_protocols_fail_loudly() -> None:
         tracing.configure(
             "test", {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_PROTOCOL": "grpc"}
         )
+    for timeout in ("10000", "0", "soon"):
+        with pytest.raises(ConfigurationError, match="OTEL_EXPORTER_OTLP_TIMEOUT"):
+            tracing.configure(
+                "test",
+                {"OTEL_TRACES_EXPORTER": "otlp", "OTEL_EXPORTER_OTLP_TIMEOUT": timeout},
+            )
     with pytest.raises(ConfigurationError, match="zipkin"):
         tracing.configure("test", {"OTEL_TRACES_EXPORTER": "zipkin"})
     assert not tracing.TRACING.enabled

@@ -3,10 +3,11 @@
 Off by default. It is on when `OTEL_SDK_DISABLED` is not `true` and either
 `OTEL_TRACES_EXPORTER` names an exporter (`otlp`, `console`; `none` is off) or an OTLP endpoint
 is set (`OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`). The OTLP exporter
-speaks HTTP/protobuf; the SDK reads the rest of its settings from the environment: sampling
-(`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`; default `parentbased_always_on`), the
-exporter's timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s) and headers, the batch processor
-(`OTEL_BSP_*`), `OTEL_SERVICE_NAME` and `OTEL_RESOURCE_ATTRIBUTES`.
+speaks HTTP/protobuf; its timeout per request is `OTEL_EXPORTER_OTLP_TIMEOUT`, in seconds as the
+Python SDK reads it (10 by default, at most 60). The SDK reads the rest from the environment:
+sampling (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`; default `parentbased_always_on`),
+the exporter's endpoint and headers, the batch processor (`OTEL_BSP_*`), `OTEL_SERVICE_NAME` and
+`OTEL_RESOURCE_ATTRIBUTES`.
 
 When off, `TRACING.enabled` is False and call sites skip all tracing work with one check.
 
@@ -40,6 +41,8 @@ TRACEPARENT = "traceparent"
 TRACESTATE = "tracestate"
 SCOPE = "integrations"
 _SUPPORTED_PROTOCOLS = ("http/protobuf", "")
+_DEFAULT_TIMEOUT_S = 10.0
+_MAX_TIMEOUT_S = 60.0
 _PROPAGATOR = TraceContextTextMapPropagator()
 
 Headers = Sequence[tuple[str, bytes]]
@@ -91,8 +94,27 @@ def _exporter(name: str, environ: Mapping[str, str]) -> SpanExporter:
         OTLPSpanExporter,
     )
 
-    # The exporter's timeout comes from OTEL_EXPORTER_OTLP_(TRACES_)TIMEOUT, 10 s by default.
-    return OTLPSpanExporter()
+    return OTLPSpanExporter(timeout=exporter_timeout_seconds(environ))
+
+
+def exporter_timeout_seconds(environ: Mapping[str, str]) -> float:
+    """The exporter's timeout per request. The Python SDK reads `OTEL_EXPORTER_OTLP_TIMEOUT` in
+    seconds (the specification says milliseconds), so a value in milliseconds would make an
+    export wait for hours: anything above `_MAX_TIMEOUT_S` is refused."""
+    name = "OTEL_EXPORTER_OTLP_TRACES_TIMEOUT"
+    if not environ.get(name, "").strip():
+        name = "OTEL_EXPORTER_OTLP_TIMEOUT"
+    raw = environ.get(name, "").strip() or str(_DEFAULT_TIMEOUT_S)
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name}={raw!r} is not a number of seconds") from None
+    if not 0 < seconds <= _MAX_TIMEOUT_S:
+        raise ConfigurationError(
+            f"{name}={raw!r}: the Python SDK reads seconds; use more than 0 and at most "
+            f"{_MAX_TIMEOUT_S:.0f}"
+        )
+    return seconds
 
 
 def configure(service: str, environ: Mapping[str, str] | None = None) -> bool:
