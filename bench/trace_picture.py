@@ -18,6 +18,7 @@ import matplotlib as mpl
 
 mpl.use("Agg")
 import matplotlib.pyplot as plt
+from matplotlib.patches import Rectangle
 
 COLOURS = {
     "integrations-router": "#4c72b0",
@@ -82,7 +83,7 @@ def draw(spans: list[dict[str, Any]], target: Path) -> None:
         fontsize=9.5,
     )
     present = [service for service in COLOURS if any(s["service"] == service for s in spans)]
-    handles = [plt.Rectangle((0, 0), 1, 1, color=COLOURS[service]) for service in present]
+    handles = [Rectangle((0, 0), 1, 1, color=COLOURS[service]) for service in present]
     ax.legend(handles, present, loc="upper right", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
