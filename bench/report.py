@@ -317,7 +317,7 @@ def as_dict(step: StepResult) -> dict[str, Any]:
     return asdict(step)
 
 
-PRESERVED_HEADINGS = ("## Noisy neighbours", "## Log writer")
+PRESERVED_HEADINGS = ("## Noisy neighbours", "## Log writer", "## Tracing")
 
 
 def split_sections(text: str) -> list[str]:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 
 from aiokafka.admin import AIOKafkaAdminClient
 
+from integrations_common import tracing
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.kafka import (
@@ -198,11 +199,14 @@ def main() -> None:
     arguments = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    if tracing.configure("integrations-router-bench"):  # OTEL_* set: measure with tracing on
+        print("tracing on")  # noqa: T201
     asyncio.run(
         bench(
             events=arguments.events, fan_out=arguments.integrations, partitions=arguments.partitions
         )
     )
+    tracing.shutdown()
 
 
 if __name__ == "__main__":

@@ -176,7 +176,7 @@ def service_environment(spec: ServiceSpec, run: RunConfig, port: int) -> dict[st
     ).stdout
     env = dict(item.split("=", 1) for item in output.decode().split("\0") if "=" in item)
     env.update(overrides_for(spec, run, port))
-    env.update({k: v for k, v in run.extra_env.items() if k.startswith(spec.prefix)})
+    env.update({k: v for k, v in run.extra_env.items() if k.startswith((spec.prefix, "OTEL_"))})
     return env
 
 

@@ -131,6 +131,9 @@ Fail early on combinations that the schema cannot express.
 {{- if and (include "integrations.kafkaSasl" .) (not .Values.existingSecret) (not (and .Values.kafka.sasl.username .Values.kafka.sasl.password)) -}}
 {{- fail "kafka.sasl.username and kafka.sasl.password are required with SASL (or set existingSecret)" -}}
 {{- end -}}
+{{- if and .Values.tracing.enabled (not .Values.tracing.endpoint) -}}
+{{- fail "tracing.endpoint is required when tracing.enabled is true" -}}
+{{- end -}}
 {{- if and .Values.auth.jwksUrl .Values.auth.publicKey -}}
 {{- fail "set only one of auth.jwksUrl and auth.publicKey" -}}
 {{- end -}}
@@ -205,6 +208,20 @@ A component's `config` entries are added last and win. Call with dict "root" . "
 {{- $value = int64 $value }}
 {{- end }}
 {{ $p }}{{ $suffix }}: {{ $value | toString | quote }}
+{{- end -}}
+{{- with $v.tracing }}
+{{- if .enabled }}
+OTEL_EXPORTER_OTLP_ENDPOINT: {{ .endpoint | quote }}
+OTEL_EXPORTER_OTLP_PROTOCOL: "http/protobuf"
+OTEL_EXPORTER_OTLP_TIMEOUT: {{ .timeoutSeconds | int64 | toString | quote }}
+{{- with .resourceAttributes }}
+OTEL_RESOURCE_ATTRIBUTES: {{ . | quote }}
+{{- end }}
+OTEL_SERVICE_NAME: {{ printf "integrations-%s" $meta.name | quote }}
+OTEL_TRACES_EXPORTER: "otlp"
+OTEL_TRACES_SAMPLER: {{ .sampler | quote }}
+OTEL_TRACES_SAMPLER_ARG: {{ .samplerArg | quote }}
+{{- end }}
 {{- end -}}
 {{- end -}}
 

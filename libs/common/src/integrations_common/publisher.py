@@ -25,6 +25,7 @@ from integrations_common.errors import BrokerUnavailableError, map_exceptions
 from integrations_common.events import CommerceEvent
 from integrations_common.kafka import KAFKA_ERRORS, create_producer
 from integrations_common.settings import KafkaSettings
+from integrations_common.tracing import current_headers
 
 
 class PublishError(BrokerUnavailableError):
@@ -91,6 +92,7 @@ class EventPublisher:
 
     async def _enqueue(self, event: CommerceEvent, key: bytes | None) -> asyncio.Future[Any]:
         value, headers = encode_structured(validate_event(event))
+        headers += current_headers()
         future: asyncio.Future[Any] = await self._producer.send(
             self._topic, value=value, key=key or event_key(event), headers=headers
         )

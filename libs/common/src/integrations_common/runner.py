@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from prometheus_client import Info
 
+from integrations_common import tracing
 from integrations_common.log_config import configure_logging
 from integrations_common.ops_server import OpsServer, ReadinessCheck
 from integrations_common.settings import OpsServerSettings
@@ -67,7 +68,11 @@ def run(
 ) -> None:
     """Entry point body shared by the worker services."""
     configure_logging(log_level)
-    asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
+    tracing.configure(service)
+    try:
+        asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
+    finally:
+        tracing.shutdown()
 
 
 def task_stacks() -> str:

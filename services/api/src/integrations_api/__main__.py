@@ -12,6 +12,7 @@ import uvicorn
 from integrations_api.app import create_app
 from integrations_api.server import server_config
 from integrations_api.settings import ApiSettings
+from integrations_common import tracing
 from integrations_common.log_config import configure_logging
 
 
@@ -35,8 +36,12 @@ def main() -> None:
     """Serve the API until SIGTERM."""
     settings = ApiSettings()
     configure_logging(settings.log_level)
+    tracing.configure("integrations-api")
     logging.getLogger(__name__).info("integrations-api is up", extra={"port": settings.port})
-    GracefulServer(server_config(create_app(settings), settings)).run()
+    try:
+        GracefulServer(server_config(create_app(settings), settings)).run()
+    finally:
+        tracing.shutdown()
 
 
 if __name__ == "__main__":

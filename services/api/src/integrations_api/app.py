@@ -37,6 +37,7 @@ from integrations_api.replays.sender import JobSender
 from integrations_api.replays.views import router as replays_router
 from integrations_api.settings import ApiSettings
 from integrations_api.state import Services
+from integrations_api.tracing import instrument
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import SecretBox
 from integrations_common.topic_catalogue import platform_topics
@@ -168,4 +169,5 @@ def create_app(settings: ApiSettings) -> FastAPI:
     async def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
+    instrument(app)
     return app

@@ -1,7 +1,8 @@
 """The message both queue transports deliver: a CloudEvents 1.0 structured JSON document.
 
 The shape is the spec's, field for field: `data`, `datacontenttype`, `id`, `integrationid`,
-`source`, `specversion`, `storeid` (store-level events only) and `type`, plus `orgid` and `time`.
+`source`, `specversion`, `storeid` (store-level events only) and `type`, plus `orgid` and `time`,
+and, while tracing is on, the distributed-tracing extension `traceparent` (the attempt's span).
 `data` is the event document's `data` member (the resource); for `*.deleted` events it is only
 the resource's `id` and `type`.
 """
@@ -14,6 +15,7 @@ from typing import Any
 
 from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
 from integrations_common.jobs import DeliveryJob
+from integrations_common.tracing import TRACEPARENT, traceparent_for
 
 CONTENT_TYPE = CLOUDEVENTS_CONTENT_TYPE
 DATA_CONTENT_TYPE = "application/json"
@@ -40,6 +42,9 @@ def message_document(job: DeliveryJob) -> dict[str, Any]:
     if event.storeid is not None:
         document["storeid"] = event.storeid
     document["time"] = event.time.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    traceparent = traceparent_for(job.job_id)
+    if traceparent is not None:
+        document[TRACEPARENT] = traceparent  # the CloudEvents distributed-tracing extension
     document["type"] = event.type
     return document
 

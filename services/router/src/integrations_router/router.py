@@ -32,6 +32,7 @@ from integrations_common.kafka import KAFKA_ERRORS, create_consumer, create_prod
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import Transport
 from integrations_common.topic_catalogue import platform_topics
+from integrations_common.tracing import TRACING
 from integrations_router.dead_letters import dead_letter, stripped, truncated
 from integrations_router.job_encoding import JobEncoder
 from integrations_router.metrics import (
@@ -42,6 +43,7 @@ from integrations_router.metrics import (
     SEND_RETRIES,
     UNACKNOWLEDGED_BATCH_AGE,
 )
+from integrations_router.route_spans import RouteSpans
 from integrations_router.routing import JOB_TOO_LARGE, Routed, route_record
 from integrations_router.settings import RouterSettings
 from integrations_router.table import IntegrationTable
@@ -200,8 +202,10 @@ class Router:
             self.stats.first_batch_at = time.monotonic()
         now = utc_now()
         routed: list[tuple[Any, Routed]] = []
+        spans = RouteSpans() if TRACING.enabled else None
         for records in batch.values():
             for record in records:
+                started_ns = time.time_ns() if spans is not None else 0
                 result = route_record(
                     record,
                     index=self.table.index,
@@ -211,10 +215,15 @@ class Router:
                     max_dead_letter_bytes=settings.max_dead_letter_bytes,
                     encoder=self._encoder,
                 )
+                if spans is not None:
+                    spans.add(record, result, started_ns)
                 routed.append((record, result))
         outgoing = [out for _, result in routed for out in result.outgoing]
         sources = [record for record, result in routed for _ in result.outgoing]
-        if not await self._deliver(producer, outgoing, sources, stop):
+        delivered = await self._deliver(producer, outgoing, sources, stop)
+        if spans is not None:
+            spans.end(acknowledged=delivered)
+        if not delivered:
             logger.info("stopped before a batch was acknowledged; it will be consumed again")
             return False
         self._account(routed)

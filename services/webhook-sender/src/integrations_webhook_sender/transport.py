@@ -26,6 +26,7 @@ from integrations_common.delivery import DeliveryOutcome, failed
 from integrations_common.errors import IntegrationsError
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox, UndecryptableSecretError, redact
+from integrations_common.tracing import TRACEPARENT, traceparent_for
 from integrations_webhook_sender.errors import (
     BlockedAddressError,
     InvalidDestinationError,
@@ -177,6 +178,9 @@ class WebhookTransport:
             timestamp=int(now.timestamp()),
             user_agent=self._http.user_agent,
         )
+        traceparent = traceparent_for(job.job_id)
+        if traceparent is not None:
+            headers[TRACEPARENT] = traceparent
         return _Request(url=url, body=body, headers=headers, secret=secret)
 
     def _destination(self, raw_url: str) -> URL:

@@ -51,6 +51,7 @@ from integrations_common.delivery.disposition import (
 from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.settings import DeliverySettings
+from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
@@ -58,6 +59,7 @@ from integrations_common.kafka import TopicSpec, create_consumer, create_produce
 from integrations_common.kafka_send import OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_common.topic_catalogue import delivery_topic_specs
+from integrations_common.tracing import TRACING, job_traceparents
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +81,7 @@ class _Record:
     job: DeliveryJob
     tier: int | None
     tracked: bool = True  # False for jobs read through a pointer (the pointer is tracked)
+    headers: Any = None  # the record's headers (the trace context travels in them)
 
 
 @dataclass
@@ -280,7 +283,7 @@ class DeliveryWorker:
                 metrics.TIER_LAG.labels(self._label, self._schedule.labels[tier]).set(lag)
             self._tracker.start(tp, record.offset)
             self._admission.admit(key, 1)
-            admitted[key].append(_Record(tp, record.offset, job, tier))
+            admitted[key].append(_Record(tp, record.offset, job, tier, headers=record.headers))
 
     def _note_aside(
         self,
@@ -398,7 +401,11 @@ class DeliveryWorker:
             for record in await self._read_pointer(piece):
                 job = await self._read_referenced(source, record)
                 if job is not None:
-                    jobs.append(_Record(source, record.offset, job, tier, tracked=False))
+                    jobs.append(
+                        _Record(
+                            source, record.offset, job, tier, tracked=False, headers=record.headers
+                        )
+                    )
             position = 0
             while position < len(jobs):
                 if room == 0:
@@ -593,8 +600,13 @@ class DeliveryWorker:
     async def _process(self, work: _Batch, timer: asyncio.TimerHandle) -> None:
         # one rule for every transport: attempt (and retry) with the newest version seen
         batch = [replace(item, job=self._versions.current(item.job)) for item in work.records]
+        spans = (
+            AttemptSpans(self._label, [(item.job, item.headers) for item in batch])
+            if TRACING.enabled
+            else None
+        )
         try:
-            outcomes, started, finished = await self._attempt(batch)
+            outcomes, started, finished = await self._attempt(batch, spans)
             dispositions = [
                 decide(
                     job=item.job,
@@ -608,15 +620,28 @@ class DeliveryWorker:
                 )
                 for item, outcome in zip(batch, outcomes, strict=True)
             ]
+            if spans is not None:
+                spans.attempted(outcomes)
+                spans.disposed(dispositions)
             await self._produce_all(
-                [record for d in dispositions for record in self._records_of(d)]
+                [
+                    record
+                    for index, d in enumerate(dispositions)
+                    for record in self._records_of(
+                        d, spans.headers(index) if spans is not None else None
+                    )
+                ]
             )
+            if spans is not None:
+                spans.end()
             for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
                 self._observe(outcome, disposition)
                 if item.tracked:
                     self._tracker.finish(item.tp, item.offset)
             self._commit_wanted.set()
         finally:
+            if spans is not None:
+                spans.end(written=False)
             timer.cancel()
             work.done = True
             self._admission.release(work.key, len(batch), slow=work.slow)
@@ -625,7 +650,7 @@ class DeliveryWorker:
             self._gate()
 
     async def _attempt(
-        self, batch: list[_Record]
+        self, batch: list[_Record], spans: AttemptSpans | None = None
     ) -> tuple[list[DeliveryOutcome], datetime, datetime]:
         """Outcomes in batch order: circuit-open jobs are skipped, the others attempted.
 
@@ -642,7 +667,8 @@ class DeliveryWorker:
             else:
                 outcomes.append(self._circuit_open(key))
         started = self._clock()
-        attempted = await self._deliver([batch[i].job for i in allowed])
+        traceparents = None if spans is None else spans.traceparents([i.job for i in batch])
+        attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
         finished = self._clock()
         seconds = (finished - started).total_seconds()
         for index, outcome in zip(allowed, attempted, strict=True):
@@ -652,11 +678,17 @@ class DeliveryWorker:
         metrics.OPEN_CIRCUITS.labels(self._label).set(self._breaker.open_count)
         return [o for o in outcomes if o is not None], started, finished
 
-    async def _deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
+    async def _deliver(
+        self, jobs: Sequence[DeliveryJob], traceparents: dict[str, str] | None = None
+    ) -> Sequence[DeliveryOutcome]:
         if not jobs:
             return []
         try:
-            outcomes = await self._deliverer.deliver(jobs)
+            if traceparents is None:
+                outcomes = await self._deliverer.deliver(jobs)
+            else:
+                with job_traceparents(traceparents):
+                    outcomes = await self._deliverer.deliver(jobs)
         except Exception as exc:
             logger.exception("transport raised instead of answering outcomes")
             detail = f"Internal error in the {self._label} transport: {type(exc).__name__}"
@@ -678,11 +710,17 @@ class DeliveryWorker:
             ),
         )
 
-    def _records_of(self, disposition: Disposition) -> list[OutgoingRecord]:
+    def _records_of(
+        self,
+        disposition: Disposition,
+        trace: tuple[list[tuple[str, bytes]], list[tuple[str, bytes]]] | None = None,
+    ) -> list[OutgoingRecord]:
+        """The log record and the next-topic record; `trace`: their trace headers."""
+        log_trace, next_trace = trace or ([], [])
         log = disposition.log
         records = [
             OutgoingRecord(
-                self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), []
+                self._topics.logs, log.job_id.encode(), log.model_dump_json().encode(), log_trace
             )
         ]
         if disposition.next_topic is not None and disposition.next_job is not None:
@@ -692,7 +730,7 @@ class DeliveryWorker:
                     disposition.next_topic,
                     job.kafka_key,
                     job.model_dump_json().encode(),
-                    disposition.headers,
+                    disposition.headers + next_trace,
                 )
             )
         return records

@@ -19,6 +19,7 @@ from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
 from integrations_api.health.tracker import HealthTracker
 from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.log_writer.sink import sweep, write_attempts
+from integrations_api.log_writer.spans import end_log_writes, start_log_writes
 from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.mongo import create_client, raise_if_cancelled
@@ -27,6 +28,7 @@ from integrations_common.attempts import AttemptLog
 from integrations_common.errors import IntegrationsError, StoreUnavailableError
 from integrations_common.kafka import create_consumer, create_producer, ensure_topics
 from integrations_common.topic_catalogue import platform_topics
+from integrations_common.tracing import TRACING
 
 logger = logging.getLogger(__name__)
 
@@ -221,7 +223,11 @@ class LogWriter:
         if not records:
             return 0
         logs = parse(records)
-        if await self.store_batch(logs, stop):
+        spans = start_log_writes(records, batch=len(records)) if TRACING.enabled else None
+        stored = await self.store_batch(logs, stop)
+        if spans is not None:
+            end_log_writes(spans, stored=stored)
+        if stored:
             await self._track_health(logs)
             await self._consumer.commit()
         return len(records)

@@ -21,6 +21,7 @@ from integrations_api.mongo import raise_if_cancelled
 from integrations_common.errors import BrokerUnavailableError, StoreUnavailableError
 from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
 from integrations_common.settings import TopicSettings
+from integrations_common.tracing import current_headers
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +45,11 @@ class ConfigPublisher:
         self._timeout_s = timeout_s
 
     async def _send(self, topic: str, key: str, value: bytes | None, *, event: bool) -> None:
-        headers = [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode())] if event else None
+        headers = (
+            [("content-type", CLOUDEVENTS_CONTENT_TYPE.encode()), *current_headers()]
+            if event
+            else None
+        )
         try:
             async with asyncio.timeout(self._timeout_s):
                 await self._producer.send_and_wait(
