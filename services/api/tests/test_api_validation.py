@@ -266,6 +266,10 @@ async def test_unknown_route_and_method(running_api: RunningApi) -> None:
     put_logs = await running_api.client.put("/v2/integrations/logs", headers=auth(**TENANT))
     _assert_envelope(put_logs, 405)
     assert put_logs.headers["Allow"] == "GET"
+    # documented where it can happen (schemathesis once generated the id `logs`)
+    served = (await running_api.client.get("/v2/openapi.json")).json()
+    by_id = served["paths"]["/integrations/{integration_uuid}"]
+    assert {"405"} <= set(by_id["put"]["responses"]) & set(by_id["delete"]["responses"])
 
 
 @pytest.mark.parametrize(

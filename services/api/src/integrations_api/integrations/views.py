@@ -48,6 +48,10 @@ INVALID = _errors(
 )
 JSON_BODY = [Depends(require_json)]
 CONFLICT = _errors((409, "The integration changed concurrently; retry."))
+# `/integrations/logs` is a route of its own (GET only), so an id `logs` never reaches these.
+LOGS_READ_ONLY = _errors(
+    (405, "`logs` is not an integration id: `/integrations/logs` is GET only.")
+)
 CONFLICT_STATE = _errors(
     (
         409,
@@ -121,7 +125,7 @@ async def get_integration(
     operation_id="UpdateIntegration",
     summary="Update an integration",
     response_model=IntegrationDocument,
-    responses={**ERRORS, **NOT_FOUND, **INVALID, **CONFLICT},
+    responses={**ERRORS, **NOT_FOUND, **INVALID, **CONFLICT, **LOGS_READ_ONLY},
     dependencies=JSON_BODY,
 )
 async def update_integration(
@@ -154,6 +158,7 @@ async def update_integration(
         **ERRORS,
         **NOT_FOUND,
         **CONFLICT,
+        **LOGS_READ_ONLY,
     },
 )
 async def delete_integration(
