@@ -25,7 +25,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
-from integrations_api.logs.store import LOGS_COLLECTION
+from integrations_api.logs.documents import LOGS_COLLECTION
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_consumer
 from integrations_common.settings import KafkaSettings

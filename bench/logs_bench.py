@@ -33,8 +33,9 @@ from bench.job_size import order
 from bench.report import LOCAL_STORE, machine, store_description, with_section
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.logs.models import job_resource
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.store import LogStore
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import job_id_for

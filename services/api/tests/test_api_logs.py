@@ -13,7 +13,8 @@ from pydantic import SecretStr
 from integrations_api.log_writer.sink import write_attempts
 from integrations_api.log_writer.worker import LogWriter, Readiness, run_log_writer
 from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
 from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.jobs import job_id_for

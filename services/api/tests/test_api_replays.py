@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from integrations_api.log_writer.sink import write_attempts
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
 from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent

@@ -24,8 +24,12 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 from pymongo import MongoClient
 
-from integrations_api.log_writer.sink import job_updates, log_document
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.documents import (
+    JOBS_COLLECTION,
+    LOGS_COLLECTION,
+    job_updates,
+    log_document,
+)
 from integrations_api.settings import ApiSettings
 from integrations_common.events import CommerceEvent
 

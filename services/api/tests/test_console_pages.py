@@ -17,7 +17,8 @@ from integrations_api.console.session import dev_signing_secret
 from integrations_api.console.settings import ConsoleSettings
 from integrations_api.console.stats import percentile, window_stats
 from integrations_api.log_writer.sink import write_attempts
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
 from integrations_api.mongo import create_client
 from integrations_api.settings import ApiSettings, AuthSettings
 from integrations_common.attempts import AttemptLog, JobStatus

@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.store import job_outcome
+from integrations_api.logs.documents import job_outcome
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import TopicSpec, ensure_topics

@@ -20,7 +20,8 @@ from integrations_api.integrations.service import Context
 from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.integrations.views import router as integrations_router
 from integrations_api.jobs.views import router as jobs_router
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
 from integrations_api.logs.views import router as logs_router
 from integrations_api.middleware import (
     BodyLimitMiddleware,

@@ -1,15 +1,10 @@
-"""Idempotent writes of attempt logs and their jobs; replaying a batch changes nothing.
+"""Idempotent writes of attempt logs and their jobs (shapes in `logs.documents`); replaying a
+batch changes nothing.
 
-Every write is addressed by `_id` alone, the one key every MongoDB-wire store indexes:
-- a log is inserted under its deterministic id (`log_id_for(job, attempt)`); when that id is
-  already stored (a replay, or an attempt redelivered), the document is replaced, so there is
-  never a second copy and the newest outcome of an attempt is the one kept;
-- a job's first attempt carries its event, which the job document keeps (for replays);
-- a job gets one write per batch that records each attempt's outcome under its number and
-  keeps the highest attempt with `$max`, so the order in which attempts arrive does not
-  matter and an attempt is never counted twice. A job seen for the first time with its first
-  attempt (the common case) is inserted whole, which costs a store far less than an upsert;
-  if it exists after all, the same write goes again as the upsert.
+- a log is inserted under its deterministic id; when that id is already stored (a replay, or an
+  attempt redelivered), the document is replaced, so there is never a second copy and the newest
+  outcome of an attempt is the one kept;
+- a job's first-attempt insert that finds the job stored goes again as its upsert.
 
 Commands are cut into chunks of at most `chunk_size` writes, so no command is larger than the
 store can take.
@@ -23,14 +18,14 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from prometheus_client import Counter
-from pymongo import InsertOne, ReplaceOne, UpdateOne
+from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
-from integrations_api.logs.store import LogStore, outcome_key
+from integrations_api.logs.documents import by_job, job_update, job_write, log_document
+from integrations_api.logs.store import LogStore
 from integrations_api.mongo import MONGO_ERRORS, Collection
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import map_exceptions
-from integrations_common.tenancy import Tenant
 
 logger = logging.getLogger(__name__)
 
@@ -41,96 +36,6 @@ REFUSED = Counter(
     "Documents the store refused for good (not a duplicate), by collection.",
     ["collection"],
 )
-
-
-def log_document(log: AttemptLog) -> dict[str, Any]:
-    """The stored document of one attempt (its `_id` is the attempt log's id)."""
-    document = log.model_dump(mode="python", exclude={"event"})
-    document["_id"] = document.pop("id")
-    document["transport"] = log.transport.value
-    document["job_status"] = log.job_status.value
-    document["tenant_key"] = Tenant(org_id=log.org_id, store_id=log.store_id).key
-    document["latency_ms"] = log.latency_ms
-    return document
-
-
-def _created(first: AttemptLog) -> dict[str, Any]:
-    return {
-        "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
-        "integration_id": first.integration_id,
-        "org_id": first.org_id,
-        "store_id": first.store_id,
-        "event_id": first.event_id,
-        "event_type": first.event_type,
-        "transport": first.transport.value,
-        "created_at": first.routed_at,
-    }
-
-
-def _event(attempts: Sequence[AttemptLog]) -> str | None:
-    """The event a batch's attempts of one job carry (first attempts do), as a JSON string (kept
-    verbatim: an event's keys may hold `$` or `.`, which a document's field names may not)."""
-    for log in attempts:
-        if log.event is not None:
-            return log.event.model_dump_json()
-    return None
-
-
-def _outcome(log: AttemptLog) -> dict[str, Any]:
-    return {"status": log.job_status.value, "status_code": log.status_code}
-
-
-def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
-    """One upsert of a job from the attempts of it that a batch holds."""
-    first = attempts[0]
-    outcomes: dict[str, Any] = {
-        f"outcomes.{outcome_key(log.attempt)}": _outcome(log) for log in attempts
-    }
-    event = _event(attempts)
-    if event is not None:
-        outcomes["event"] = event
-    return UpdateOne(
-        {"_id": first.job_id},
-        {
-            "$setOnInsert": _created(first),
-            "$max": {
-                "attempts": max(log.attempt for log in attempts),
-                "updated_at": max(log.finished_at for log in attempts),
-            },
-            "$set": outcomes,
-        },
-        upsert=True,
-    )
-
-
-def job_write(attempts: Sequence[AttemptLog]) -> InsertOne[dict[str, Any]] | UpdateOne:
-    """An insert of the whole job when the batch holds its first attempt alone, else the upsert."""
-    if [log.attempt for log in attempts] != [1]:
-        return job_update(attempts)
-    log = attempts[0]
-    return InsertOne(
-        {
-            "_id": log.job_id,
-            **_created(log),
-            "attempts": 1,
-            "updated_at": log.finished_at,
-            "outcomes": {outcome_key(1): _outcome(log)},
-            **({"event": event} if (event := _event(attempts)) is not None else {}),
-        }
-    )
-
-
-def by_job(logs: Sequence[AttemptLog]) -> list[list[AttemptLog]]:
-    """`logs` grouped by job, in the order the jobs first appear."""
-    groups: dict[str, list[AttemptLog]] = {}
-    for log in logs:
-        groups.setdefault(log.job_id, []).append(log)
-    return list(groups.values())
-
-
-def job_updates(logs: Sequence[AttemptLog]) -> list[UpdateOne]:
-    """One upsert per job among `logs` (what `write_attempts` falls back to)."""
-    return [job_update(attempts) for attempts in by_job(logs)]
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:

@@ -21,7 +21,8 @@ from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, Integra
 from integrations_api.log_writer.sink import sweep, write_attempts
 from integrations_api.log_writer.spans import end_log_writes, start_log_writes
 from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
 from integrations_api.mongo import create_client, raise_if_cancelled
 from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_common.attempts import AttemptLog

@@ -1,4 +1,5 @@
-"""The `integration_logs` and `integration_jobs` collections: indexes and tenant-scoped reads.
+"""Tenant-scoped reads (and the replay claims) of the `integration_logs` and
+`integration_jobs` collections, whose documents are defined in `logs.documents`.
 
 The log writer writes them; the API reads them. Retention: a TTL index where the store
 implements it, and the log writer's periodic sweep everywhere.
@@ -9,63 +10,21 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, UpdateOne
+from pymongo import ASCENDING, DESCENDING, UpdateOne
 
+from integrations_api.logs.documents import (
+    REPLAY_CLAIM,
+    REPLAY_CLAIMED_AT,
+    REPLAYED_FROM,
+    job_indexes,
+    log_indexes,
+)
 from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
 from integrations_common.attempts import log_id_for
 from integrations_common.errors import map_exceptions
 from integrations_common.tenancy import Tenant
 
-LOGS_COLLECTION = "integration_logs"
-JOBS_COLLECTION = "integration_jobs"
-REPLAYED_FROM = "replayed_from"
-"""A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
-REPLAY_CLAIM = "replay_claim"
-"""A job's field: the recovery call that set `replayed_from`."""
-REPLAY_CLAIMED_AT = "replay_claimed_at"
-"""A job's field: when `replay_claim` was set."""
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
-
-
-def outcome_key(attempt: int) -> str:
-    """The key of one attempt's outcome in a job's `outcomes` (not a number: never an index)."""
-    return f"a{attempt}"
-
-
-def job_outcome(job: dict[str, Any]) -> dict[str, Any]:
-    """The outcome of a job document's highest attempt: `status` and `status_code`."""
-    outcome: dict[str, Any] = job["outcomes"][outcome_key(job["attempts"])]
-    return outcome
-
-
-def _ttl(field: str, retention: timedelta | None) -> list[IndexModel]:
-    if retention is None:
-        return []
-    seconds = int(retention.total_seconds())
-    return [IndexModel([(field, ASCENDING)], name="retention", expireAfterSeconds=seconds)]
-
-
-def log_indexes(retention: timedelta | None) -> list[IndexModel]:
-    """Indexes of the logs collection (the TTL one may be skipped by the store)."""
-    return [
-        IndexModel([("tenant_key", ASCENDING), ("finished_at", DESCENDING)], name="by_tenant"),
-        IndexModel(
-            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("finished_at", DESCENDING)],
-            name="by_integration",
-        ),
-        *_ttl("finished_at", retention),
-    ]
-
-
-def job_indexes(retention: timedelta | None) -> list[IndexModel]:
-    """Indexes of the jobs collection (the TTL one may be skipped by the store)."""
-    return [
-        IndexModel(
-            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("updated_at", DESCENDING)],
-            name="by_integration",
-        ),
-        *_ttl("updated_at", retention),
-    ]
 
 
 class LogStore:

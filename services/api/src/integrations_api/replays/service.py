@@ -18,7 +18,8 @@ from pydantic import ValidationError
 from integrations_api.errors import ConflictError, NotFoundError, Problem, ValidationFailedError
 from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.integrations.service import Context, get_integration
-from integrations_api.logs.store import LogStore, job_outcome
+from integrations_api.logs.documents import job_outcome
+from integrations_api.logs.store import LogStore
 from integrations_api.replays.sender import JobSender
 from integrations_common.attempts import JobStatus
 from integrations_common.events import CommerceEvent

@@ -1,0 +1,164 @@
+"""The stored shape of attempt logs and jobs: collection and field names, the documents, the
+job writes and the indexes. The log writer writes these shapes and the API reads them; both take
+them from here, so the schema lives in one module.
+
+Every write is addressed by `_id` alone, the one key every MongoDB-wire store indexes:
+- a log document's `_id` is its attempt log's deterministic id (`log_id_for(job, attempt)`);
+- a job gets one write per batch that records each attempt's outcome under its number
+  (`outcomes.a<n>`) and keeps the highest attempt with `$max`, so the order in which attempts
+  arrive does not matter and an attempt is never counted twice. A job seen for the first time
+  with its first attempt alone is inserted whole (far cheaper than an upsert);
+- a job's first attempt carries its event, which the job document keeps (for replays), as a
+  JSON string (an event's keys may hold `$` or `.`, which a document's field names may not).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, UpdateOne
+
+from integrations_common.attempts import AttemptLog
+from integrations_common.tenancy import Tenant
+
+LOGS_COLLECTION = "integration_logs"
+JOBS_COLLECTION = "integration_jobs"
+REPLAYED_FROM = "replayed_from"
+"""A job's field: the attempt after which it was last replayed (recoveries skip it then)."""
+REPLAY_CLAIM = "replay_claim"
+"""A job's field: the recovery call that set `replayed_from`."""
+REPLAY_CLAIMED_AT = "replay_claimed_at"
+"""A job's field: when `replay_claim` was set."""
+
+
+def outcome_key(attempt: int) -> str:
+    """The key of one attempt's outcome in a job's `outcomes` (not a number: never an index)."""
+    return f"a{attempt}"
+
+
+def job_outcome(job: dict[str, Any]) -> dict[str, Any]:
+    """The outcome of a job document's highest attempt: `status` and `status_code`."""
+    outcome: dict[str, Any] = job["outcomes"][outcome_key(job["attempts"])]
+    return outcome
+
+
+def _ttl(field: str, retention: timedelta | None) -> list[IndexModel]:
+    if retention is None:
+        return []
+    seconds = int(retention.total_seconds())
+    return [IndexModel([(field, ASCENDING)], name="retention", expireAfterSeconds=seconds)]
+
+
+def log_indexes(retention: timedelta | None) -> list[IndexModel]:
+    """Indexes of the logs collection (the TTL one may be skipped by the store)."""
+    return [
+        IndexModel([("tenant_key", ASCENDING), ("finished_at", DESCENDING)], name="by_tenant"),
+        IndexModel(
+            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("finished_at", DESCENDING)],
+            name="by_integration",
+        ),
+        *_ttl("finished_at", retention),
+    ]
+
+
+def job_indexes(retention: timedelta | None) -> list[IndexModel]:
+    """Indexes of the jobs collection (the TTL one may be skipped by the store)."""
+    return [
+        IndexModel(
+            [("tenant_key", ASCENDING), ("integration_id", ASCENDING), ("updated_at", DESCENDING)],
+            name="by_integration",
+        ),
+        *_ttl("updated_at", retention),
+    ]
+
+
+def log_document(log: AttemptLog) -> dict[str, Any]:
+    """The stored document of one attempt (its `_id` is the attempt log's id)."""
+    document = log.model_dump(mode="python", exclude={"event"})
+    document["_id"] = document.pop("id")
+    document["transport"] = log.transport.value
+    document["job_status"] = log.job_status.value
+    document["tenant_key"] = Tenant(org_id=log.org_id, store_id=log.store_id).key
+    document["latency_ms"] = log.latency_ms
+    return document
+
+
+def _created(first: AttemptLog) -> dict[str, Any]:
+    return {
+        "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
+        "integration_id": first.integration_id,
+        "org_id": first.org_id,
+        "store_id": first.store_id,
+        "event_id": first.event_id,
+        "event_type": first.event_type,
+        "transport": first.transport.value,
+        "created_at": first.routed_at,
+    }
+
+
+def _event(attempts: Sequence[AttemptLog]) -> str | None:
+    """The event a batch's attempts of one job carry (first attempts do), as a JSON string (kept
+    verbatim: an event's keys may hold `$` or `.`, which a document's field names may not)."""
+    for log in attempts:
+        if log.event is not None:
+            return log.event.model_dump_json()
+    return None
+
+
+def _outcome(log: AttemptLog) -> dict[str, Any]:
+    return {"status": log.job_status.value, "status_code": log.status_code}
+
+
+def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
+    """One upsert of a job from the attempts of it that a batch holds."""
+    first = attempts[0]
+    outcomes: dict[str, Any] = {
+        f"outcomes.{outcome_key(log.attempt)}": _outcome(log) for log in attempts
+    }
+    event = _event(attempts)
+    if event is not None:
+        outcomes["event"] = event
+    return UpdateOne(
+        {"_id": first.job_id},
+        {
+            "$setOnInsert": _created(first),
+            "$max": {
+                "attempts": max(log.attempt for log in attempts),
+                "updated_at": max(log.finished_at for log in attempts),
+            },
+            "$set": outcomes,
+        },
+        upsert=True,
+    )
+
+
+def job_write(attempts: Sequence[AttemptLog]) -> InsertOne[dict[str, Any]] | UpdateOne:
+    """An insert of the whole job when the batch holds its first attempt alone, else the upsert."""
+    if [log.attempt for log in attempts] != [1]:
+        return job_update(attempts)
+    log = attempts[0]
+    return InsertOne(
+        {
+            "_id": log.job_id,
+            **_created(log),
+            "attempts": 1,
+            "updated_at": log.finished_at,
+            "outcomes": {outcome_key(1): _outcome(log)},
+            **({"event": event} if (event := _event(attempts)) is not None else {}),
+        }
+    )
+
+
+def by_job(logs: Sequence[AttemptLog]) -> list[list[AttemptLog]]:
+    """`logs` grouped by job, in the order the jobs first appear."""
+    groups: dict[str, list[AttemptLog]] = {}
+    for log in logs:
+        groups.setdefault(log.job_id, []).append(log)
+    return list(groups.values())
+
+
+def job_updates(logs: Sequence[AttemptLog]) -> list[UpdateOne]:
+    """One upsert per job among `logs` (what `write_attempts` falls back to)."""
+    return [job_update(attempts) for attempts in by_job(logs)]
