@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
@@ -26,17 +23,6 @@ pytestmark = pytest.mark.unit
 T0 = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
 TRACE_ID = 0x0AF7651916CD43DD8448EB211C80319C
 PARENT = f"00-{TRACE_ID:032x}-b7ad6b7169203331-01"
-
-
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    """Tracing on, every ended span kept in memory; off again afterwards."""
-    exporter = InMemorySpanExporter()
-    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
 
 
 def _job(event_id: str = "ev-1", attempt: int = 1) -> DeliveryJob:

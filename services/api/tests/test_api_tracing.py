@@ -3,18 +3,14 @@ carry; the log writer's `log write` spans. In-memory SDK exporter, real HTTP and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from integrations_api.log_writer.spans import end_log_writes, start_log_writes
-from integrations_common import tracing
 
 from .conftest import ServedApi, auth, read_topic, webhook_body
 
@@ -22,16 +18,6 @@ TRACE_ID = 0x5BF92F3577B34DA6A3CE929D0E0E4736
 PARENT = f"00-{TRACE_ID:032x}-00f067aa0ba902b7-01"
 SECRET = "secret_squirrel_tracing_5678"
 STORE = {"store_id": "store-trace", "org_id": "org-trace"}
-
-
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
 
 
 @pytest.mark.integration

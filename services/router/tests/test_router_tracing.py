@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
@@ -38,16 +38,6 @@ class Record:
     def __init__(self, value: bytes, headers: list[tuple[str, bytes]]) -> None:
         self.value, self.headers, self.key = value, headers, b"k"
         self.topic, self.partition, self.offset, self.timestamp = "commerce.events", 0, 7, 0
-
-
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
 
 
 def _route(record: Record, hook: IntegrationSnapshot) -> tuple[list[list[tuple[str, bytes]]], Any]:

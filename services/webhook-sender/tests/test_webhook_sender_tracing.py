@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from aiohttp import web
 from aiokafka import AIOKafkaConsumer
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from integrations_common import tracing
 from integrations_common.kafka import create_producer
 from integrations_common.secret_box import generate_key
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
@@ -30,16 +26,6 @@ pytestmark = pytest.mark.integration
 
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
 PARENT = f"00-{TRACE_ID:032x}-00f067aa0ba902b7-01"
-
-
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
 
 
 @pytest.fixture
