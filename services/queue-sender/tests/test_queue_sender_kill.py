@@ -137,11 +137,12 @@ async def test_kill_9_under_load_loses_nothing(
     sqs_client: Any,
     stomp_endpoint: StompEndpoint,
     topics: TopicSettings,
+    destination: str,
+    subscriber: StompSubscriber,
 ) -> None:
     key = generate_key()
     box = SecretBox(EncryptionSettings.model_validate({"keys": key}))
     url = await sqs_queue_factory("qs-kill")
-    destination = f"/queue/{unique_name('qs-kill')}"
     sqs = sqs_integration(box, url=url)
     stomp = stomp_integration(box, stomp_endpoint, destination)
     sqs_jobs = [make_job(make_event(), sqs) for _ in range(SQS_JOBS)]
@@ -159,13 +160,6 @@ async def test_kill_9_under_load_loses_nothing(
         "QUEUE_SENDER_OPS__PORT": "0",
         "QUEUE_SENDER_LOG_LEVEL": "WARNING",
     }
-    subscriber = StompSubscriber(
-        host=stomp_endpoint.host,
-        port=stomp_endpoint.port,
-        login=stomp_endpoint.login,
-        passcode=stomp_endpoint.passcode,
-        destination=destination,
-    )
     sender = Sender(env)
     try:
         sender.start()
@@ -189,5 +183,4 @@ async def test_kill_9_under_load_loses_nothing(
     assert len(before_kill) < len(wanted), "the kill came after all the work: no test"
     assert await _sqs_event_ids(sqs_client, url, SQS_JOBS) == {j.event.id for j in sqs_jobs}
     frames = await asyncio.to_thread(subscriber.wait_for, STOMP_JOBS, 30.0)
-    subscriber.close()
     assert {json.loads(f.body)["id"] for f in frames} >= {j.event.id for j in stomp_jobs}

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from conftest import QueueFactory, StompEndpoint, unique_name
+from conftest import QueueFactory, StompEndpoint
 from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
@@ -23,7 +23,7 @@ from integrations_testkit.factories import (
     make_integration,
     make_job,
     sqs_configuration,
-    stomp_configuration,
+    stomp_integration,
 )
 from integrations_testkit.stomp_subscriber import StompSubscriber
 
@@ -66,27 +66,9 @@ async def test_sqs_messages_carry_traceparent(
 
 
 async def test_stomp_messages_carry_traceparent(
-    stomp_endpoint: StompEndpoint, box: SecretBox
+    stomp_endpoint: StompEndpoint, box: SecretBox, destination: str, subscriber: StompSubscriber
 ) -> None:
-    destination = f"/queue/{unique_name('qs-trace')}"
-    integration = make_integration(
-        integration_type=IntegrationType.STOMP,
-        configuration=stomp_configuration(
-            box,
-            addresses=[f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"],
-            destination=destination,
-            username=stomp_endpoint.login,
-            password=stomp_endpoint.passcode,
-        ),
-    )
-    job = make_job(make_event(), integration)
-    subscriber = StompSubscriber(
-        host=stomp_endpoint.host,
-        port=stomp_endpoint.port,
-        login=stomp_endpoint.login,
-        passcode=stomp_endpoint.passcode,
-        destination=destination,
-    )
+    job = make_job(make_event(), stomp_integration(box, stomp_endpoint, destination))
     transport = StompTransport(
         policy=SsrfSettings(allow_cidrs="127.0.0.0/8,::1/128").policy(),
         settings=StompSettings(connect_timeout_s=2, receipt_timeout_s=5, reconnect_backoff_s=0),
@@ -99,5 +81,4 @@ async def test_stomp_messages_carry_traceparent(
         [frame] = await asyncio.to_thread(subscriber.wait_for, 1)
     finally:
         await transport.aclose()
-        subscriber.close()
     assert json.loads(frame.body)["traceparent"] == PARENT
