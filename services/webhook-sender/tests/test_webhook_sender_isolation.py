@@ -9,7 +9,6 @@ burst was done".
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections import defaultdict
 
 import pytest
@@ -24,6 +23,7 @@ from integrations_testkit.factories import JobFactory
 from integrations_testkit.fixtures import TopicsFactory
 from integrations_testkit.kafka_tools import publish_jobs, read_values
 from integrations_testkit.receiver import Received, Receiver
+from integrations_testkit.senders import sender_config
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
@@ -36,22 +36,16 @@ def topics(make_topics: TopicsFactory) -> TopicSettings:
 
 
 def _settings(kafka: str, topics: TopicSettings, box_key: str) -> WebhookSenderSettings:
+    delivery = {
+        "integration_concurrency": 8,
+        "concurrency": 64,
+        "slow_after_s": 0.5,
+        "batch_size": 4,
+    }
     return WebhookSenderSettings.model_validate(
-        {
-            "kafka": {"bootstrap_servers": kafka},
-            "topics": topics.model_dump(),
-            "delivery": {
-                "retry_schedule": "1s,2s",
-                "consumer_group": f"test-isolation-{uuid.uuid4().hex[:8]}",
-                "integration_concurrency": 8,
-                "concurrency": 64,
-                "slow_after_s": 0.5,
-                "batch_size": 4,
-            },
-            "http": {"timeout_s": 45},
-            "ssrf": {"allow_cidrs": "127.0.0.0/8"},
-            "encryption": {"keys": box_key},
-        }
+        sender_config(
+            kafka=kafka, topics=topics, box_key=box_key, delivery=delivery, http={"timeout_s": 45}
+        )
     )
 
 

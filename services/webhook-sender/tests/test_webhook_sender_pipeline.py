@@ -26,6 +26,7 @@ from integrations_testkit.factories import JobFactory
 from integrations_testkit.fixtures import TopicsFactory
 from integrations_testkit.kafka_tools import publish_jobs, read_values
 from integrations_testkit.receiver import Received, Receiver
+from integrations_testkit.senders import sender_config
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
@@ -41,17 +42,7 @@ def _settings(
     kafka: str, topics: TopicSettings, box_keys: str, **delivery: object
 ) -> WebhookSenderSettings:
     return WebhookSenderSettings.model_validate(
-        {
-            "kafka": {"bootstrap_servers": kafka},
-            "topics": topics.model_dump(),
-            "delivery": {
-                "retry_schedule": "1s,2s",
-                "consumer_group": f"test-webhook-{uuid.uuid4().hex[:8]}",
-                **delivery,
-            },
-            "ssrf": {"allow_cidrs": "127.0.0.0/8"},
-            "encryption": {"keys": box_keys},
-        }
+        sender_config(kafka=kafka, topics=topics, box_key=box_keys, delivery=delivery)
     )
 
 

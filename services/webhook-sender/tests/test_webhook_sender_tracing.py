@@ -5,7 +5,6 @@ the tier records all stay in the trace of the job's record (in-memory SDK export
 from __future__ import annotations
 
 import asyncio
-import uuid
 from typing import Any
 
 import pytest
@@ -19,6 +18,7 @@ from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_testkit.factories import make_webhook_job
 from integrations_testkit.fixtures import TopicsFactory
 from integrations_testkit.receiver import Received, Receiver
+from integrations_testkit.senders import sender_config
 from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
@@ -63,16 +63,9 @@ async def test_one_trace_from_the_job_record_to_the_receiver_and_the_dead_letter
     receiver.routes["/hook"] = failing
     key = generate_key()
     settings = WebhookSenderSettings.model_validate(
-        {
-            "kafka": {"bootstrap_servers": kafka_bootstrap_servers},
-            "topics": topics.model_dump(),
-            "delivery": {
-                "retry_schedule": "1s",
-                "consumer_group": f"test-tracing-{uuid.uuid4().hex[:8]}",
-            },
-            "ssrf": {"allow_cidrs": "127.0.0.0/8"},
-            "encryption": {"keys": key},
-        }
+        sender_config(
+            kafka=kafka_bootstrap_servers, topics=topics, box_key=key, retry_schedule="1s"
+        )
     )
     job = make_webhook_job(receiver.url("/hook"))
     worker = build_worker(settings)
