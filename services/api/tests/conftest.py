@@ -6,8 +6,10 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -97,11 +99,11 @@ async def drop_database(settings: ApiSettings) -> None:
     await client.close()
 
 
-@pytest.fixture(scope="module")
-async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[RunningApi]:
-    """One app per test module, on its own topics and database."""
+@asynccontextmanager
+async def started_api(kafka: str, mongodb: str, **overrides: Any) -> AsyncIterator[RunningApi]:
+    """An app started with its lifespan on its own topics and database (dropped after)."""
     topics = unique_topics()
-    settings = api_settings(kafka_bootstrap_servers, mongodb_uri, topics)
+    settings = api_settings(kafka, mongodb, topics, **overrides)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -110,7 +112,39 @@ async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIt
                 yield RunningApi(app=app, client=client, settings=settings)
     finally:
         await drop_database(settings)
-        await drop_topics(kafka_bootstrap_servers, topics)
+        await drop_topics(kafka, topics)
+
+
+@pytest.fixture(scope="module")
+async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[RunningApi]:
+    """One app per test module, on its own topics and database."""
+    async with started_api(kafka_bootstrap_servers, mongodb_uri) as api:
+        yield api
+
+
+@contextmanager
+def serving_json(status: int, body: bytes) -> Iterator[str]:
+    """A local HTTP server answering every GET with `status` and `body` (as JSON); yields a
+    `/jwks.json` URL on it."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *_: Any) -> None:
+            return
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def read_topic(
