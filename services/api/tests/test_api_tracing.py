@@ -3,18 +3,14 @@ carry; the log writer's `log write` spans. In-memory SDK exporter, real HTTP and
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from integrations_api.log_writer.spans import end_log_writes, start_log_writes
-from integrations_common import tracing
 
 from .conftest import ServedApi, auth, read_topic, webhook_body
 
@@ -24,19 +20,9 @@ SECRET = "secret_squirrel_tracing_5678"
 STORE = {"store_id": "store-trace", "org_id": "org-trace"}
 
 
-@pytest.fixture
-def exported() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
-    try:
-        yield exporter
-    finally:
-        tracing.install(None)
-
-
 @pytest.mark.integration
 async def test_requests_are_spans_and_their_events_carry_the_trace(
-    kafka_bootstrap_servers: str, mongodb_uri: str, exported: InMemorySpanExporter
+    kafka_bootstrap_servers: str, mongodb_uri: str, exported_spans: InMemorySpanExporter
 ) -> None:
     body = webhook_body(configuration={"url": "https://example.com/h", "secret_key": SECRET})
     with ServedApi(kafka=kafka_bootstrap_servers, mongodb=mongodb_uri) as api:
@@ -54,7 +40,7 @@ async def test_requests_are_spans_and_their_events_carry_the_trace(
             api.settings.topics.events,
             until=lambda rs: any(integration_id.encode() in (r.value or b"") for r in rs),
         )
-    spans = exported.get_finished_spans()
+    spans = exported_spans.get_finished_spans()
     [server] = [s for s in spans if s.kind is SpanKind.SERVER]
     assert server.name == "POST /v2/integrations"
     assert server.context.trace_id == TRACE_ID
@@ -80,12 +66,12 @@ class _Record:
 
 
 @pytest.mark.unit
-def test_log_write_spans_join_their_attempts(exported: InMemorySpanExporter) -> None:
+def test_log_write_spans_join_their_attempts(exported_spans: InMemorySpanExporter) -> None:
     records = [_Record(0, [("traceparent", PARENT.encode())]), _Record(1)]
     spans = start_log_writes(records, batch=2)
     end_log_writes(spans, stored=False)
     traced, untraced = sorted(
-        exported.get_finished_spans(),
+        exported_spans.get_finished_spans(),
         key=lambda s: int((s.attributes or {})["messaging.kafka.offset"]),  # type: ignore[arg-type]
     )
     assert traced.name == "log write"

@@ -1,14 +1,18 @@
 """Shared pytest fixtures (a plugin the root conftest.py loads): a webhook receiver, a secret
-box and a job factory, and unique topics deleted afterwards."""
+box and a job factory, unique topics deleted afterwards, and spans kept in memory."""
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import SecretStr
 
+from integrations_common import tracing
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import TopicSettings
 from integrations_testkit.factories import JobFactory, make_webhook_job
@@ -59,3 +63,14 @@ async def make_topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicsFacto
     yield make
     for topics in made:
         await delete_topics(kafka_bootstrap_servers, topic_prefix(topics))
+
+
+@pytest.fixture
+def exported_spans() -> Iterator[InMemorySpanExporter]:
+    """Tracing on, every ended span kept in memory; off again afterwards."""
+    exporter = InMemorySpanExporter()
+    tracing.install(TracerProvider(), SimpleSpanProcessor(exporter))
+    try:
+        yield exporter
+    finally:
+        tracing.install(None)
