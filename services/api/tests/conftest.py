@@ -21,6 +21,9 @@ from pydantic import SecretStr
 
 from integrations_api.app import create_app
 from integrations_api.auth.dev_token import mint
+from integrations_api.log_writer.sink import write_attempts
+from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
+from integrations_api.mongo import create_client
 from integrations_api.server import server_config
 from integrations_api.settings import (
     ApiSettings,
@@ -28,8 +31,10 @@ from integrations_api.settings import (
     PublishingSettings,
     RateLimitSettings,
 )
+from integrations_common.attempts import AttemptLog
+from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, generate_key
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
 from integrations_testkit.kafka_tools import delete_topics, topic_prefix
 from integrations_testkit.kafka_tools import unique_topics as testkit_unique_topics
 
@@ -167,6 +172,28 @@ async def read_topic(
 
 
 ReadTopic = Callable[..., Awaitable[list[Any]]]
+
+
+async def store_attempts(api: RunningApi, logs: list[AttemptLog]) -> None:
+    """Store attempt logs and their jobs in the app's database, with the log writer's code."""
+    client = create_client(api.settings.mongodb)
+    database = client[api.settings.mongodb.database]
+    try:
+        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+        await write_attempts(store=store, logs=logs, chunk_size=100)
+    finally:
+        await client.close()
+
+
+async def sent_jobs(api: RunningApi, integration_id: str, count: int) -> list[DeliveryJob]:
+    """The integration's jobs on the webhook deliveries topic, once there are `count`."""
+    topic = api.settings.topics.deliveries(Transport.WEBHOOK)
+    bootstrap = api.settings.kafka.bootstrap_servers
+    key = integration_id.encode()
+    records = await read_topic(
+        bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
+    )
+    return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
 
 
 def webhook_body(**overrides: Any) -> dict[str, Any]:

@@ -13,17 +13,15 @@ from typing import Any
 
 import pytest
 
-from integrations_api.log_writer.sink import write_attempts
 from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
 from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
-from integrations_common.settings import Transport
+from integrations_testkit.factories import make_integration
 
-from .conftest import RunningApi, auth, read_topic, webhook_body
+from .conftest import RunningApi, auth, sent_jobs, store_attempts, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -48,17 +46,11 @@ def attempts(
     integration_id: str, event_id: str, *, outcomes: list[JobStatus], routed_at: datetime
 ) -> list[AttemptLog]:
     """The logs of a job whose attempts ended with `outcomes` (the first carries its event)."""
-    snapshot = IntegrationSnapshot(
-        id=integration_id,
+    snapshot = make_integration(
+        integration_id=integration_id,
         org_id=STORE["org_id"],
         store_id=STORE["store_id"],
-        name="routed",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
         configuration={"url": "https://old.example.com/hook"},
-        version=1,
-        created_at=T0,
-        updated_at=T0,
     )
     job = DeliveryJob.route(event(event_id), snapshot, now=routed_at)
     logs = []
@@ -76,16 +68,6 @@ def attempts(
     return logs
 
 
-async def store_logs(api: RunningApi, logs: list[AttemptLog]) -> None:
-    client = create_client(api.settings.mongodb)
-    database = client[api.settings.mongodb.database]
-    try:
-        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
-        await write_attempts(store=store, logs=logs, chunk_size=100)
-    finally:
-        await client.close()
-
-
 async def create(api: RunningApi, **overrides: Any) -> str:
     created = await api.client.post(
         "/v2/integrations", json=webhook_body(**overrides), headers=auth(**STORE)
@@ -95,24 +77,15 @@ async def create(api: RunningApi, **overrides: Any) -> str:
     return integration_id
 
 
-async def replayed(api: RunningApi, integration_id: str, count: int) -> list[DeliveryJob]:
-    """The integration's jobs on the webhook deliveries topic, once there are `count`."""
-    topic = api.settings.topics.deliveries(Transport.WEBHOOK)
-    bootstrap = api.settings.kafka.bootstrap_servers
-    key = integration_id.encode()
-    records = await read_topic(
-        bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
-    )
-    return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
-
-
 async def test_replay_sends_the_job_with_the_current_configuration(
     running_api: RunningApi,
 ) -> None:
     integration_id = await create(running_api)
     failed = [JobStatus.RETRYING, JobStatus.RETRYING, JobStatus.FAILED]
     event_id = str(uuid.uuid4())
-    await store_logs(running_api, attempts(integration_id, event_id, outcomes=failed, routed_at=T0))
+    await store_attempts(
+        running_api, attempts(integration_id, event_id, outcomes=failed, routed_at=T0)
+    )
     new_url = "https://new.example.com/hook"
     changed = await running_api.client.put(
         f"/v2/integrations/{integration_id}",
@@ -128,7 +101,7 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
     assert response.status_code == 202, response.text
     assert response.json() == {"data": {"type": "replay", "job_id": job_id, "attempt": 4}}
-    [job] = await replayed(running_api, integration_id, 1)
+    [job] = await sent_jobs(running_api, integration_id, 1)
     assert (job.job_id, job.attempt, job.replay, job.not_before) == (job_id, 4, True, None)
     assert job.event == event(event_id)
     assert job.integration.configuration["url"] == new_url
@@ -143,7 +116,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     event_id = str(uuid.uuid4())
     logs = attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     without_event = [log.model_copy(update={"event": None}) for log in logs]
-    await store_logs(running_api, without_event)
+    await store_attempts(running_api, without_event)
     job_path = f"/v2/integrations/{integration_id}/jobs/{job_id_for(event_id, integration_id)}"
 
     no_event = await running_api.client.post(f"{job_path}/replay", headers=auth(**STORE))
@@ -208,7 +181,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
     logs += attempts(integration_id, succeeded, outcomes=[JobStatus.SUCCEEDED], routed_at=inside)
     logs += attempts(integration_id, retrying, outcomes=[JobStatus.RETRYING], routed_at=inside)
     logs += attempts(integration_id, before, outcomes=[JobStatus.FAILED], routed_at=T0)
-    await store_logs(running_api, logs)
+    await store_attempts(running_api, logs)
     path = f"/v2/integrations/{integration_id}/recover"
     body = {"since": (T0 + timedelta(minutes=30)).isoformat()}
 
@@ -218,7 +191,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
 
     assert [a.status_code for a in answers] == [202, 202, 202]
     assert sum(a.json()["data"]["jobs"] for a in answers) == len(failed_ids)
-    recovered = await replayed(running_api, integration_id, len(failed_ids))
+    recovered = await sent_jobs(running_api, integration_id, len(failed_ids))
     assert sorted(j.job_id for j in recovered) == sorted(
         job_id_for(e, integration_id) for e in failed_ids
     )
@@ -234,7 +207,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
             routed_at=inside,
         )
     ]
-    await store_logs(running_api, again)
+    await store_attempts(running_api, again)
     second = await running_api.client.post(path, json=body, headers=auth(**STORE))
     assert second.json()["data"]["jobs"] == len(failed_ids)
 
@@ -242,7 +215,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
 async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningApi) -> None:
     integration_id = await create(running_api)
     event_id = str(uuid.uuid4())
-    await store_logs(
+    await store_attempts(
         running_api, attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     )
     job = {job_id_for(event_id, integration_id): 1}

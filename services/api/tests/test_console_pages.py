@@ -16,17 +16,12 @@ from integrations_api.console.forms import build_attributes, changed_only
 from integrations_api.console.session import dev_signing_secret
 from integrations_api.console.settings import ConsoleSettings
 from integrations_api.console.stats import percentile, window_stats
-from integrations_api.log_writer.sink import write_attempts
-from integrations_api.logs.store import JOBS_COLLECTION, LOGS_COLLECTION, LogStore
-from integrations_api.mongo import create_client
 from integrations_api.settings import ApiSettings, AuthSettings
 from integrations_common.attempts import AttemptLog, JobStatus
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob, job_id_for
-from integrations_common.settings import Transport
+from integrations_testkit.factories import make_event, make_integration
 
-from .conftest import JWT_SECRET, RunningApi, read_topic, token
+from .conftest import JWT_SECRET, RunningApi, sent_jobs, store_attempts, token
 
 pytestmark = pytest.mark.integration
 
@@ -369,14 +364,7 @@ async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningAp
     # The replayed job is claimed by its replay: the recovery sends only the other one.
     assert recovered.headers["location"].endswith("?msg=recovered")
     assert again.headers["location"].endswith("?msg=nothing_to_recover")
-    topic = running_api.settings.topics.deliveries(Transport.WEBHOOK)
-    key = integration_id.encode()
-    records = await read_topic(
-        running_api.settings.kafka.bootstrap_servers,
-        topic,
-        until=lambda found: sum(r.key == key for r in found) >= 2,
-    )
-    sent = sorted(DeliveryJob.model_validate_json(r.value).job_id for r in records if r.key == key)
+    sent = sorted(job.job_id for job in await sent_jobs(running_api, integration_id, 2))
     assert sent == sorted(job_id_for(e, integration_id) for e in event_ids)
 
 
@@ -384,29 +372,15 @@ async def _store_failed_jobs(
     api: RunningApi, integration_id: str, event_ids: list[str], *, routed_at: datetime
 ) -> None:
     """Jobs of the integration that failed for good, as the log writer stores them."""
-    integration = IntegrationSnapshot(
-        id=integration_id,
+    integration = make_integration(
+        integration_id=integration_id,
         org_id="o-replay",
         store_id="s-replay",
-        name="routed",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
         configuration={"url": "https://example.com/hook"},
-        version=1,
-        created_at=routed_at,
-        updated_at=routed_at,
     )
     logs = []
     for event_id in event_ids:
-        event = CommerceEvent(
-            id=event_id,
-            source="urn:test",
-            type="order.paid",
-            time=routed_at,
-            orgid="o-replay",
-            storeid="s-replay",
-            data={"data": {"type": "order", "id": event_id}},
-        )
+        event = make_event(event_id, org_id="o-replay", store_id="s-replay", time=routed_at)
         job = DeliveryJob.route(event, integration, now=routed_at)
         logs.append(
             AttemptLog.for_job(
@@ -418,10 +392,4 @@ async def _store_failed_jobs(
                 status_code=500,
             )
         )
-    client = create_client(api.settings.mongodb)
-    database = client[api.settings.mongodb.database]
-    try:
-        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
-        await write_attempts(store=store, logs=logs, chunk_size=100)
-    finally:
-        await client.close()
+    await store_attempts(api, logs)
