@@ -50,6 +50,24 @@ async def _signed_in(
     return _csrf(listing.text)
 
 
+async def _created_webhook(api: RunningApi, csrf: str, **fields: str) -> str:
+    """Create a webhook integration through the console's form; answer its page's URL."""
+    data = {"csrf": csrf, "integration_type": "webhook", "url": "https://example.com/hook"}
+    created = await api.client.post("/console/integrations/new", data={**data, **fields})
+    assert created.status_code == 303
+    return created.headers["location"].split("?")[0]
+
+
+async def _stored(api: RunningApi, integration_id: str) -> dict[str, Any]:
+    """The integration as the API answers it to the console's test tenant (`s-1`, `o-1`)."""
+    stored = await api.client.get(
+        f"/v2/integrations/{integration_id}",
+        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
+    )
+    data: dict[str, Any] = stored.json()["data"]
+    return data
+
+
 async def test_sign_in_sets_strict_http_only_cookies_and_checks_the_token(
     running_api: RunningApi,
 ) -> None:
@@ -148,66 +166,36 @@ async def test_secrets_are_never_shown_and_422_messages_sit_by_their_fields(
     assert SECRET not in edit.text
     assert "unchanged (" in edit.text
     # Saving with an empty password keeps it; a bad address comes back as a field message.
-    saved = await client.post(
-        edit_url,
-        data={
-            "csrf": csrf,
-            "name": "Broker 2",
-            "observes": "order.paid",
-            "addresses": "http://not-stomp",
-            "destination": "/queue/orders",
-            "username": "user",
-            "password": "",
-            "enabled": "on",
-        },
-    )
+    addresses = "stomp+ssl://broker.example:61614\nstomp://backup.example:61613"
+    edited = {
+        "csrf": csrf,
+        "name": "Broker 2",
+        "observes": "order.paid",
+        "addresses": "http://not-stomp",
+        "destination": "/queue/orders",
+        "username": "user",
+        "password": "",
+        "enabled": "on",
+    }
+    saved = await client.post(edit_url, data=edited)
     assert saved.status_code == 422
     assert 'id="addresses-error"' in saved.text
     integration_id = created.headers["location"].split("/")[-1].split("?")[0]
-    stored = await client.get(
-        f"/v2/integrations/{integration_id}",
-        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
-    )
-    assert stored.json()["data"]["configuration"]["password"].endswith("9876")
-    assert stored.json()["data"]["name"] == "Broker"
+    stored = await _stored(running_api, integration_id)
+    assert stored["configuration"]["password"].endswith("9876")
+    assert stored["name"] == "Broker"
     # A valid save with an empty password: the name changes, the stored password stays.
-    saved = await client.post(
-        edit_url,
-        data={
-            "csrf": csrf,
-            "name": "Broker 2",
-            "observes": "order.paid",
-            "addresses": "stomp+ssl://broker.example:61614\nstomp://backup.example:61613",
-            "destination": "/queue/orders",
-            "username": "user",
-            "password": "",
-            "enabled": "on",
-        },
-    )
+    saved = await client.post(edit_url, data={**edited, "addresses": addresses})
     assert saved.status_code == 303
-    stored = await client.get(
-        f"/v2/integrations/{integration_id}",
-        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
-    )
-    assert stored.json()["data"]["name"] == "Broker 2"
-    assert stored.json()["data"]["configuration"]["password"].endswith("9876")
+    stored = await _stored(running_api, integration_id)
+    assert stored["name"] == "Broker 2"
+    assert stored["configuration"]["password"].endswith("9876")
 
 
 async def test_a_test_event_needs_an_observed_type_and_an_org(running_api: RunningApi) -> None:
     csrf = await _signed_in(running_api, store_id="s-2", org_id=None)
     client = running_api.client
-    created = await client.post(
-        "/console/integrations/new",
-        data={
-            "csrf": csrf,
-            "integration_type": "webhook",
-            "name": "Store only",
-            "observes": "order.*",
-            "url": "https://example.com/hook",
-        },
-    )
-    assert created.status_code == 303
-    page_url = created.headers["location"].split("?")[0]
+    page_url = await _created_webhook(running_api, csrf, name="Store only", observes="order.*")
     page = await client.get(page_url)
     assert '<option value="order.paid">' in page.text  # the wildcard, expanded
     wrong = await client.post(
@@ -334,19 +322,9 @@ def test_an_edit_sends_only_what_changed_and_keeps_empty_secrets() -> None:
 async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningApi) -> None:
     csrf = await _signed_in(running_api, store_id="s-replay", org_id="o-replay")
     client = running_api.client
-    created = await client.post(
-        "/console/integrations/new",
-        data={
-            "csrf": csrf,
-            "integration_type": "webhook",
-            "name": "Replays",
-            "enabled": "on",
-            "observes": "order.paid",
-            "url": "https://example.com/hook",
-        },
+    page_url = await _created_webhook(
+        running_api, csrf, name="Replays", enabled="on", observes="order.paid"
     )
-    assert created.status_code == 303
-    page_url = created.headers["location"].split("?")[0]
     integration_id = page_url.rsplit("/", 1)[1]
     now = datetime.now(UTC)
     event_ids = ["console-replay-1", "console-replay-2"]
