@@ -211,6 +211,11 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
     return {"data": data}
 
 
+def update_body(**attributes: Any) -> dict[str, Any]:
+    """An update request that gives `attributes`."""
+    return {"data": {"type": "integration", **attributes}}
+
+
 class ServedApi:
     """The API served by uvicorn on an ephemeral port, in a thread with its own event loop."""
 

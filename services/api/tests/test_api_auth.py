@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from integrations_api.settings import AuthSettings
 
-from .conftest import JWT_SECRET, RunningApi, auth, started_api, token, webhook_body
+from .conftest import JWT_SECRET, RunningApi, auth, started_api, token, update_body, webhook_body
 from .test_api_auth_keys import closed_port_url
 
 pytestmark = pytest.mark.integration
@@ -72,9 +72,7 @@ async def test_other_tenants_integration_is_not_found_and_unchanged(
         headers = auth(**tenant)
         answers = [
             await client.get(base, headers=headers),
-            await client.put(
-                base, json={"data": {"type": "integration", "name": "hijack"}}, headers=headers
-            ),
+            await client.put(base, json=update_body(name="hijack"), headers=headers),
             await client.delete(base, headers=headers),
             await client.get(f"{base}/logs", headers=headers),
             await client.get(f"{base}/jobs", headers=headers),

@@ -21,7 +21,7 @@ from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
 from integrations_testkit.factories import make_integration
 
-from .conftest import RunningApi, auth, sent_jobs, store_attempts, webhook_body
+from .conftest import RunningApi, auth, sent_jobs, store_attempts, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ async def test_replay_sends_the_job_with_the_current_configuration(
     new_url = "https://new.example.com/hook"
     changed = await running_api.client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "configuration": {"url": new_url}}},
+        json=update_body(configuration={"url": new_url}),
         headers=auth(**STORE),
     )
     assert changed.status_code == 200, changed.text
@@ -130,7 +130,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     assert (other.status_code, unknown.status_code) == (404, 404)
     disabled = await running_api.client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "enabled": False}},
+        json=update_body(enabled=False),
         headers=auth(**STORE),
     )
     assert disabled.status_code == 200

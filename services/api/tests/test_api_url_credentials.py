@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -122,7 +122,7 @@ async def test_a_stored_url_with_credentials_is_shown_masked(running_api: Runnin
     listed = await client.get("/v2/integrations", headers=auth(**TENANT))
     renamed = await client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "name": "renamed"}},
+        json=update_body(name="renamed"),
         headers=auth(**TENANT),
     )
     for answer in (one, listed, renamed):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -188,7 +188,7 @@ async def test_empty_update_changes_nothing(running_api: RunningApi) -> None:
     data = created.json()["data"]
     answer = await client.put(
         f"/v2/integrations/{data['id']}",
-        json={"data": {"type": "integration"}},
+        json=update_body(),
         headers=auth(**TENANT),
     )
     assert answer.status_code == 200
@@ -204,32 +204,25 @@ async def test_update_keeps_secret_sent_back_masked_and_replaces_new_one(
     path = f"/v2/integrations/{data['id']}"
     same = await client.put(
         path,
-        json={"data": {"type": "integration", "configuration": data["configuration"]}},
+        json=update_body(configuration=data["configuration"]),
         headers=auth(**TENANT),
     )
     assert same.json()["data"]["configuration"] == data["configuration"]
     changed = await client.put(
         path,
-        json={
-            "data": {"type": "integration", "configuration": {"secret_key": "a-new-secret-9876"}}
-        },
+        json=update_body(configuration={"secret_key": "a-new-secret-9876"}),
         headers=auth(**TENANT),
     )
     assert changed.json()["data"]["configuration"]["secret_key"] == "*************9876"
     assert changed.json()["data"]["configuration"]["url"] == "https://example.com/hook"
+    stomp = {
+        "addresses": ["stomp://127.0.0.1:61613"],
+        "destination": "/queue/x",
+        "password": "stomp-password-CDKn",
+    }
     switched = await client.put(
         path,
-        json={
-            "data": {
-                "type": "integration",
-                "integration_type": "stomp",
-                "configuration": {
-                    "addresses": ["stomp://127.0.0.1:61613"],
-                    "destination": "/queue/x",
-                    "password": "stomp-password-CDKn",
-                },
-            }
-        },
+        json=update_body(integration_type="stomp", configuration=stomp),
         headers=auth(**TENANT),
     )
     assert switched.status_code == 200, switched.text
@@ -344,7 +337,7 @@ async def test_null_removes_an_optional_configuration_key(running_api: RunningAp
     created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
     answer = await client.put(
         f"/v2/integrations/{created.json()['data']['id']}",
-        json={"data": {"type": "integration", "configuration": {"secret_key": None}}},
+        json=update_body(configuration={"secret_key": None}),
         headers=auth(**TENANT),
     )
     assert answer.status_code == 200
