@@ -7,18 +7,30 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
-def run_config(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
+def new_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunFactory:
+    """Makes isolated runs on the test's servers (`new_run(extra_env)`): each with its own
+    topics, database and consumer groups."""
+
+    def make(extra_env: dict[str, str] | None = None) -> RunConfig:
+        return RunConfig(
+            kafka_bootstrap_servers=kafka_bootstrap_servers,
+            mongodb_uri=mongodb_uri,
+            sqs_endpoint_url=sqs_endpoint_url,
+            extra_env=extra_env or {},
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def run_config(new_run: RunFactory) -> RunConfig:
     """One isolated run: its own topics, database and consumer groups."""
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-    )
+    return new_run()
 
 
 @pytest.fixture

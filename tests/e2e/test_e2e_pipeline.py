@@ -16,17 +16,16 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 import stomp
 from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from conftest import QueueFactory, StompEndpoint, unique_name
-from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.clients import api_client, kafka_producer, running_platform, send_event
+from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver, always, fail_first
 from tests.e2e.signing import signing_key_for
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -58,49 +57,33 @@ CLOUDEVENT_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def e2e_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-        extra_env={
+def e2e_run(new_run: RunFactory) -> RunConfig:
+    return new_run(
+        {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
-        },
+        }
     )
 
 
 @pytest.fixture(scope="module")
 def platform(e2e_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(e2e_run, Path(tmp_path_factory.mktemp("platform")))
-    try:
-        running.start()
+    with running_platform(e2e_run, Path(tmp_path_factory.mktemp("platform"))) as running:
         yield running
-    finally:
-        codes = running.stop()
-        assert all(code in (0, None) for code in codes.values()), codes
 
 
 @pytest.fixture(scope="module")
 async def producer(e2e_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=e2e_run.kafka_bootstrap_servers, acks="all")
-    await started.start()
-    try:
+    async with kafka_producer(e2e_run.kafka_bootstrap_servers) as started:
         yield started
-    finally:
-        await started.stop()
 
 
 class Api:
     """A tenant's view of the public API."""
 
     def __init__(self, platform: Platform, run: RunConfig, *, store: bool = True) -> None:
-        token = mint_token(run, store_id=STORE_ID if store else None, org_id=ORG_ID)
-        self.client = httpx.AsyncClient(
-            base_url=f"{platform.api_url}/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
+        store_id = STORE_ID if store else None
+        self.client = api_client(platform, run, store_id=store_id, org_id=ORG_ID)
 
     async def create(self, **attributes: Any) -> dict[str, Any]:
         response = await self.client.post(
@@ -174,12 +157,7 @@ async def emit(
     }
     if store:
         event["storeid"] = STORE_ID
-    await producer.send_and_wait(
-        run.topics.events,
-        json.dumps(event).encode(),
-        key=event_id.encode(),
-        headers=[("content-type", b"application/cloudevents+json")],
-    )
+    await send_event(producer, run, event)
     return event_id
 
 

@@ -16,7 +16,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import MongoClient
@@ -24,9 +23,15 @@ from pymongo import MongoClient
 from integrations_api.dlq.reading import read_all
 from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings
-from tests.e2e.harness import BIN, Platform, RunConfig
+from tests.e2e.clients import (
+    api_client,
+    kafka_producer,
+    running_platform,
+    send_event,
+    webhook_attributes,
+)
+from tests.e2e.harness import BIN, Platform, RunConfig, RunFactory
 from tests.e2e.receivers import ReceivedRequest, WebhookReceiver
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -39,40 +44,28 @@ WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
-def replay_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-        extra_env={
+def replay_run(new_run: RunFactory) -> RunConfig:
+    return new_run(
+        {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
             # Shortened from 5 days and 10 jobs; the other tests fail fewer jobs than this.
             "LOG_WRITER_AUTO_DISABLE__FAILING_FOR_S": "2",
             "LOG_WRITER_AUTO_DISABLE__MIN_FAILED_JOBS": str(AUTO_DISABLE_JOBS),
-        },
+        }
     )
 
 
 @pytest.fixture(scope="module")
 def platform(replay_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(replay_run, Path(tmp_path_factory.mktemp("platform")))
-    try:
-        running.start()
+    with running_platform(replay_run, Path(tmp_path_factory.mktemp("platform"))) as running:
         yield running
-    finally:
-        codes = running.stop()
-        assert all(code in (0, None) for code in codes.values()), codes
 
 
 @pytest.fixture(scope="module")
 async def producer(replay_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=replay_run.kafka_bootstrap_servers, acks="all")
-    await started.start()
-    try:
+    async with kafka_producer(replay_run.kafka_bootstrap_servers) as started:
         yield started
-    finally:
-        await started.stop()
 
 
 @pytest.fixture
@@ -91,25 +84,16 @@ class Api:
     """A store's view of the public API."""
 
     def __init__(self, platform: Platform, run: RunConfig, *, store_id: str = STORE_ID) -> None:
-        token = mint_token(run, store_id=store_id, org_id=ORG_ID)
-        self.client = httpx.AsyncClient(
-            base_url=f"{platform.api_url}/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
+        self.client = api_client(platform, run, store_id=store_id, org_id=ORG_ID)
 
     async def webhook(self, url: str) -> str:
         response = await self.client.post(
             "/integrations",
             json={
                 "data": {
-                    "type": "integration",
-                    "name": "replays",
+                    **webhook_attributes("replays", url, "replay-secret-key"),
                     "description": "e2e",
                     "enabled": True,
-                    "integration_type": "webhook",
-                    "observes": ["order.paid"],
-                    "configuration": {"url": url, "secret_key": "replay-secret-key"},
                 }
             },
         )
@@ -158,12 +142,7 @@ async def emit(producer: AIOKafkaProducer, run: RunConfig, integration_id: str) 
         "storeid": STORE_ID,
         "data": {"data": {"type": "order", "id": event_id, "status": "paid"}},
     }
-    await producer.send_and_wait(
-        run.topics.events,
-        json.dumps(event).encode(),
-        key=event_id.encode(),
-        headers=[("content-type", b"application/cloudevents+json")],
-    )
+    await send_event(producer, run, event)
     return job_id_for(event_id, integration_id)
 
 
