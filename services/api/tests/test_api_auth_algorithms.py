@@ -83,22 +83,26 @@ def jwks_url() -> Iterator[str]:
         yield url
 
 
-async def test_rsa_public_key_refuses_es256_tokens_with_401(
-    kafka_bootstrap_servers: str, mongodb_uri: str
+@pytest.mark.parametrize(
+    ("key", "algorithm", "other_key", "other_algorithm"),
+    [(RSA_KEY, "RS256", EC_KEY, "ES256"), (EC_KEY, "ES256", RSA_KEY, "RS256")],
+    ids=["rsa public key refuses es256", "ec public key refuses rs256"],
+)
+async def test_a_public_key_refuses_tokens_of_the_other_algorithm_with_401(
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    algorithm: str,
+    other_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    other_algorithm: str,
 ) -> None:
-    auth = AuthSettings(public_key=_pem(RSA_KEY))
+    auth = AuthSettings(public_key=_pem(key))
     async with _client(kafka_bootstrap_servers, mongodb_uri, auth) as client:
-        assert await _status(client, jwt.encode(_claims(), RSA_KEY, algorithm="RS256")) == 200
-        assert await _status(client, jwt.encode(_claims(), EC_KEY, algorithm="ES256")) == 401
-
-
-async def test_ec_public_key_refuses_rs256_tokens_with_401(
-    kafka_bootstrap_servers: str, mongodb_uri: str
-) -> None:
-    auth = AuthSettings(public_key=_pem(EC_KEY))
-    async with _client(kafka_bootstrap_servers, mongodb_uri, auth) as client:
-        assert await _status(client, jwt.encode(_claims(), EC_KEY, algorithm="ES256")) == 200
-        assert await _status(client, jwt.encode(_claims(), RSA_KEY, algorithm="RS256")) == 401
+        assert await _status(client, jwt.encode(_claims(), key, algorithm=algorithm)) == 200
+        assert (
+            await _status(client, jwt.encode(_claims(), other_key, algorithm=other_algorithm))
+            == 401
+        )
 
 
 async def test_jwks_refuses_a_token_whose_kid_names_a_key_of_another_type(
