@@ -211,6 +211,18 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
     return {"data": data}
 
 
+async def created_webhook(
+    api: RunningApi, tenant: dict[str, str], **overrides: Any
+) -> dict[str, Any]:
+    """Create a webhook integration (`webhook_body(**overrides)`) as `tenant`; answer it."""
+    created = await api.client.post(
+        "/v2/integrations", json=webhook_body(**overrides), headers=auth(**tenant)
+    )
+    assert created.status_code == 200, created.text
+    data: dict[str, Any] = created.json()["data"]
+    return data
+
+
 def update_body(**attributes: Any) -> dict[str, Any]:
     """An update request that gives `attributes`."""
     return {"data": {"type": "integration", **attributes}}

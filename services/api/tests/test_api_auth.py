@@ -10,7 +10,16 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from integrations_api.settings import AuthSettings
 
-from .conftest import JWT_SECRET, RunningApi, auth, started_api, token, update_body, webhook_body
+from .conftest import (
+    JWT_SECRET,
+    RunningApi,
+    auth,
+    created_webhook,
+    started_api,
+    token,
+    update_body,
+    webhook_body,
+)
 from .test_api_auth_keys import closed_port_url
 
 pytestmark = pytest.mark.integration
@@ -65,8 +74,7 @@ async def test_other_tenants_integration_is_not_found_and_unchanged(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**MINE))
-    data = created.json()["data"]
+    data = await created_webhook(running_api, MINE)
     base = f"/v2/integrations/{data['id']}"
     for tenant in (THEIRS, ORG):
         headers = auth(**tenant)

@@ -21,7 +21,14 @@ from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
 from integrations_testkit.factories import make_integration
 
-from .conftest import RunningApi, auth, sent_jobs, store_attempts, update_body, webhook_body
+from .conftest import (
+    RunningApi,
+    auth,
+    created_webhook,
+    sent_jobs,
+    store_attempts,
+    update_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -68,19 +75,10 @@ def attempts(
     return logs
 
 
-async def create(api: RunningApi, **overrides: Any) -> str:
-    created = await api.client.post(
-        "/v2/integrations", json=webhook_body(**overrides), headers=auth(**STORE)
-    )
-    assert created.status_code == 200, created.text
-    integration_id: str = created.json()["data"]["id"]
-    return integration_id
-
-
 async def test_replay_sends_the_job_with_the_current_configuration(
     running_api: RunningApi,
 ) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await created_webhook(running_api, STORE))["id"]
     failed = [JobStatus.RETRYING, JobStatus.RETRYING, JobStatus.FAILED]
     event_id = str(uuid.uuid4())
     await store_attempts(
@@ -112,7 +110,7 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
 
 async def test_replay_refusals(running_api: RunningApi) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await created_webhook(running_api, STORE))["id"]
     event_id = str(uuid.uuid4())
     logs = attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     without_event = [log.model_copy(update={"event": None}) for log in logs]
@@ -153,7 +151,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     ],
 )
 async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[str, Any]) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await created_webhook(running_api, STORE))["id"]
     response = await running_api.client.post(
         f"/v2/integrations/{integration_id}/recover", json=body, headers=auth(**STORE)
     )
@@ -164,7 +162,7 @@ async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[s
 async def test_recover_sends_each_failed_job_of_the_window_once(
     running_api: RunningApi,
 ) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await created_webhook(running_api, STORE))["id"]
     inside = T0 + timedelta(hours=1)
     failed_ids = [str(uuid.uuid4()) for _ in range(3)]
     logs = [
@@ -213,7 +211,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
 
 
 async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningApi) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await created_webhook(running_api, STORE))["id"]
     event_id = str(uuid.uuid4())
     await store_attempts(
         running_api, attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RunningApi, auth, update_body, webhook_body
+from .conftest import RunningApi, auth, created_webhook, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -164,8 +164,7 @@ async def test_org_level_tenant_observes_only_org_events(running_api: RunningApi
 
 async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await created_webhook(running_api, TENANT)
     path = f"/v2/integrations/{data['id']}"
     for update in (
         {"type": "integration", "observes": ["nope.nope.nope"]},
@@ -184,8 +183,7 @@ async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
 
 async def test_empty_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await created_webhook(running_api, TENANT)
     answer = await client.put(
         f"/v2/integrations/{data['id']}",
         json=update_body(),
@@ -199,8 +197,7 @@ async def test_update_keeps_secret_sent_back_masked_and_replaces_new_one(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await created_webhook(running_api, TENANT)
     path = f"/v2/integrations/{data['id']}"
     same = await client.put(
         path,
@@ -334,9 +331,9 @@ async def test_unstorable_text_is_422(running_api: RunningApi, raw: bytes) -> No
 
 async def test_null_removes_an_optional_configuration_key(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
+    data = await created_webhook(running_api, TENANT)
     answer = await client.put(
-        f"/v2/integrations/{created.json()['data']['id']}",
+        f"/v2/integrations/{data['id']}",
         json=update_body(configuration={"secret_key": None}),
         headers=auth(**TENANT),
     )
