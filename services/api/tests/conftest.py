@@ -87,6 +87,35 @@ class RunningApi:
     client: httpx.AsyncClient
     settings: ApiSettings
 
+    async def created_webhook(self, tenant: dict[str, str], **overrides: Any) -> dict[str, Any]:
+        """Create a webhook integration (`webhook_body(**overrides)`) as `tenant`; answer it."""
+        created = await self.client.post(
+            "/v2/integrations", json=webhook_body(**overrides), headers=auth(**tenant)
+        )
+        assert created.status_code == 200, created.text
+        data: dict[str, Any] = created.json()["data"]
+        return data
+
+    async def store_attempts(self, logs: list[AttemptLog]) -> None:
+        """Store attempt logs and their jobs in the app's database, with the log writer's code."""
+        client = create_client(self.settings.mongodb)
+        database = client[self.settings.mongodb.database]
+        try:
+            store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+            await write_attempts(store=store, logs=logs, chunk_size=100)
+        finally:
+            await client.close()
+
+    async def sent_jobs(self, integration_id: str, count: int) -> list[DeliveryJob]:
+        """The integration's jobs on the webhook deliveries topic, once there are `count`."""
+        topic = self.settings.topics.deliveries(Transport.WEBHOOK)
+        bootstrap = self.settings.kafka.bootstrap_servers
+        key = integration_id.encode()
+        records = await read_topic(
+            bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
+        )
+        return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
+
 
 async def drop_topics(kafka: str, topics: TopicSettings) -> None:
     """Delete the topics a test module created."""
@@ -174,28 +203,6 @@ async def read_topic(
 ReadTopic = Callable[..., Awaitable[list[Any]]]
 
 
-async def store_attempts(api: RunningApi, logs: list[AttemptLog]) -> None:
-    """Store attempt logs and their jobs in the app's database, with the log writer's code."""
-    client = create_client(api.settings.mongodb)
-    database = client[api.settings.mongodb.database]
-    try:
-        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
-        await write_attempts(store=store, logs=logs, chunk_size=100)
-    finally:
-        await client.close()
-
-
-async def sent_jobs(api: RunningApi, integration_id: str, count: int) -> list[DeliveryJob]:
-    """The integration's jobs on the webhook deliveries topic, once there are `count`."""
-    topic = api.settings.topics.deliveries(Transport.WEBHOOK)
-    bootstrap = api.settings.kafka.bootstrap_servers
-    key = integration_id.encode()
-    records = await read_topic(
-        bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
-    )
-    return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
-
-
 def webhook_body(**overrides: Any) -> dict[str, Any]:
     """A valid create request for a webhook integration."""
     data: dict[str, Any] = {
@@ -209,18 +216,6 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {"data": data}
-
-
-async def created_webhook(
-    api: RunningApi, tenant: dict[str, str], **overrides: Any
-) -> dict[str, Any]:
-    """Create a webhook integration (`webhook_body(**overrides)`) as `tenant`; answer it."""
-    created = await api.client.post(
-        "/v2/integrations", json=webhook_body(**overrides), headers=auth(**tenant)
-    )
-    assert created.status_code == 200, created.text
-    data: dict[str, Any] = created.json()["data"]
-    return data
 
 
 def update_body(**attributes: Any) -> dict[str, Any]:

@@ -10,16 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from integrations_api.settings import AuthSettings
 
-from .conftest import (
-    JWT_SECRET,
-    RunningApi,
-    auth,
-    created_webhook,
-    started_api,
-    token,
-    update_body,
-    webhook_body,
-)
+from .conftest import JWT_SECRET, RunningApi, auth, started_api, token, update_body, webhook_body
 from .test_api_auth_keys import closed_port_url
 
 pytestmark = pytest.mark.integration
@@ -74,7 +65,7 @@ async def test_other_tenants_integration_is_not_found_and_unchanged(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, MINE)
+    data = await running_api.created_webhook(MINE)
     base = f"/v2/integrations/{data['id']}"
     for tenant in (THEIRS, ORG):
         headers = auth(**tenant)

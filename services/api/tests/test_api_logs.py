@@ -19,7 +19,7 @@ from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings, MongoSettings, Transport
 
-from .conftest import RunningApi, auth, created_webhook, unique
+from .conftest import RunningApi, auth, unique
 
 pytestmark = pytest.mark.integration
 
@@ -70,7 +70,7 @@ class Written:
 @pytest.fixture(scope="module")
 async def written(running_api: RunningApi, kafka_bootstrap_servers: str) -> Written:
     """Attempt logs sent to Kafka and stored by a log writer."""
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     logs = [
         attempt(integration_id, "event-1", 2, ok=True, tenant=STORE),
         attempt(integration_id, "event-1", 1, ok=False, tenant=STORE),

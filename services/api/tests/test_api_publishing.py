@@ -26,7 +26,6 @@ from .conftest import (
     RunningApi,
     api_settings,
     auth,
-    created_webhook,
     drop_database,
     read_topic,
     update_body,
@@ -46,7 +45,7 @@ async def test_create_update_delete_publish_snapshots_and_tombstone(
     running_api: RunningApi, kafka_bootstrap_servers: str
 ) -> None:
     client = running_api.client
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     await client.put(
         f"/v2/integrations/{integration_id}",
         json=update_body(observes=["order.*"]),
@@ -78,7 +77,7 @@ async def test_integration_events_on_events_topic(
     running_api: RunningApi, kafka_bootstrap_servers: str
 ) -> None:
     client = running_api.client
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     await client.delete(f"/v2/integrations/{integration_id}", headers=auth(**STORE))
 
     def events(records: list[Any]) -> list[CommerceEvent]:

@@ -21,14 +21,7 @@ from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
 from integrations_testkit.factories import make_integration
 
-from .conftest import (
-    RunningApi,
-    auth,
-    created_webhook,
-    sent_jobs,
-    store_attempts,
-    update_body,
-)
+from .conftest import RunningApi, auth, update_body
 
 pytestmark = pytest.mark.integration
 
@@ -78,11 +71,11 @@ def attempts(
 async def test_replay_sends_the_job_with_the_current_configuration(
     running_api: RunningApi,
 ) -> None:
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     failed = [JobStatus.RETRYING, JobStatus.RETRYING, JobStatus.FAILED]
     event_id = str(uuid.uuid4())
-    await store_attempts(
-        running_api, attempts(integration_id, event_id, outcomes=failed, routed_at=T0)
+    await running_api.store_attempts(
+        attempts(integration_id, event_id, outcomes=failed, routed_at=T0)
     )
     new_url = "https://new.example.com/hook"
     changed = await running_api.client.put(
@@ -99,7 +92,7 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
     assert response.status_code == 202, response.text
     assert response.json() == {"data": {"type": "replay", "job_id": job_id, "attempt": 4}}
-    [job] = await sent_jobs(running_api, integration_id, 1)
+    [job] = await running_api.sent_jobs(integration_id, 1)
     assert (job.job_id, job.attempt, job.replay, job.not_before) == (job_id, 4, True, None)
     assert job.event == event(event_id)
     assert job.integration.configuration["url"] == new_url
@@ -110,11 +103,11 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
 
 async def test_replay_refusals(running_api: RunningApi) -> None:
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     event_id = str(uuid.uuid4())
     logs = attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     without_event = [log.model_copy(update={"event": None}) for log in logs]
-    await store_attempts(running_api, without_event)
+    await running_api.store_attempts(without_event)
     job_path = f"/v2/integrations/{integration_id}/jobs/{job_id_for(event_id, integration_id)}"
 
     no_event = await running_api.client.post(f"{job_path}/replay", headers=auth(**STORE))
@@ -151,7 +144,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     ],
 )
 async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[str, Any]) -> None:
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     response = await running_api.client.post(
         f"/v2/integrations/{integration_id}/recover", json=body, headers=auth(**STORE)
     )
@@ -162,7 +155,7 @@ async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[s
 async def test_recover_sends_each_failed_job_of_the_window_once(
     running_api: RunningApi,
 ) -> None:
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     inside = T0 + timedelta(hours=1)
     failed_ids = [str(uuid.uuid4()) for _ in range(3)]
     logs = [
@@ -179,7 +172,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
     logs += attempts(integration_id, succeeded, outcomes=[JobStatus.SUCCEEDED], routed_at=inside)
     logs += attempts(integration_id, retrying, outcomes=[JobStatus.RETRYING], routed_at=inside)
     logs += attempts(integration_id, before, outcomes=[JobStatus.FAILED], routed_at=T0)
-    await store_attempts(running_api, logs)
+    await running_api.store_attempts(logs)
     path = f"/v2/integrations/{integration_id}/recover"
     body = {"since": (T0 + timedelta(minutes=30)).isoformat()}
 
@@ -189,7 +182,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
 
     assert [a.status_code for a in answers] == [202, 202, 202]
     assert sum(a.json()["data"]["jobs"] for a in answers) == len(failed_ids)
-    recovered = await sent_jobs(running_api, integration_id, len(failed_ids))
+    recovered = await running_api.sent_jobs(integration_id, len(failed_ids))
     assert sorted(j.job_id for j in recovered) == sorted(
         job_id_for(e, integration_id) for e in failed_ids
     )
@@ -205,16 +198,16 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
             routed_at=inside,
         )
     ]
-    await store_attempts(running_api, again)
+    await running_api.store_attempts(again)
     second = await running_api.client.post(path, json=body, headers=auth(**STORE))
     assert second.json()["data"]["jobs"] == len(failed_ids)
 
 
 async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningApi) -> None:
-    integration_id = (await created_webhook(running_api, STORE))["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     event_id = str(uuid.uuid4())
-    await store_attempts(
-        running_api, attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
+    await running_api.store_attempts(
+        attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     )
     job = {job_id_for(event_id, integration_id): 1}
     client = create_client(running_api.settings.mongodb)

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from .conftest import RunningApi, auth, created_webhook, update_body, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -89,7 +89,7 @@ async def test_update_to_a_url_with_credentials_is_422_and_changes_nothing(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, TENANT)
+    data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
     update = {
         "data": {
@@ -106,7 +106,7 @@ async def test_update_to_a_url_with_credentials_is_422_and_changes_nothing(
 async def test_a_stored_url_with_credentials_is_shown_masked(running_api: RunningApi) -> None:
     """An integration stored before the rule: answers show `****@`, never the credentials."""
     client = running_api.client
-    integration_id = (await created_webhook(running_api, TENANT))["id"]
+    integration_id = (await running_api.created_webhook(TENANT))["id"]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         running_api.settings.mongodb.uri.get_secret_value()
     )

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RunningApi, auth, created_webhook, update_body, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -164,7 +164,7 @@ async def test_org_level_tenant_observes_only_org_events(running_api: RunningApi
 
 async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, TENANT)
+    data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
     for update in (
         {"type": "integration", "observes": ["nope.nope.nope"]},
@@ -183,7 +183,7 @@ async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
 
 async def test_empty_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, TENANT)
+    data = await running_api.created_webhook(TENANT)
     answer = await client.put(
         f"/v2/integrations/{data['id']}",
         json=update_body(),
@@ -197,7 +197,7 @@ async def test_update_keeps_secret_sent_back_masked_and_replaces_new_one(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, TENANT)
+    data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
     same = await client.put(
         path,
@@ -331,7 +331,7 @@ async def test_unstorable_text_is_422(running_api: RunningApi, raw: bytes) -> No
 
 async def test_null_removes_an_optional_configuration_key(running_api: RunningApi) -> None:
     client = running_api.client
-    data = await created_webhook(running_api, TENANT)
+    data = await running_api.created_webhook(TENANT)
     answer = await client.put(
         f"/v2/integrations/{data['id']}",
         json=update_body(configuration={"secret_key": None}),

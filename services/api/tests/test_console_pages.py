@@ -21,7 +21,7 @@ from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_testkit.factories import make_event, make_integration
 
-from .conftest import JWT_SECRET, RunningApi, sent_jobs, store_attempts, token
+from .conftest import JWT_SECRET, RunningApi, token
 
 pytestmark = pytest.mark.integration
 
@@ -342,7 +342,7 @@ async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningAp
     # The replayed job is claimed by its replay: the recovery sends only the other one.
     assert recovered.headers["location"].endswith("?msg=recovered")
     assert again.headers["location"].endswith("?msg=nothing_to_recover")
-    sent = sorted(job.job_id for job in await sent_jobs(running_api, integration_id, 2))
+    sent = sorted(job.job_id for job in await running_api.sent_jobs(integration_id, 2))
     assert sent == sorted(job_id_for(e, integration_id) for e in event_ids)
 
 
@@ -370,4 +370,4 @@ async def _store_failed_jobs(
                 status_code=500,
             )
         )
-    await store_attempts(api, logs)
+    await api.store_attempts(logs)
