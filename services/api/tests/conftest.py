@@ -156,21 +156,29 @@ async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIt
         yield api
 
 
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler of a local test server: answers JSON, logs nothing."""
+
+    def answer_json(self, status: int, body: bytes) -> None:
+        """Answer `status` with `body` as JSON."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        return
+
+
 @contextmanager
 def serving_json(status: int, body: bytes) -> Iterator[str]:
     """A local HTTP server answering every GET with `status` and `body` (as JSON); yields a
     `/jwks.json` URL on it."""
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(JsonHandler):
         def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            return
+            self.answer_json(status, body)
 
     server = HTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
