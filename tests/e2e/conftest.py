@@ -46,9 +46,5 @@ def idle_platform(run_config: RunConfig, tmp_path: Path) -> Iterator[Platform]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """The e2e receiver (answers by its behaviour; e2e tests use it instead of the testkit's)."""
-    started = WebhookReceiver()
-    await started.start()
-    try:
+    async with WebhookReceiver() as started:
         yield started
-    finally:
-        await started.stop()

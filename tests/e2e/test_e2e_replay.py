@@ -71,13 +71,9 @@ async def producer(replay_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """A receiver whose port is known, and which is down (stopped) when the test starts."""
-    started = WebhookReceiver()
-    await started.start()
-    await started.stop()
-    try:
-        yield started
-    finally:
+    async with WebhookReceiver() as started:
         await started.stop()
+        yield started
 
 
 class Api:

@@ -37,22 +37,14 @@ PRODUCER_SPAN = uuid.uuid4().hex[:16]
 
 @pytest.fixture
 async def collector() -> AsyncIterator[OtlpCollector]:
-    started = OtlpCollector()
-    await started.start()
-    try:
+    async with OtlpCollector() as started:
         yield started
-    finally:
-        await started.stop()
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
-    started = WebhookReceiver(behaviour=fail_first(1))
-    await started.start()
-    try:
+    async with WebhookReceiver(behaviour=fail_first(1)) as started:
         yield started
-    finally:
-        await started.stop()
 
 
 def _run(new_run: RunFactory, collector: OtlpCollector) -> RunConfig:
