@@ -91,12 +91,7 @@ async def test_update_to_a_url_with_credentials_is_422_and_changes_nothing(
     client = running_api.client
     data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
-    update = {
-        "data": {
-            "type": "integration",
-            "configuration": {"url": f"https://u:{PASSWORD}@receiver.example.com/"},
-        }
-    }
+    update = update_body(configuration={"url": f"https://u:{PASSWORD}@receiver.example.com/"})
     [problem] = _problems(await client.put(path, json=update, headers=auth(**TENANT)))
     assert problem["source"] == {"pointer": "/data/configuration/url"}
     after = await client.get(path, headers=auth(**TENANT))
