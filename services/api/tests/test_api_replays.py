@@ -19,7 +19,7 @@ from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
-from integrations_testkit.factories import make_integration
+from integrations_testkit.factories import make_event, make_integration
 
 from .conftest import RunningApi, auth, update_body
 
@@ -31,14 +31,14 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def event(event_id: str) -> CommerceEvent:
-    return CommerceEvent(
-        id=event_id,
-        source="urn:test",
-        type="order.paid",
+    """An order.paid event of the store whose data holds a key MongoDB cannot take as is."""
+    return make_event(
+        event_id,
+        org_id=STORE["org_id"],
+        store_id=STORE["store_id"],
         time=T0,
-        orgid=STORE["org_id"],
-        storeid=STORE["store_id"],
-        data={"data": {"type": "order", "id": event_id, "$odd.key": 1}},
+        source="urn:test",
+        resource={"type": "order", "id": event_id, "$odd.key": 1},
     )
 
 
