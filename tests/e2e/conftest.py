@@ -6,7 +6,9 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
+from tests.e2e.clients import kafka_producer, running_platform
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver
 
@@ -31,6 +33,20 @@ def new_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: st
 def run_config(new_run: RunFactory) -> RunConfig:
     """One isolated run: its own topics, database and consumer groups."""
     return new_run()
+
+
+@pytest.fixture(scope="module")
+def platform(module_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform on the module's run (a `module_run` fixture of the test module)."""
+    with running_platform(module_run, Path(tmp_path_factory.mktemp("platform"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def producer(module_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer of the module's run, as commerce's."""
+    async with kafka_producer(module_run.kafka_bootstrap_servers) as started:
+        yield started
 
 
 @pytest.fixture

@@ -11,9 +11,8 @@ import asyncio
 import json
 import queue
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from conftest import QueueFactory, StompEndpoint, unique_name
-from tests.e2e.clients import api_client, kafka_producer, running_platform, send_event
+from tests.e2e.clients import api_client, send_event
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver, always, fail_first
 from tests.e2e.signing import signing_key_for
@@ -57,25 +56,13 @@ CLOUDEVENT_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def e2e_run(new_run: RunFactory) -> RunConfig:
+def module_run(new_run: RunFactory) -> RunConfig:
     return new_run(
         {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
         }
     )
-
-
-@pytest.fixture(scope="module")
-def platform(e2e_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(e2e_run, Path(tmp_path_factory.mktemp("platform"))) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def producer(e2e_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    async with kafka_producer(e2e_run.kafka_bootstrap_servers) as started:
-        yield started
 
 
 class Api:
@@ -110,15 +97,15 @@ class Api:
 
 
 @pytest.fixture
-async def store_api(platform: Platform, e2e_run: RunConfig) -> AsyncIterator[Api]:
-    api = Api(platform, e2e_run)
+async def store_api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    api = Api(platform, module_run)
     yield api
     await api.client.aclose()
 
 
 @pytest.fixture
-async def org_api(platform: Platform, e2e_run: RunConfig) -> AsyncIterator[Api]:
-    api = Api(platform, e2e_run, store=False)
+async def org_api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    api = Api(platform, module_run, store=False)
     yield api
     await api.client.aclose()
 
@@ -171,7 +158,7 @@ async def test_webhook_delivery_matches_the_spec_and_verifies(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     secret = "secret_squirrel"
     integration = await store_api.create(
@@ -183,10 +170,12 @@ async def test_webhook_delivery_matches_the_spec_and_verifies(
     )
     await settle(store_api)
     order_id = str(uuid.uuid4())
-    paid_id = await emit(producer, e2e_run, event_type="order.paid", data=order_document(order_id))
+    paid_id = await emit(
+        producer, module_run, event_type="order.paid", data=order_document(order_id)
+    )
     deleted_id = await emit(
         producer,
-        e2e_run,
+        module_run,
         event_type="product.deleted",
         data={"data": {"type": "product", "id": "p-1"}},
     )
@@ -229,7 +218,7 @@ async def test_org_level_event_reaches_org_integrations_only(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     org_integration = await org_api.create(
         name="org releases",
@@ -246,7 +235,7 @@ async def test_org_level_event_reaches_org_integrations_only(
     await settle(org_api)
     await emit(
         producer,
-        e2e_run,
+        module_run,
         event_type="catalog-release.created",
         data={"data": {"type": "catalog-release", "id": "r-1"}},
         store=False,
@@ -266,7 +255,7 @@ async def test_org_level_event_reaches_org_integrations_only(
 async def test_sqs_and_stomp_get_spec_cloudevents(
     store_api: Api,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
     sqs_client: Any,
     sqs_queue_factory: QueueFactory,
     stomp_endpoint: StompEndpoint,
@@ -306,10 +295,10 @@ async def test_sqs_and_stomp_get_spec_cloudevents(
     try:
         await settle(store_api)
         cart = {"data": {"type": "cart", "id": "c-1", "name": "Cart"}}
-        cart_id = await emit(producer, e2e_run, event_type="cart.updated", data=cart)
+        cart_id = await emit(producer, module_run, event_type="cart.updated", data=cart)
         await emit(
             producer,
-            e2e_run,
+            module_run,
             event_type="product.deleted",
             data={"data": {"type": "product", "id": "p-9"}},
         )
@@ -349,7 +338,7 @@ async def test_observes_update_disable_and_delete_take_effect(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     integration = await store_api.create(
         name="lifecycle",
@@ -361,26 +350,26 @@ async def test_observes_update_disable_and_delete_take_effect(
     order = order_document("o-life")
     await settle(store_api)
 
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
-    await emit(producer, e2e_run, event_type="order.created", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.created", data=order)
     await receiver.wait_for(lambda r: len(r) >= 1)
     await store_api.update(integration_id, observes=["order.paid"])
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.created", data=order)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.created", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await receiver.wait_for(lambda r: len(r) >= 2)
     await store_api.update(integration_id, enabled=False)
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await asyncio.sleep(3)
     after_disable = len(receiver.requests)
     await store_api.update(integration_id, enabled=True)
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await receiver.wait_for(lambda r: len(r) >= 3)
     deleted = await store_api.client.delete(f"/integrations/{integration_id}")
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await asyncio.sleep(3)
 
     triggers = [r.json()["triggered_by"] for r in receiver.requests]
@@ -393,7 +382,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     receiver.behaviour = fail_first(2)
     integration = await store_api.create(
@@ -404,7 +393,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     )
     integration_id = integration["id"]
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.fulfilled", data=order_document("o-flaky"))
+    await emit(producer, module_run, event_type="order.fulfilled", data=order_document("o-flaky"))
 
     requests = await receiver.wait_for(lambda r: any(x.status == 200 for x in r), timeout=60)
     receiver.behaviour = always(200)

@@ -11,9 +11,8 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -25,8 +24,6 @@ from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings
 from tests.e2e.clients import (
     api_client,
-    kafka_producer,
-    running_platform,
     send_event,
     webhook_attributes,
 )
@@ -44,7 +41,7 @@ WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
-def replay_run(new_run: RunFactory) -> RunConfig:
+def module_run(new_run: RunFactory) -> RunConfig:
     return new_run(
         {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
@@ -54,18 +51,6 @@ def replay_run(new_run: RunFactory) -> RunConfig:
             "LOG_WRITER_AUTO_DISABLE__MIN_FAILED_JOBS": str(AUTO_DISABLE_JOBS),
         }
     )
-
-
-@pytest.fixture(scope="module")
-def platform(replay_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    with running_platform(replay_run, Path(tmp_path_factory.mktemp("platform"))) as running:
-        yield running
-
-
-@pytest.fixture(scope="module")
-async def producer(replay_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    async with kafka_producer(replay_run.kafka_bootstrap_servers) as started:
-        yield started
 
 
 @pytest.fixture
@@ -119,8 +104,8 @@ class Api:
 
 
 @pytest.fixture
-async def api(platform: Platform, replay_run: RunConfig) -> AsyncIterator[Api]:
-    client = Api(platform, replay_run)
+async def api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    client = Api(platform, module_run)
     yield client
     await client.client.aclose()
 
@@ -162,13 +147,13 @@ def restart_everything(platform: Platform) -> None:
 
 async def test_replay_one_job_after_every_service_restarted(
     platform: Platform,
-    replay_run: RunConfig,
+    module_run: RunConfig,
     api: Api,
     producer: AIOKafkaProducer,
     receiver: WebhookReceiver,
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    job_id = await emit(producer, replay_run, integration_id)
+    job_id = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [job_id])
     restart_everything(platform)
     await receiver.start(port=receiver.port)
@@ -193,10 +178,10 @@ async def test_replay_one_job_after_every_service_restarted(
 
 
 async def test_replay_answers_404_to_other_tenants_and_for_unknown_jobs(
-    platform: Platform, replay_run: RunConfig, api: Api, receiver: WebhookReceiver
+    platform: Platform, module_run: RunConfig, api: Api, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    other = Api(platform, replay_run, store_id=f"store-{uuid.uuid4().hex[:8]}")
+    other = Api(platform, module_run, store_id=f"store-{uuid.uuid4().hex[:8]}")
     try:
         job_path = f"/integrations/{integration_id}/jobs/{uuid.uuid4()}/replay"
         for client, path in (
@@ -221,13 +206,13 @@ async def test_replay_answers_404_to_other_tenants_and_for_unknown_jobs(
 
 
 async def test_recover_since_delivers_every_failed_job_once(
-    replay_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
+    module_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    before = await emit(producer, replay_run, integration_id)
+    before = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [before])
     since = datetime.now(UTC)
-    failed = [await emit(producer, replay_run, integration_id) for _ in range(3)]
+    failed = [await emit(producer, module_run, integration_id) for _ in range(3)]
     await dead(api, integration_id, failed)
     await receiver.start(port=receiver.port)
 
@@ -265,13 +250,13 @@ def dlq_tool(platform: Platform, *args: str) -> list[dict[str, Any]]:
 
 async def test_dead_letters_replayed_with_the_tool(
     platform: Platform,
-    replay_run: RunConfig,
+    module_run: RunConfig,
     api: Api,
     producer: AIOKafkaProducer,
     receiver: WebhookReceiver,
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    failed = [await emit(producer, replay_run, integration_id) for _ in range(2)]
+    failed = [await emit(producer, module_run, integration_id) for _ in range(2)]
     await dead(api, integration_id, failed)
     await receiver.start(port=receiver.port)
     scope = ("--transport", "webhook", "--integration", integration_id)
@@ -323,10 +308,10 @@ def failed_jobs_counted(run: RunConfig, integration_id: str) -> int | None:
 
 
 async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_count(
-    replay_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
+    module_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    jobs = [await emit(producer, replay_run, integration_id) for _ in range(AUTO_DISABLE_JOBS)]
+    jobs = [await emit(producer, module_run, integration_id) for _ in range(AUTO_DISABLE_JOBS)]
 
     async with asyncio.timeout(WAIT_S):
         while True:
@@ -339,10 +324,10 @@ async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_c
     assert reason["failed_jobs"] >= AUTO_DISABLE_JOBS
     assert "failed" in reason["reason"]
     await dead(api, integration_id, jobs)
-    [update] = await updates_of(replay_run, integration_id)
+    [update] = await updates_of(module_run, integration_id)
     assert update["data"]["data"]["enabled"] is False
     assert update["data"]["data"]["meta"]["auto_disabled"]["failed_jobs"] >= AUTO_DISABLE_JOBS
-    assert (await snapshot_of(replay_run, integration_id))["enabled"] is False
+    assert (await snapshot_of(module_run, integration_id))["enabled"] is False
 
     enabled = await api.client.put(
         f"/integrations/{integration_id}",
@@ -350,10 +335,10 @@ async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_c
     )
     assert enabled.status_code == 200, enabled.text
     assert "auto_disabled" not in enabled.json()["data"]["meta"]
-    assert failed_jobs_counted(replay_run, integration_id) is None
+    assert failed_jobs_counted(module_run, integration_id) is None
     await asyncio.sleep(3)  # the router applies a config change within about a second
-    job_id = await emit(producer, replay_run, integration_id)
+    job_id = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [job_id])
-    assert failed_jobs_counted(replay_run, integration_id) == 1
+    assert failed_jobs_counted(module_run, integration_id) == 1
     after = (await api.client.get(f"/integrations/{integration_id}")).json()["data"]
     assert after["enabled"] is True
