@@ -12,7 +12,6 @@ import json
 import queue
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -21,7 +20,7 @@ from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from conftest import QueueFactory, StompEndpoint, unique_name
-from tests.e2e.clients import api_client, send_event
+from tests.e2e.clients import api_client, cloud_event, send_event
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver, always, fail_first
 from tests.e2e.signing import signing_key_for
@@ -132,20 +131,10 @@ async def emit(
     data: dict[str, Any],
     store: bool = True,
 ) -> str:
-    event_id = str(uuid.uuid4())
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e",
-        "type": event_type,
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "data": data,
-    }
-    if store:
-        event["storeid"] = STORE_ID
+    store_id = STORE_ID if store else None
+    event = cloud_event(event_type, source="urn:e2e", org_id=ORG_ID, store_id=store_id, data=data)
     await send_event(producer, run, event)
-    return event_id
+    return str(event["id"])
 
 
 async def settle(api: Api) -> None:

@@ -22,11 +22,7 @@ from pymongo import MongoClient
 from integrations_api.dlq.reading import read_all
 from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings
-from tests.e2e.clients import (
-    api_client,
-    send_event,
-    webhook_attributes,
-)
+from tests.e2e.clients import api_client, cloud_event, send_event, webhook_attributes
 from tests.e2e.harness import BIN, Platform, RunConfig, RunFactory
 from tests.e2e.receivers import ReceivedRequest, WebhookReceiver
 
@@ -112,19 +108,9 @@ async def api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
 
 async def emit(producer: AIOKafkaProducer, run: RunConfig, integration_id: str) -> str:
     """An `order.paid` event of the module's store; answers the job id it makes."""
-    event_id = str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e",
-        "type": "order.paid",
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "storeid": STORE_ID,
-        "data": {"data": {"type": "order", "id": event_id, "status": "paid"}},
-    }
+    event = cloud_event("order.paid", source="urn:e2e", org_id=ORG_ID, store_id=STORE_ID)
     await send_event(producer, run, event)
-    return job_id_for(event_id, integration_id)
+    return job_id_for(event["id"], integration_id)
 
 
 async def dead(api: Api, integration_id: str, job_ids: list[str]) -> None:

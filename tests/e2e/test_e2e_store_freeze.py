@@ -16,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +24,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
-from tests.e2e.clients import api_client, send_event, webhook_attributes
+from tests.e2e.clients import api_client, cloud_event, send_event, webhook_attributes
 from tests.e2e.harness import REPO, Platform, RunConfig, free_port
 from tests.e2e.receivers import WebhookReceiver
 
@@ -93,18 +92,14 @@ def platform(
 async def emit(producer: AIOKafkaProducer, run: RunConfig, count: int, per_s: float) -> None:
     """`count` order.paid events of the test's store, paced at `per_s`."""
     for _ in range(count):
-        event_id = str(uuid.uuid4())
-        event: dict[str, Any] = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "urn:e2e:store-freeze",
-            "type": "order.paid",
-            "time": datetime.now(UTC).isoformat(),
-            "datacontenttype": "application/json",
-            "storeid": STORE_ID,
-            "orgid": ORG_ID,
-            "data": {"id": event_id, "type": "order"},
-        }
+        event = cloud_event(
+            "order.paid",
+            source="urn:e2e:store-freeze",
+            org_id=ORG_ID,
+            store_id=STORE_ID,
+            datacontenttype="application/json",
+        )
+        event["data"] = {"id": event["id"], "type": "order"}
         await send_event(producer, run, event)
         await asyncio.sleep(1 / per_s)
 

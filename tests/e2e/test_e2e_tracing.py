@@ -17,12 +17,17 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from tests.e2e.clients import api_client, kafka_producer, send_event, webhook_attributes
+from tests.e2e.clients import (
+    api_client,
+    cloud_event,
+    kafka_producer,
+    send_event,
+    webhook_attributes,
+)
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.otlp_collector import CollectedSpan, OtlpCollector
 from tests.e2e.receivers import WebhookReceiver, fail_first
@@ -60,21 +65,16 @@ def _run(new_run: RunFactory, collector: OtlpCollector) -> RunConfig:
 
 async def _emit(run: RunConfig) -> str:
     """One order.paid event with the distributed-tracing extension, as a producer sends it."""
-    event_id = str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e:tracing",
-        "type": "order.paid",
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "storeid": STORE_ID,
-        "traceparent": f"00-{TRACE_ID}-{PRODUCER_SPAN}-01",
-        "data": {"data": {"type": "order", "id": event_id, "status": "paid"}},
-    }
+    event = cloud_event(
+        "order.paid",
+        source="urn:e2e:tracing",
+        org_id=ORG_ID,
+        store_id=STORE_ID,
+        traceparent=f"00-{TRACE_ID}-{PRODUCER_SPAN}-01",
+    )
     async with kafka_producer(run.kafka_bootstrap_servers) as producer:
         await send_event(producer, run, event)
-    return event_id
+    return str(event["id"])
 
 
 def _dump(trace: list[CollectedSpan]) -> None:
