@@ -10,6 +10,8 @@ import base64
 import json
 import re
 import subprocess
+import types
+import typing
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -17,6 +19,14 @@ from typing import Any
 import pytest
 import yaml  # type: ignore[import-untyped]
 from cryptography.fernet import Fernet
+from pydantic import BaseModel
+from pydantic_settings import BaseSettings
+
+from integrations_api.log_writer_settings import LogWriterSettings
+from integrations_api.settings import ApiSettings
+from integrations_queue_sender.settings import QueueSenderSettings
+from integrations_router.settings import RouterSettings
+from integrations_webhook_sender.settings import WebhookSenderSettings
 
 REPO = Path(__file__).resolve().parents[2]
 CHART = REPO / "deploy" / "helm" / "integrations"
@@ -26,6 +36,25 @@ HELM = REPO / ".cache" / "infra" / "bin" / "helm"
 
 Manifest = dict[str, Any]
 Render = Callable[..., list[Manifest]]
+
+# component -> (environment prefix, values key, settings class)
+SERVICES: dict[str, tuple[str, str, type[BaseSettings]]] = {
+    "api": ("API_", "api", ApiSettings),
+    "log-writer": ("LOG_WRITER_", "logWriter", LogWriterSettings),
+    "router": ("ROUTER_", "router", RouterSettings),
+    "webhook-sender": ("WEBHOOK_SENDER_", "webhookSender", WebhookSenderSettings),
+    "queue-sender": ("QUEUE_SENDER_", "queueSender", QueueSenderSettings),
+}
+
+
+def section_model(annotation: Any) -> type[BaseModel] | None:
+    """The settings section a field holds (also when optional), or None for a plain value."""
+    candidates = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ()
+    for candidate in (annotation, *candidates):
+        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+            return candidate
+    return None
+
 
 # Distinctive secret values: none of them may show up outside a Secret.
 SECRET_VALUES = {

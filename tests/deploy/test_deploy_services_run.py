@@ -12,11 +12,8 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import subprocess
 import time
-import types
-import typing
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,48 +25,31 @@ from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 from pymongo import MongoClient
 
-from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.settings import ApiSettings
-from integrations_queue_sender.settings import QueueSenderSettings
-from integrations_router.settings import RouterSettings
 from integrations_testkit.kafka_tools import delete_topics
-from integrations_webhook_sender.settings import WebhookSenderSettings
+from integrations_testkit.network import closed_port
 
-from .conftest import SECRET_VALUES, Render, by_kind, component, environment
+from .conftest import (
+    SECRET_VALUES,
+    SERVICES,
+    Render,
+    by_kind,
+    component,
+    environment,
+    section_model,
+)
 
 pytestmark = pytest.mark.e2e
 
 BIN = Path(__file__).resolve().parents[2] / ".venv" / "bin"
 # component -> (values key, settings class)
-COMPONENTS: dict[str, tuple[str, type[BaseSettings]]] = {
-    "api": ("api", ApiSettings),
-    "log-writer": ("logWriter", LogWriterSettings),
-    "router": ("router", RouterSettings),
-    "webhook-sender": ("webhookSender", WebhookSenderSettings),
-    "queue-sender": ("queueSender", QueueSenderSettings),
-}
+COMPONENTS = {name: (key, cls) for name, (_, key, cls) in SERVICES.items()}
 READY_WITHIN_S = 90.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    candidates = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ()
-    for candidate in (annotation, *candidates):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
 
 
 def field_paths(model: type[BaseModel]) -> Iterator[list[str]]:
     """Every setting of `model`, as its path of field names."""
     for name, field in model.model_fields.items():
-        section = _model_of(field.annotation)
+        section = section_model(field.annotation)
         if section is None:
             yield [name]
         else:
@@ -114,7 +94,7 @@ def run_id(kafka_bootstrap_servers: str, mongodb_uri: str) -> Iterator[str]:
 def test_deploy_every_component_starts_from_the_rendered_environment(
     render: Render, run_id: str, kafka_bootstrap_servers: str, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    ports = {name: free_port() for name in COMPONENTS}
+    ports = {name: closed_port() for name in COMPONENTS}
     values: dict[str, object] = {
         "kafka.bootstrapServers": kafka_bootstrap_servers,
         "mongodb.uri": mongodb_uri,

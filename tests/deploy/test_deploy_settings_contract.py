@@ -7,40 +7,31 @@ at start. These tests load each rendered environment into the service's own sett
 from __future__ import annotations
 
 import os
-import types
-import typing
 from typing import Any
 
 import pytest
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
-from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.settings import ApiSettings
-from integrations_queue_sender.settings import QueueSenderSettings
 from integrations_router.settings import RouterSettings
-from integrations_webhook_sender.settings import WebhookSenderSettings
 
 from .conftest import (
     PROD_VALUES,
     SASL_VALUES,
     SECRET_VALUES,
+    SERVICES,
     Render,
     by_kind,
     component,
     environment,
     named,
+    section_model,
 )
 
 pytestmark = pytest.mark.unit
 
-SETTINGS: dict[str, tuple[str, type[BaseSettings]]] = {
-    "api": ("API_", ApiSettings),
-    "log-writer": ("LOG_WRITER_", LogWriterSettings),
-    "router": ("ROUTER_", RouterSettings),
-    "webhook-sender": ("WEBHOOK_SENDER_", WebhookSenderSettings),
-    "queue-sender": ("QUEUE_SENDER_", QueueSenderSettings),
-}
+SETTINGS = {name: (prefix, cls) for name, (prefix, _, cls) in SERVICES.items()}
 # What an operator keeps in an existing Secret (the production example uses one).
 EXISTING_SECRET = {
     "mongodb-uri": "mongodb+srv://user:pass@cluster0.example.mongodb.net/",
@@ -58,14 +49,6 @@ VALUE_SETS: dict[str, dict[str, Any]] = {
 }
 
 
-def _model_of(annotation: Any) -> type[BaseModel] | None:
-    candidates = typing.get_args(annotation) if isinstance(annotation, types.UnionType) else ()
-    for candidate in (annotation, *candidates):
-        if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-            return candidate
-    return None
-
-
 def is_setting(model: type[BaseModel], path: list[str]) -> bool:
     """True if `a__b` names field `a` and, within its section, field `b`."""
     head, *rest = path
@@ -74,7 +57,7 @@ def is_setting(model: type[BaseModel], path: list[str]) -> bool:
         return False
     if not rest:
         return True
-    section = _model_of(field.annotation)
+    section = section_model(field.annotation)
     return section is not None and is_setting(section, rest)
 
 

@@ -6,19 +6,47 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiokafka import AIOKafkaProducer
 
-from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.clients import kafka_producer, running_platform
+from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
-def run_config(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
+def new_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunFactory:
+    """Makes isolated runs on the test's servers (`new_run(extra_env)`): each with its own
+    topics, database and consumer groups."""
+
+    def make(extra_env: dict[str, str] | None = None) -> RunConfig:
+        return RunConfig(
+            kafka_bootstrap_servers=kafka_bootstrap_servers,
+            mongodb_uri=mongodb_uri,
+            sqs_endpoint_url=sqs_endpoint_url,
+            extra_env=extra_env or {},
+        )
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def run_config(new_run: RunFactory) -> RunConfig:
     """One isolated run: its own topics, database and consumer groups."""
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-    )
+    return new_run()
+
+
+@pytest.fixture(scope="module")
+def platform(module_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
+    """The whole platform on the module's run (a `module_run` fixture of the test module)."""
+    with running_platform(module_run, Path(tmp_path_factory.mktemp("platform"))) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+async def producer(module_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
+    """A producer of the module's run, as commerce's."""
+    async with kafka_producer(module_run.kafka_bootstrap_servers) as started:
+        yield started
 
 
 @pytest.fixture
@@ -34,9 +62,5 @@ def idle_platform(run_config: RunConfig, tmp_path: Path) -> Iterator[Platform]:
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """The e2e receiver (answers by its behaviour; e2e tests use it instead of the testkit's)."""
-    started = WebhookReceiver()
-    await started.start()
-    try:
+    async with WebhookReceiver() as started:
         yield started
-    finally:
-        await started.stop()

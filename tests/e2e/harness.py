@@ -16,7 +16,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -115,6 +115,9 @@ class RunConfig:
     def database(self) -> str:
         """This run's MongoDB database."""
         return f"run_{self.run_id}"
+
+
+RunFactory = Callable[..., RunConfig]
 
 
 def _settings_class(spec: ServiceSpec) -> type[BaseSettings]:

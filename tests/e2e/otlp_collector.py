@@ -83,6 +83,13 @@ class OtlpCollector:
             await self._runner.cleanup()
             self._runner = None
 
+    async def __aenter__(self) -> OtlpCollector:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     async def _export(self, request: web.Request) -> web.Response:
         body = _decoded(await request.read(), request.headers.get("Content-Encoding", ""))
         message = ExportTraceServiceRequest()

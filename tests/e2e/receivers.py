@@ -87,6 +87,13 @@ class WebhookReceiver:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    async def __aenter__(self) -> WebhookReceiver:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()
         key = request.headers.get("webhook-id", "")

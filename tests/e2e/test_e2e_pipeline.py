@@ -11,22 +11,19 @@ import asyncio
 import json
 import queue
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
-from pathlib import Path
+from collections.abc import AsyncIterator
 from typing import Any
 
-import httpx
 import pytest
 import stomp
 from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from conftest import QueueFactory, StompEndpoint, unique_name
-from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.clients import api_client, cloud_event, send_event
+from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver, always, fail_first
 from tests.e2e.signing import signing_key_for
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -58,49 +55,21 @@ CLOUDEVENT_FIELDS = {
 
 
 @pytest.fixture(scope="module")
-def e2e_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-        extra_env={
+def module_run(new_run: RunFactory) -> RunConfig:
+    return new_run(
+        {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": FAST_RETRIES,
-        },
+        }
     )
-
-
-@pytest.fixture(scope="module")
-def platform(e2e_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(e2e_run, Path(tmp_path_factory.mktemp("platform")))
-    try:
-        running.start()
-        yield running
-    finally:
-        codes = running.stop()
-        assert all(code in (0, None) for code in codes.values()), codes
-
-
-@pytest.fixture(scope="module")
-async def producer(e2e_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=e2e_run.kafka_bootstrap_servers, acks="all")
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 class Api:
     """A tenant's view of the public API."""
 
     def __init__(self, platform: Platform, run: RunConfig, *, store: bool = True) -> None:
-        token = mint_token(run, store_id=STORE_ID if store else None, org_id=ORG_ID)
-        self.client = httpx.AsyncClient(
-            base_url=f"{platform.api_url}/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
+        store_id = STORE_ID if store else None
+        self.client = api_client(platform, run, store_id=store_id, org_id=ORG_ID)
 
     async def create(self, **attributes: Any) -> dict[str, Any]:
         response = await self.client.post(
@@ -127,15 +96,15 @@ class Api:
 
 
 @pytest.fixture
-async def store_api(platform: Platform, e2e_run: RunConfig) -> AsyncIterator[Api]:
-    api = Api(platform, e2e_run)
+async def store_api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    api = Api(platform, module_run)
     yield api
     await api.client.aclose()
 
 
 @pytest.fixture
-async def org_api(platform: Platform, e2e_run: RunConfig) -> AsyncIterator[Api]:
-    api = Api(platform, e2e_run, store=False)
+async def org_api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    api = Api(platform, module_run, store=False)
     yield api
     await api.client.aclose()
 
@@ -162,25 +131,10 @@ async def emit(
     data: dict[str, Any],
     store: bool = True,
 ) -> str:
-    event_id = str(uuid.uuid4())
-    event: dict[str, Any] = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e",
-        "type": event_type,
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "data": data,
-    }
-    if store:
-        event["storeid"] = STORE_ID
-    await producer.send_and_wait(
-        run.topics.events,
-        json.dumps(event).encode(),
-        key=event_id.encode(),
-        headers=[("content-type", b"application/cloudevents+json")],
-    )
-    return event_id
+    store_id = STORE_ID if store else None
+    event = cloud_event(event_type, source="urn:e2e", org_id=ORG_ID, store_id=store_id, data=data)
+    await send_event(producer, run, event)
+    return str(event["id"])
 
 
 async def settle(api: Api) -> None:
@@ -193,7 +147,7 @@ async def test_webhook_delivery_matches_the_spec_and_verifies(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     secret = "secret_squirrel"
     integration = await store_api.create(
@@ -205,10 +159,12 @@ async def test_webhook_delivery_matches_the_spec_and_verifies(
     )
     await settle(store_api)
     order_id = str(uuid.uuid4())
-    paid_id = await emit(producer, e2e_run, event_type="order.paid", data=order_document(order_id))
+    paid_id = await emit(
+        producer, module_run, event_type="order.paid", data=order_document(order_id)
+    )
     deleted_id = await emit(
         producer,
-        e2e_run,
+        module_run,
         event_type="product.deleted",
         data={"data": {"type": "product", "id": "p-1"}},
     )
@@ -251,7 +207,7 @@ async def test_org_level_event_reaches_org_integrations_only(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     org_integration = await org_api.create(
         name="org releases",
@@ -268,7 +224,7 @@ async def test_org_level_event_reaches_org_integrations_only(
     await settle(org_api)
     await emit(
         producer,
-        e2e_run,
+        module_run,
         event_type="catalog-release.created",
         data={"data": {"type": "catalog-release", "id": "r-1"}},
         store=False,
@@ -288,7 +244,7 @@ async def test_org_level_event_reaches_org_integrations_only(
 async def test_sqs_and_stomp_get_spec_cloudevents(
     store_api: Api,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
     sqs_client: Any,
     sqs_queue_factory: QueueFactory,
     stomp_endpoint: StompEndpoint,
@@ -328,10 +284,10 @@ async def test_sqs_and_stomp_get_spec_cloudevents(
     try:
         await settle(store_api)
         cart = {"data": {"type": "cart", "id": "c-1", "name": "Cart"}}
-        cart_id = await emit(producer, e2e_run, event_type="cart.updated", data=cart)
+        cart_id = await emit(producer, module_run, event_type="cart.updated", data=cart)
         await emit(
             producer,
-            e2e_run,
+            module_run,
             event_type="product.deleted",
             data={"data": {"type": "product", "id": "p-9"}},
         )
@@ -371,7 +327,7 @@ async def test_observes_update_disable_and_delete_take_effect(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     integration = await store_api.create(
         name="lifecycle",
@@ -383,26 +339,26 @@ async def test_observes_update_disable_and_delete_take_effect(
     order = order_document("o-life")
     await settle(store_api)
 
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
-    await emit(producer, e2e_run, event_type="order.created", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.created", data=order)
     await receiver.wait_for(lambda r: len(r) >= 1)
     await store_api.update(integration_id, observes=["order.paid"])
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.created", data=order)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.created", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await receiver.wait_for(lambda r: len(r) >= 2)
     await store_api.update(integration_id, enabled=False)
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await asyncio.sleep(3)
     after_disable = len(receiver.requests)
     await store_api.update(integration_id, enabled=True)
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await receiver.wait_for(lambda r: len(r) >= 3)
     deleted = await store_api.client.delete(f"/integrations/{integration_id}")
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.paid", data=order)
+    await emit(producer, module_run, event_type="order.paid", data=order)
     await asyncio.sleep(3)
 
     triggers = [r.json()["triggered_by"] for r in receiver.requests]
@@ -415,7 +371,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     store_api: Api,
     receiver: WebhookReceiver,
     producer: AIOKafkaProducer,
-    e2e_run: RunConfig,
+    module_run: RunConfig,
 ) -> None:
     receiver.behaviour = fail_first(2)
     integration = await store_api.create(
@@ -426,7 +382,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     )
     integration_id = integration["id"]
     await settle(store_api)
-    await emit(producer, e2e_run, event_type="order.fulfilled", data=order_document("o-flaky"))
+    await emit(producer, module_run, event_type="order.fulfilled", data=order_document("o-flaky"))
 
     requests = await receiver.wait_for(lambda r: any(x.status == 200 for x in r), timeout=60)
     receiver.behaviour = always(200)

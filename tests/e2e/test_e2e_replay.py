@@ -11,12 +11,10 @@ import json
 import os
 import subprocess
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import MongoClient
@@ -24,9 +22,9 @@ from pymongo import MongoClient
 from integrations_api.dlq.reading import read_all
 from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings
-from tests.e2e.harness import BIN, Platform, RunConfig
+from tests.e2e.clients import api_client, cloud_event, send_event, webhook_attributes
+from tests.e2e.harness import BIN, Platform, RunConfig, RunFactory
 from tests.e2e.receivers import ReceivedRequest, WebhookReceiver
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -39,77 +37,40 @@ WAIT_S = 60
 
 
 @pytest.fixture(scope="module")
-def replay_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunConfig:
-    return RunConfig(
-        kafka_bootstrap_servers=kafka_bootstrap_servers,
-        mongodb_uri=mongodb_uri,
-        sqs_endpoint_url=sqs_endpoint_url,
-        extra_env={
+def module_run(new_run: RunFactory) -> RunConfig:
+    return new_run(
+        {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
             "QUEUE_SENDER_DELIVERY__RETRY_SCHEDULE": RETRIES,
             # Shortened from 5 days and 10 jobs; the other tests fail fewer jobs than this.
             "LOG_WRITER_AUTO_DISABLE__FAILING_FOR_S": "2",
             "LOG_WRITER_AUTO_DISABLE__MIN_FAILED_JOBS": str(AUTO_DISABLE_JOBS),
-        },
+        }
     )
-
-
-@pytest.fixture(scope="module")
-def platform(replay_run: RunConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    running = Platform(replay_run, Path(tmp_path_factory.mktemp("platform")))
-    try:
-        running.start()
-        yield running
-    finally:
-        codes = running.stop()
-        assert all(code in (0, None) for code in codes.values()), codes
-
-
-@pytest.fixture(scope="module")
-async def producer(replay_run: RunConfig) -> AsyncIterator[AIOKafkaProducer]:
-    started = AIOKafkaProducer(bootstrap_servers=replay_run.kafka_bootstrap_servers, acks="all")
-    await started.start()
-    try:
-        yield started
-    finally:
-        await started.stop()
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     """A receiver whose port is known, and which is down (stopped) when the test starts."""
-    started = WebhookReceiver()
-    await started.start()
-    await started.stop()
-    try:
-        yield started
-    finally:
+    async with WebhookReceiver() as started:
         await started.stop()
+        yield started
 
 
 class Api:
     """A store's view of the public API."""
 
     def __init__(self, platform: Platform, run: RunConfig, *, store_id: str = STORE_ID) -> None:
-        token = mint_token(run, store_id=store_id, org_id=ORG_ID)
-        self.client = httpx.AsyncClient(
-            base_url=f"{platform.api_url}/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        )
+        self.client = api_client(platform, run, store_id=store_id, org_id=ORG_ID)
 
     async def webhook(self, url: str) -> str:
         response = await self.client.post(
             "/integrations",
             json={
                 "data": {
-                    "type": "integration",
-                    "name": "replays",
+                    **webhook_attributes("replays", url, "replay-secret-key"),
                     "description": "e2e",
                     "enabled": True,
-                    "integration_type": "webhook",
-                    "observes": ["order.paid"],
-                    "configuration": {"url": url, "secret_key": "replay-secret-key"},
                 }
             },
         )
@@ -139,32 +100,17 @@ class Api:
 
 
 @pytest.fixture
-async def api(platform: Platform, replay_run: RunConfig) -> AsyncIterator[Api]:
-    client = Api(platform, replay_run)
+async def api(platform: Platform, module_run: RunConfig) -> AsyncIterator[Api]:
+    client = Api(platform, module_run)
     yield client
     await client.client.aclose()
 
 
 async def emit(producer: AIOKafkaProducer, run: RunConfig, integration_id: str) -> str:
     """An `order.paid` event of the module's store; answers the job id it makes."""
-    event_id = str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e",
-        "type": "order.paid",
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "storeid": STORE_ID,
-        "data": {"data": {"type": "order", "id": event_id, "status": "paid"}},
-    }
-    await producer.send_and_wait(
-        run.topics.events,
-        json.dumps(event).encode(),
-        key=event_id.encode(),
-        headers=[("content-type", b"application/cloudevents+json")],
-    )
-    return job_id_for(event_id, integration_id)
+    event = cloud_event("order.paid", source="urn:e2e", org_id=ORG_ID, store_id=STORE_ID)
+    await send_event(producer, run, event)
+    return job_id_for(event["id"], integration_id)
 
 
 async def dead(api: Api, integration_id: str, job_ids: list[str]) -> None:
@@ -187,13 +133,13 @@ def restart_everything(platform: Platform) -> None:
 
 async def test_replay_one_job_after_every_service_restarted(
     platform: Platform,
-    replay_run: RunConfig,
+    module_run: RunConfig,
     api: Api,
     producer: AIOKafkaProducer,
     receiver: WebhookReceiver,
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    job_id = await emit(producer, replay_run, integration_id)
+    job_id = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [job_id])
     restart_everything(platform)
     await receiver.start(port=receiver.port)
@@ -218,10 +164,10 @@ async def test_replay_one_job_after_every_service_restarted(
 
 
 async def test_replay_answers_404_to_other_tenants_and_for_unknown_jobs(
-    platform: Platform, replay_run: RunConfig, api: Api, receiver: WebhookReceiver
+    platform: Platform, module_run: RunConfig, api: Api, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    other = Api(platform, replay_run, store_id=f"store-{uuid.uuid4().hex[:8]}")
+    other = Api(platform, module_run, store_id=f"store-{uuid.uuid4().hex[:8]}")
     try:
         job_path = f"/integrations/{integration_id}/jobs/{uuid.uuid4()}/replay"
         for client, path in (
@@ -246,13 +192,13 @@ async def test_replay_answers_404_to_other_tenants_and_for_unknown_jobs(
 
 
 async def test_recover_since_delivers_every_failed_job_once(
-    replay_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
+    module_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    before = await emit(producer, replay_run, integration_id)
+    before = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [before])
     since = datetime.now(UTC)
-    failed = [await emit(producer, replay_run, integration_id) for _ in range(3)]
+    failed = [await emit(producer, module_run, integration_id) for _ in range(3)]
     await dead(api, integration_id, failed)
     await receiver.start(port=receiver.port)
 
@@ -290,13 +236,13 @@ def dlq_tool(platform: Platform, *args: str) -> list[dict[str, Any]]:
 
 async def test_dead_letters_replayed_with_the_tool(
     platform: Platform,
-    replay_run: RunConfig,
+    module_run: RunConfig,
     api: Api,
     producer: AIOKafkaProducer,
     receiver: WebhookReceiver,
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    failed = [await emit(producer, replay_run, integration_id) for _ in range(2)]
+    failed = [await emit(producer, module_run, integration_id) for _ in range(2)]
     await dead(api, integration_id, failed)
     await receiver.start(port=receiver.port)
     scope = ("--transport", "webhook", "--integration", integration_id)
@@ -348,10 +294,10 @@ def failed_jobs_counted(run: RunConfig, integration_id: str) -> int | None:
 
 
 async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_count(
-    replay_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
+    module_run: RunConfig, api: Api, producer: AIOKafkaProducer, receiver: WebhookReceiver
 ) -> None:
     integration_id = await api.webhook(receiver.url)
-    jobs = [await emit(producer, replay_run, integration_id) for _ in range(AUTO_DISABLE_JOBS)]
+    jobs = [await emit(producer, module_run, integration_id) for _ in range(AUTO_DISABLE_JOBS)]
 
     async with asyncio.timeout(WAIT_S):
         while True:
@@ -364,10 +310,10 @@ async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_c
     assert reason["failed_jobs"] >= AUTO_DISABLE_JOBS
     assert "failed" in reason["reason"]
     await dead(api, integration_id, jobs)
-    [update] = await updates_of(replay_run, integration_id)
+    [update] = await updates_of(module_run, integration_id)
     assert update["data"]["data"]["enabled"] is False
     assert update["data"]["data"]["meta"]["auto_disabled"]["failed_jobs"] >= AUTO_DISABLE_JOBS
-    assert (await snapshot_of(replay_run, integration_id))["enabled"] is False
+    assert (await snapshot_of(module_run, integration_id))["enabled"] is False
 
     enabled = await api.client.put(
         f"/integrations/{integration_id}",
@@ -375,10 +321,10 @@ async def test_an_endpoint_that_stays_dead_is_disabled_and_enabling_resets_the_c
     )
     assert enabled.status_code == 200, enabled.text
     assert "auto_disabled" not in enabled.json()["data"]["meta"]
-    assert failed_jobs_counted(replay_run, integration_id) is None
+    assert failed_jobs_counted(module_run, integration_id) is None
     await asyncio.sleep(3)  # the router applies a config change within about a second
-    job_id = await emit(producer, replay_run, integration_id)
+    job_id = await emit(producer, module_run, integration_id)
     await dead(api, integration_id, [job_id])
-    assert failed_jobs_counted(replay_run, integration_id) == 1
+    assert failed_jobs_counted(module_run, integration_id) == 1
     after = (await api.client.get(f"/integrations/{integration_id}")).json()["data"]
     assert after["enabled"] is True

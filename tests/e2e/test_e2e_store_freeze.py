@@ -9,7 +9,6 @@ on. After SIGCONT, every attempt log arrives without any restart and the API ans
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import signal
 import subprocess
@@ -17,7 +16,6 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +24,9 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from pymongo import AsyncMongoClient
 
+from tests.e2e.clients import api_client, cloud_event, send_event, webhook_attributes
 from tests.e2e.harness import REPO, Platform, RunConfig, free_port
 from tests.e2e.receivers import WebhookReceiver
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -94,24 +92,15 @@ def platform(
 async def emit(producer: AIOKafkaProducer, run: RunConfig, count: int, per_s: float) -> None:
     """`count` order.paid events of the test's store, paced at `per_s`."""
     for _ in range(count):
-        event_id = str(uuid.uuid4())
-        event: dict[str, Any] = {
-            "specversion": "1.0",
-            "id": event_id,
-            "source": "urn:e2e:store-freeze",
-            "type": "order.paid",
-            "time": datetime.now(UTC).isoformat(),
-            "datacontenttype": "application/json",
-            "storeid": STORE_ID,
-            "orgid": ORG_ID,
-            "data": {"id": event_id, "type": "order"},
-        }
-        await producer.send_and_wait(
-            run.topics.events,
-            json.dumps(event).encode(),
-            key=event_id.encode(),
-            headers=[("content-type", b"application/cloudevents+json")],
+        event = cloud_event(
+            "order.paid",
+            source="urn:e2e:store-freeze",
+            org_id=ORG_ID,
+            store_id=STORE_ID,
+            datacontenttype="application/json",
         )
+        event["data"] = {"id": event["id"], "type": "order"}
+        await send_event(producer, run, event)
         await asyncio.sleep(1 / per_s)
 
 
@@ -135,12 +124,7 @@ async def test_frozen_store_is_reported_then_recovered_with_no_log_lost(
     platform: Platform, private_store: PrivateStore, receiver: WebhookReceiver
 ) -> None:
     run = platform.run
-    token = mint_token(run, store_id=STORE_ID, org_id=ORG_ID)
-    api = httpx.AsyncClient(
-        base_url=f"{platform.api_url}/v2",
-        headers={"Authorization": f"Bearer {token}"},
-        timeout=30,
-    )
+    api = api_client(platform, run, store_id=STORE_ID, org_id=ORG_ID)
     probes = httpx.AsyncClient(timeout=10)
     store: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(private_store.uri, timeoutMS=10_000)
     logs = store[run.database]["integration_logs"]
@@ -151,15 +135,7 @@ async def test_frozen_store_is_reported_then_recovered_with_no_log_lost(
     try:
         created = await api.post(
             "/integrations",
-            json={
-                "data": {
-                    "type": "integration",
-                    "name": "store freeze",
-                    "integration_type": "webhook",
-                    "observes": ["order.paid"],
-                    "configuration": {"url": receiver.url, "secret_key": "freeze-secret"},
-                }
-            },
+            json={"data": webhook_attributes("store freeze", receiver.url, "freeze-secret")},
         )
         assert created.status_code == 200, created.text
         await asyncio.sleep(3)  # the router picks the integration up

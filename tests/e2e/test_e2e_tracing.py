@@ -17,17 +17,20 @@ import json
 import os
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 
-import httpx
 import pytest
-from aiokafka import AIOKafkaProducer
 
-from tests.e2e.harness import Platform, RunConfig
+from tests.e2e.clients import (
+    api_client,
+    cloud_event,
+    kafka_producer,
+    send_event,
+    webhook_attributes,
+)
+from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.otlp_collector import CollectedSpan, OtlpCollector
 from tests.e2e.receivers import WebhookReceiver, fail_first
-from tests.e2e.tokens import mint_token
 
 pytestmark = pytest.mark.e2e
 
@@ -39,65 +42,39 @@ PRODUCER_SPAN = uuid.uuid4().hex[:16]
 
 @pytest.fixture
 async def collector() -> AsyncIterator[OtlpCollector]:
-    started = OtlpCollector()
-    await started.start()
-    try:
+    async with OtlpCollector() as started:
         yield started
-    finally:
-        await started.stop()
 
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
-    started = WebhookReceiver(behaviour=fail_first(1))
-    await started.start()
-    try:
+    async with WebhookReceiver(behaviour=fail_first(1)) as started:
         yield started
-    finally:
-        await started.stop()
 
 
-def _run(servers: tuple[str, str, str], collector: OtlpCollector) -> RunConfig:
-    kafka, mongodb, sqs = servers
-    return RunConfig(
-        kafka_bootstrap_servers=kafka,
-        mongodb_uri=mongodb,
-        sqs_endpoint_url=sqs,
-        extra_env={
+def _run(new_run: RunFactory, collector: OtlpCollector) -> RunConfig:
+    return new_run(
+        {
             "WEBHOOK_SENDER_DELIVERY__RETRY_SCHEDULE": "1s,2s",
             "OTEL_EXPORTER_OTLP_ENDPOINT": collector.endpoint,
             "OTEL_BSP_SCHEDULE_DELAY": "200",
             "OTEL_TRACES_SAMPLER": "parentbased_always_on",
-        },
+        }
     )
 
 
 async def _emit(run: RunConfig) -> str:
     """One order.paid event with the distributed-tracing extension, as a producer sends it."""
-    event_id = str(uuid.uuid4())
-    event = {
-        "specversion": "1.0",
-        "id": event_id,
-        "source": "urn:e2e:tracing",
-        "type": "order.paid",
-        "time": datetime.now(UTC).isoformat(),
-        "orgid": ORG_ID,
-        "storeid": STORE_ID,
-        "traceparent": f"00-{TRACE_ID}-{PRODUCER_SPAN}-01",
-        "data": {"data": {"type": "order", "id": event_id, "status": "paid"}},
-    }
-    producer = AIOKafkaProducer(bootstrap_servers=run.kafka_bootstrap_servers, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            run.topics.events,
-            json.dumps(event).encode(),
-            key=event_id.encode(),
-            headers=[("content-type", b"application/cloudevents+json")],
-        )
-    finally:
-        await producer.stop()
-    return event_id
+    event = cloud_event(
+        "order.paid",
+        source="urn:e2e:tracing",
+        org_id=ORG_ID,
+        store_id=STORE_ID,
+        traceparent=f"00-{TRACE_ID}-{PRODUCER_SPAN}-01",
+    )
+    async with kafka_producer(run.kafka_bootstrap_servers) as producer:
+        await send_event(producer, run, event)
+    return str(event["id"])
 
 
 def _dump(trace: list[CollectedSpan]) -> None:
@@ -112,34 +89,19 @@ def _complete(spans: list[CollectedSpan]) -> bool:
 
 
 async def test_one_event_is_one_trace_from_the_router_to_the_receiver(
-    kafka_bootstrap_servers: str,
-    mongodb_uri: str,
-    sqs_endpoint_url: str,
+    new_run: RunFactory,
     collector: OtlpCollector,
     receiver: WebhookReceiver,
     tmp_path: Path,
 ) -> None:
-    run = _run((kafka_bootstrap_servers, mongodb_uri, sqs_endpoint_url), collector)
+    run = _run(new_run, collector)
     platform = Platform(run, tmp_path / "logs")
     try:
         await asyncio.to_thread(platform.start)
-        token = mint_token(run, store_id=STORE_ID, org_id=ORG_ID)
-        async with httpx.AsyncClient(
-            base_url=f"{platform.api_url}/v2",
-            headers={"Authorization": f"Bearer {token}"},
-            timeout=30,
-        ) as api:
+        async with api_client(platform, run, store_id=STORE_ID, org_id=ORG_ID) as api:
             created = await api.post(
                 "/integrations",
-                json={
-                    "data": {
-                        "type": "integration",
-                        "name": "traced",
-                        "integration_type": "webhook",
-                        "observes": ["order.paid"],
-                        "configuration": {"url": receiver.url, "secret_key": "secret_squirrel"},
-                    }
-                },
+                json={"data": webhook_attributes("traced", receiver.url, "secret_squirrel")},
             )
             assert created.status_code == 200, created.text
         await asyncio.sleep(3)  # the router applies a config change within about a second

@@ -6,8 +6,10 @@ import asyncio
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -19,6 +21,10 @@ from pydantic import SecretStr
 
 from integrations_api.app import create_app
 from integrations_api.auth.dev_token import mint
+from integrations_api.log_writer.sink import write_attempts
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.store import LogStore
+from integrations_api.mongo import create_client
 from integrations_api.server import server_config
 from integrations_api.settings import (
     ApiSettings,
@@ -26,8 +32,10 @@ from integrations_api.settings import (
     PublishingSettings,
     RateLimitSettings,
 )
+from integrations_common.attempts import AttemptLog
+from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, generate_key
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
 from integrations_testkit.kafka_tools import delete_topics, topic_prefix
 from integrations_testkit.kafka_tools import unique_topics as testkit_unique_topics
 
@@ -80,6 +88,35 @@ class RunningApi:
     client: httpx.AsyncClient
     settings: ApiSettings
 
+    async def created_webhook(self, tenant: dict[str, str], **overrides: Any) -> dict[str, Any]:
+        """Create a webhook integration (`webhook_body(**overrides)`) as `tenant`; answer it."""
+        created = await self.client.post(
+            "/v2/integrations", json=webhook_body(**overrides), headers=auth(**tenant)
+        )
+        assert created.status_code == 200, created.text
+        data: dict[str, Any] = created.json()["data"]
+        return data
+
+    async def store_attempts(self, logs: list[AttemptLog]) -> None:
+        """Store attempt logs and their jobs in the app's database, with the log writer's code."""
+        client = create_client(self.settings.mongodb)
+        database = client[self.settings.mongodb.database]
+        try:
+            store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+            await write_attempts(store=store, logs=logs, chunk_size=100)
+        finally:
+            await client.close()
+
+    async def sent_jobs(self, integration_id: str, count: int) -> list[DeliveryJob]:
+        """The integration's jobs on the webhook deliveries topic, once there are `count`."""
+        topic = self.settings.topics.deliveries(Transport.WEBHOOK)
+        bootstrap = self.settings.kafka.bootstrap_servers
+        key = integration_id.encode()
+        records = await read_topic(
+            bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
+        )
+        return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
+
 
 async def drop_topics(kafka: str, topics: TopicSettings) -> None:
     """Delete the topics a test module created."""
@@ -97,11 +134,11 @@ async def drop_database(settings: ApiSettings) -> None:
     await client.close()
 
 
-@pytest.fixture(scope="module")
-async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[RunningApi]:
-    """One app per test module, on its own topics and database."""
+@asynccontextmanager
+async def started_api(kafka: str, mongodb: str, **overrides: Any) -> AsyncIterator[RunningApi]:
+    """An app started with its lifespan on its own topics and database (dropped after)."""
     topics = unique_topics()
-    settings = api_settings(kafka_bootstrap_servers, mongodb_uri, topics)
+    settings = api_settings(kafka, mongodb, topics, **overrides)
     app = create_app(settings)
     try:
         async with app.router.lifespan_context(app):
@@ -110,7 +147,47 @@ async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIt
                 yield RunningApi(app=app, client=client, settings=settings)
     finally:
         await drop_database(settings)
-        await drop_topics(kafka_bootstrap_servers, topics)
+        await drop_topics(kafka, topics)
+
+
+@pytest.fixture(scope="module")
+async def running_api(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[RunningApi]:
+    """One app per test module, on its own topics and database."""
+    async with started_api(kafka_bootstrap_servers, mongodb_uri) as api:
+        yield api
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler of a local test server: answers JSON, logs nothing."""
+
+    def answer_json(self, status: int, body: bytes) -> None:
+        """Answer `status` with `body` as JSON."""
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_: Any) -> None:
+        return
+
+
+@contextmanager
+def serving_json(status: int, body: bytes) -> Iterator[str]:
+    """A local HTTP server answering every GET with `status` and `body` (as JSON); yields a
+    `/jwks.json` URL on it."""
+
+    class Handler(JsonHandler):
+        def do_GET(self) -> None:
+            self.answer_json(status, body)
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/jwks.json"
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 async def read_topic(
@@ -148,6 +225,11 @@ def webhook_body(**overrides: Any) -> dict[str, Any]:
     }
     data.update(overrides)
     return {"data": data}
+
+
+def update_body(**attributes: Any) -> dict[str, Any]:
+    """An update request that gives `attributes`."""
+    return {"data": {"type": "integration", **attributes}}
 
 
 class ServedApi:

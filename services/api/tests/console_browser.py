@@ -11,9 +11,11 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from .conftest import JsonHandler
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -98,18 +100,11 @@ def receiver(answer: dict[str, Any]) -> Iterator[tuple[str, list[bytes]]]:
     bodies: list[bytes] = []
     payload = json.dumps(answer).encode()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
+    class Handler(JsonHandler):
+        def do_POST(self) -> None:  # noqa: N802 (http.server names it)
             length = int(self.headers.get("content-length", "0"))
             bodies.append(self.rfile.read(length))
-            self.send_response(200)
-            self.send_header("content-type", "application/json")
-            self.send_header("content-length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        def log_message(self, *_: Any) -> None:
-            pass
+            self.answer_json(200, payload)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     thread = threading.Thread(target=server.serve_forever, name="console-receiver", daemon=True)

@@ -4,25 +4,13 @@ from __future__ import annotations
 
 import time
 
-import httpx
 import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from integrations_api.app import create_app
 from integrations_api.settings import AuthSettings
 
-from .conftest import (
-    JWT_SECRET,
-    RunningApi,
-    api_settings,
-    auth,
-    drop_database,
-    drop_topics,
-    token,
-    unique_topics,
-    webhook_body,
-)
+from .conftest import JWT_SECRET, RunningApi, auth, started_api, token, update_body, webhook_body
 from .test_api_auth_keys import closed_port_url
 
 pytestmark = pytest.mark.integration
@@ -77,16 +65,13 @@ async def test_other_tenants_integration_is_not_found_and_unchanged(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**MINE))
-    data = created.json()["data"]
+    data = await running_api.created_webhook(MINE)
     base = f"/v2/integrations/{data['id']}"
     for tenant in (THEIRS, ORG):
         headers = auth(**tenant)
         answers = [
             await client.get(base, headers=headers),
-            await client.put(
-                base, json={"data": {"type": "integration", "name": "hijack"}}, headers=headers
-            ),
+            await client.put(base, json=update_body(name="hijack"), headers=headers),
             await client.delete(base, headers=headers),
             await client.get(f"{base}/logs", headers=headers),
             await client.get(f"{base}/jobs", headers=headers),
@@ -125,27 +110,14 @@ async def test_unreachable_jwks_answers_503_retryable(
     kafka_bootstrap_servers: str, mongodb_uri: str
 ) -> None:
     """Our key source being down is not the client's fault: 503 + Retry-After, not 401."""
-    topics = unique_topics()
-    settings = api_settings(
-        kafka_bootstrap_servers,
-        mongodb_uri,
-        topics,
-        auth=AuthSettings(jwks_url=closed_port_url(), jwks_timeout_s=2),
-    )
-    app = create_app(settings)
     key = ec.generate_private_key(ec.SECP256R1())
     claims = {"store_id": "store-jwks", "exp": int(time.time()) + 60}
     signed = jwt.encode(claims, key, algorithm="ES256", headers={"kid": "k"})
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as client:
-                answer = await client.get(
-                    "/v2/integrations", headers={"Authorization": f"Bearer {signed}"}
-                )
-    finally:
-        await drop_database(settings)
-        await drop_topics(kafka_bootstrap_servers, topics)
+    auth_settings = AuthSettings(jwks_url=closed_port_url(), jwks_timeout_s=2)
+    async with started_api(kafka_bootstrap_servers, mongodb_uri, auth=auth_settings) as api:
+        answer = await api.client.get(
+            "/v2/integrations", headers={"Authorization": f"Bearer {signed}"}
+        )
     assert answer.status_code == 503
     assert answer.headers["Retry-After"] == "5"
     assert answer.json() == {

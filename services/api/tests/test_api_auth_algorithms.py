@@ -7,11 +7,9 @@ keys: PEM public keys, and a JWKS served over HTTP.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import httpx
@@ -21,12 +19,11 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from pydantic import SecretStr
 
-from integrations_api.app import create_app
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.settings import AuthSettings
 from integrations_common.errors import ConfigurationError
 
-from .conftest import JWT_SECRET, api_settings, drop_database, unique_topics
+from .conftest import JWT_SECRET, serving_json, started_api
 
 pytestmark = pytest.mark.integration
 
@@ -50,15 +47,8 @@ def _claims(**extra: Any) -> dict[str, Any]:
 
 @asynccontextmanager
 async def _client(kafka: str, mongodb: str, auth: AuthSettings) -> AsyncIterator[httpx.AsyncClient]:
-    settings = api_settings(kafka, mongodb, unique_topics(), auth=auth, create_topics=False)
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-                yield c
-    finally:
-        await drop_database(settings)
+    async with started_api(kafka, mongodb, auth=auth, create_topics=False) as api:
+        yield api.client
 
 
 async def _status(client: httpx.AsyncClient, token: str) -> int:
@@ -89,44 +79,30 @@ def jwks_url() -> Iterator[str]:
         if alg:
             jwk["alg"] = alg
         keys.append(jwk)
-    body = json.dumps({"keys": keys}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/jwks.json"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_json(200, json.dumps({"keys": keys}).encode()) as url:
+        yield url
 
 
-async def test_rsa_public_key_refuses_es256_tokens_with_401(
-    kafka_bootstrap_servers: str, mongodb_uri: str
+@pytest.mark.parametrize(
+    ("key", "algorithm", "other_key", "other_algorithm"),
+    [(RSA_KEY, "RS256", EC_KEY, "ES256"), (EC_KEY, "ES256", RSA_KEY, "RS256")],
+    ids=["rsa public key refuses es256", "ec public key refuses rs256"],
+)
+async def test_a_public_key_refuses_tokens_of_the_other_algorithm_with_401(
+    kafka_bootstrap_servers: str,
+    mongodb_uri: str,
+    key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    algorithm: str,
+    other_key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey,
+    other_algorithm: str,
 ) -> None:
-    auth = AuthSettings(public_key=_pem(RSA_KEY))
+    auth = AuthSettings(public_key=_pem(key))
     async with _client(kafka_bootstrap_servers, mongodb_uri, auth) as client:
-        assert await _status(client, jwt.encode(_claims(), RSA_KEY, algorithm="RS256")) == 200
-        assert await _status(client, jwt.encode(_claims(), EC_KEY, algorithm="ES256")) == 401
-
-
-async def test_ec_public_key_refuses_rs256_tokens_with_401(
-    kafka_bootstrap_servers: str, mongodb_uri: str
-) -> None:
-    auth = AuthSettings(public_key=_pem(EC_KEY))
-    async with _client(kafka_bootstrap_servers, mongodb_uri, auth) as client:
-        assert await _status(client, jwt.encode(_claims(), EC_KEY, algorithm="ES256")) == 200
-        assert await _status(client, jwt.encode(_claims(), RSA_KEY, algorithm="RS256")) == 401
+        assert await _status(client, jwt.encode(_claims(), key, algorithm=algorithm)) == 200
+        assert (
+            await _status(client, jwt.encode(_claims(), other_key, algorithm=other_algorithm))
+            == 401
+        )
 
 
 async def test_jwks_refuses_a_token_whose_kid_names_a_key_of_another_type(

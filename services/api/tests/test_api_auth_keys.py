@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import socket
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any
 
 import jwt
@@ -20,6 +17,9 @@ from integrations_api.auth.service import TokenVerifier
 from integrations_api.errors import AuthenticationError, KeySourceUnavailableError
 from integrations_api.settings import AuthSettings
 from integrations_common.errors import ConfigurationError
+from integrations_testkit.network import closed_port
+
+from .conftest import serving_json
 
 pytestmark = pytest.mark.unit
 
@@ -49,27 +49,8 @@ def jwks_server() -> Iterator[tuple[str, ec.EllipticCurvePrivateKey]]:
     key = ec.generate_private_key(ec.SECP256R1())
     jwk = json.loads(jwt.algorithms.ECAlgorithm.to_jwk(key.public_key()))
     jwk.update({"kid": "test-key", "alg": "ES256", "use": "sig"})
-    body = json.dumps({"keys": [jwk]}).encode()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/jwks.json", key
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving_json(200, json.dumps({"keys": [jwk]}).encode()) as url:
+        yield url, key
 
 
 async def test_es256_jwks(jwks_server: tuple[str, ec.EllipticCurvePrivateKey]) -> None:
@@ -91,29 +72,9 @@ async def test_es256_jwks(jwks_server: tuple[str, ec.EllipticCurvePrivateKey]) -
         await verifier.tenant_for(token=unknown_kid)
 
 
-def _serve(status: int, body: bytes) -> tuple[HTTPServer, str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *_: Any) -> None:
-            return
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_port}/jwks.json"
-
-
 def closed_port_url() -> str:
     """A JWKS URL where nothing listens."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"http://127.0.0.1:{port}/jwks.json"
+    return f"http://127.0.0.1:{closed_port()}/jwks.json"
 
 
 def _es256_token() -> str:
@@ -127,14 +88,10 @@ def _es256_token() -> str:
     ids=["server error", "not found", "not json", "no keys"],
 )
 async def test_broken_jwks_endpoint_is_retryable_not_401(status: int, body: bytes) -> None:
-    server, url = _serve(status, body)
-    try:
+    with serving_json(status, body) as url:
         verifier = TokenVerifier(AuthSettings(jwks_url=url, jwks_timeout_s=2))
         with pytest.raises(KeySourceUnavailableError):
             await verifier.tenant_for(token=_es256_token())
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 async def test_unreachable_jwks_is_retryable_not_401() -> None:

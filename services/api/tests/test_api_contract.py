@@ -7,7 +7,7 @@ from typing import Any
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,7 @@ async def test_answers_match_the_served_openapi(running_api: RunningApi) -> None
         (
             "/integrations/{integration_uuid}",
             "put",
-            await client.put(item, json={"data": {"type": "integration"}}, headers=headers),
+            await client.put(item, json=update_body(), headers=headers),
         ),
         (
             "/integrations/{integration_uuid}",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -38,7 +38,7 @@ async def test_create_get_list_update_delete(running_api: RunningApi) -> None:
 
     updated = await client.put(
         f"/v2/integrations/{data['id']}",
-        json={"data": {"type": "integration", "name": "Renamed", "enabled": False}},
+        json=update_body(name="Renamed", enabled=False),
         headers=auth(**STORE),
     )
     assert updated.status_code == 200, updated.text

@@ -20,7 +20,7 @@ from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.jobs import job_id_for
 from integrations_common.settings import KafkaSettings, MongoSettings, Transport
 
-from .conftest import RunningApi, auth, unique, webhook_body
+from .conftest import RunningApi, auth, unique
 
 pytestmark = pytest.mark.integration
 
@@ -71,9 +71,7 @@ class Written:
 @pytest.fixture(scope="module")
 async def written(running_api: RunningApi, kafka_bootstrap_servers: str) -> Written:
     """Attempt logs sent to Kafka and stored by a log writer."""
-    client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**STORE))
-    integration_id = created.json()["data"]["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     logs = [
         attempt(integration_id, "event-1", 2, ok=True, tenant=STORE),
         attempt(integration_id, "event-1", 1, ok=False, tenant=STORE),

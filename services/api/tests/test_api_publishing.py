@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -10,14 +12,25 @@ import pytest
 from integrations_api.app import start_services
 from integrations_api.integrations import service
 from integrations_api.integrations.models import IntegrationCreate
+from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.publishing.publisher import ConfigPublisher
+from integrations_api.state import Services
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.kafka import create_producer
 from integrations_common.secret_box import SecretBox
+from integrations_common.settings import TopicSettings
 from integrations_common.tenancy import Tenant
 
-from .conftest import RunningApi, api_settings, auth, drop_database, read_topic, webhook_body
+from .conftest import (
+    RunningApi,
+    api_settings,
+    auth,
+    drop_database,
+    read_topic,
+    update_body,
+    webhook_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -32,11 +45,10 @@ async def test_create_update_delete_publish_snapshots_and_tombstone(
     running_api: RunningApi, kafka_bootstrap_servers: str
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**STORE))
-    integration_id = created.json()["data"]["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     await client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "observes": ["order.*"]}},
+        json=update_body(observes=["order.*"]),
         headers=auth(**STORE),
     )
     await client.delete(f"/v2/integrations/{integration_id}", headers=auth(**STORE))
@@ -65,8 +77,7 @@ async def test_integration_events_on_events_topic(
     running_api: RunningApi, kafka_bootstrap_servers: str
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**STORE))
-    integration_id = created.json()["data"]["id"]
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     await client.delete(f"/v2/integrations/{integration_id}", headers=auth(**STORE))
 
     def events(records: list[Any]) -> list[CommerceEvent]:
@@ -95,21 +106,36 @@ async def test_integration_events_on_events_topic(
     assert raw["specversion"] == "1.0"
 
 
+@asynccontextmanager
+async def _services(kafka: str, mongodb: str, topics: TopicSettings) -> AsyncIterator[Services]:
+    """The API's services without the app (no reconciler) on `topics` and a database of their
+    own; closed and dropped after."""
+    settings = api_settings(kafka, mongodb, topics, create_topics=False)
+    services = await start_services(settings)
+    try:
+        yield services
+    finally:
+        await services.producer.stop()
+        await services.mongo.close()
+        await drop_database(settings)
+
+
+async def _created_unpublished(services: Services) -> IntegrationRecord:
+    """An integration written to the store by the service, and not published."""
+    data = IntegrationCreate.model_validate(webhook_body()["data"])
+    return await service.create_integration(
+        context=services.integrations, tenant=Tenant(**STORE), data=data
+    )
+
+
 async def test_reconciler_repairs_a_failed_publish(
     kafka_bootstrap_servers: str, mongodb_uri: str, running_api: RunningApi
 ) -> None:
     """A write whose publish never happened (a crash between store and Kafka) is repaired."""
-    settings = api_settings(
-        kafka_bootstrap_servers, mongodb_uri, running_api.settings.topics, create_topics=False
-    )
-    services = await start_services(settings)
-    try:
-        data = IntegrationCreate.model_validate(webhook_body()["data"])
-        record = await service.create_integration(
-            context=services.integrations,
-            tenant=Tenant(**STORE),
-            data=data,
-        )
+    topics = running_api.settings.topics
+    async with _services(kafka_bootstrap_servers, mongodb_uri, topics) as services:
+        settings = services.settings
+        record = await _created_unpublished(services)
         # No publish after the write: as if the process died here. The reconciler catches up.
         assert await services.publisher.reconcile() >= 1
         stored = await services.integrations.store.raw(record.id)
@@ -133,34 +159,24 @@ async def test_reconciler_repairs_a_failed_publish(
             CommerceEvent.model_validate_json(_values_for(events, record.id)[0] or b"").type
             == "integration.created"
         )
-    finally:
-        await services.producer.stop()
-        await services.mongo.close()
-        await drop_database(settings)
 
 
 async def test_publish_failure_leaves_it_pending_until_the_reconciler_runs(
     kafka_bootstrap_servers: str, mongodb_uri: str, running_api: RunningApi
 ) -> None:
     """Kafka refusing a publish: the write stays, marked pending; a later pass publishes it."""
-    settings = api_settings(
-        kafka_bootstrap_servers, mongodb_uri, running_api.settings.topics, create_topics=False
-    )
-    services = await start_services(settings)
-    broken = create_producer(settings.kafka)
-    await broken.start()
-    await broken.stop()  # a producer that can no longer send
-    failing = ConfigPublisher(
-        producer=broken,
-        store=services.integrations.store,
-        topics=settings.topics,
-        timeout_s=2,
-    )
-    try:
-        data = IntegrationCreate.model_validate(webhook_body()["data"])
-        record = await service.create_integration(
-            context=services.integrations, tenant=Tenant(**STORE), data=data
+    topics = running_api.settings.topics
+    async with _services(kafka_bootstrap_servers, mongodb_uri, topics) as services:
+        broken = create_producer(services.settings.kafka)
+        await broken.start()
+        await broken.stop()  # a producer that can no longer send
+        failing = ConfigPublisher(
+            producer=broken,
+            store=services.integrations.store,
+            topics=topics,
+            timeout_s=2,
         )
+        record = await _created_unpublished(services)
         assert await failing.try_sync(record.id) is False
         pending = await services.integrations.store.raw(record.id)
         assert pending is not None
@@ -171,7 +187,3 @@ async def test_publish_failure_leaves_it_pending_until_the_reconciler_runs(
         assert repaired is not None
         assert repaired.pending is False
         assert repaired.outbox == {}
-    finally:
-        await services.producer.stop()
-        await services.mongo.close()
-        await drop_database(settings)

@@ -8,11 +8,10 @@ from contextlib import asynccontextmanager
 import httpx
 import pytest
 
-from integrations_api.app import create_app
 from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.settings import RateLimitSettings
 
-from .conftest import api_settings, auth, drop_database, unique_topics
+from .conftest import auth, started_api
 
 pytestmark = pytest.mark.integration
 
@@ -24,15 +23,8 @@ B = {"store_id": "store-rate-b", "org_id": "org-rate"}
 async def _client(
     kafka: str, mongodb: str, limits: RateLimitSettings
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = api_settings(kafka, mongodb, unique_topics(), rate_limit=limits, create_topics=False)
-    app = create_app(settings)
-    try:
-        async with app.router.lifespan_context(app):
-            transport = httpx.ASGITransport(app=app)
-            async with httpx.AsyncClient(transport=transport, base_url="http://api.test") as c:
-                yield c
-    finally:
-        await drop_database(settings)
+    async with started_api(kafka, mongodb, rate_limit=limits, create_topics=False) as api:
+        yield api.client
 
 
 async def test_over_the_burst_a_tenant_gets_429_with_retry_after_and_others_do_not(

@@ -13,18 +13,16 @@ from typing import Any
 
 import pytest
 
-from integrations_api.log_writer.sink import write_attempts
 from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.logs.store import LogStore
 from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
-from integrations_common.settings import Transport
+from integrations_testkit.factories import make_event, make_integration
 
-from .conftest import RunningApi, auth, read_topic, webhook_body
+from .conftest import RunningApi, auth, update_body
 
 pytestmark = pytest.mark.integration
 
@@ -34,14 +32,14 @@ T0 = datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def event(event_id: str) -> CommerceEvent:
-    return CommerceEvent(
-        id=event_id,
-        source="urn:test",
-        type="order.paid",
+    """An order.paid event of the store whose data holds a key MongoDB cannot take as is."""
+    return make_event(
+        event_id,
+        org_id=STORE["org_id"],
+        store_id=STORE["store_id"],
         time=T0,
-        orgid=STORE["org_id"],
-        storeid=STORE["store_id"],
-        data={"data": {"type": "order", "id": event_id, "$odd.key": 1}},
+        source="urn:test",
+        resource={"type": "order", "id": event_id, "$odd.key": 1},
     )
 
 
@@ -49,17 +47,11 @@ def attempts(
     integration_id: str, event_id: str, *, outcomes: list[JobStatus], routed_at: datetime
 ) -> list[AttemptLog]:
     """The logs of a job whose attempts ended with `outcomes` (the first carries its event)."""
-    snapshot = IntegrationSnapshot(
-        id=integration_id,
+    snapshot = make_integration(
+        integration_id=integration_id,
         org_id=STORE["org_id"],
         store_id=STORE["store_id"],
-        name="routed",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
         configuration={"url": "https://old.example.com/hook"},
-        version=1,
-        created_at=T0,
-        updated_at=T0,
     )
     job = DeliveryJob.route(event(event_id), snapshot, now=routed_at)
     logs = []
@@ -77,47 +69,19 @@ def attempts(
     return logs
 
 
-async def store_logs(api: RunningApi, logs: list[AttemptLog]) -> None:
-    client = create_client(api.settings.mongodb)
-    database = client[api.settings.mongodb.database]
-    try:
-        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
-        await write_attempts(store=store, logs=logs, chunk_size=100)
-    finally:
-        await client.close()
-
-
-async def create(api: RunningApi, **overrides: Any) -> str:
-    created = await api.client.post(
-        "/v2/integrations", json=webhook_body(**overrides), headers=auth(**STORE)
-    )
-    assert created.status_code == 200, created.text
-    integration_id: str = created.json()["data"]["id"]
-    return integration_id
-
-
-async def replayed(api: RunningApi, integration_id: str, count: int) -> list[DeliveryJob]:
-    """The integration's jobs on the webhook deliveries topic, once there are `count`."""
-    topic = api.settings.topics.deliveries(Transport.WEBHOOK)
-    bootstrap = api.settings.kafka.bootstrap_servers
-    key = integration_id.encode()
-    records = await read_topic(
-        bootstrap, topic, until=lambda found: sum(r.key == key for r in found) >= count
-    )
-    return [DeliveryJob.model_validate_json(r.value) for r in records if r.key == key]
-
-
 async def test_replay_sends_the_job_with_the_current_configuration(
     running_api: RunningApi,
 ) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     failed = [JobStatus.RETRYING, JobStatus.RETRYING, JobStatus.FAILED]
     event_id = str(uuid.uuid4())
-    await store_logs(running_api, attempts(integration_id, event_id, outcomes=failed, routed_at=T0))
+    await running_api.store_attempts(
+        attempts(integration_id, event_id, outcomes=failed, routed_at=T0)
+    )
     new_url = "https://new.example.com/hook"
     changed = await running_api.client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "configuration": {"url": new_url}}},
+        json=update_body(configuration={"url": new_url}),
         headers=auth(**STORE),
     )
     assert changed.status_code == 200, changed.text
@@ -129,7 +93,7 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
     assert response.status_code == 202, response.text
     assert response.json() == {"data": {"type": "replay", "job_id": job_id, "attempt": 4}}
-    [job] = await replayed(running_api, integration_id, 1)
+    [job] = await running_api.sent_jobs(integration_id, 1)
     assert (job.job_id, job.attempt, job.replay, job.not_before) == (job_id, 4, True, None)
     assert job.event == event(event_id)
     assert job.integration.configuration["url"] == new_url
@@ -140,11 +104,11 @@ async def test_replay_sends_the_job_with_the_current_configuration(
 
 
 async def test_replay_refusals(running_api: RunningApi) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     event_id = str(uuid.uuid4())
     logs = attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     without_event = [log.model_copy(update={"event": None}) for log in logs]
-    await store_logs(running_api, without_event)
+    await running_api.store_attempts(without_event)
     job_path = f"/v2/integrations/{integration_id}/jobs/{job_id_for(event_id, integration_id)}"
 
     no_event = await running_api.client.post(f"{job_path}/replay", headers=auth(**STORE))
@@ -158,7 +122,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     assert (other.status_code, unknown.status_code) == (404, 404)
     disabled = await running_api.client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "enabled": False}},
+        json=update_body(enabled=False),
         headers=auth(**STORE),
     )
     assert disabled.status_code == 200
@@ -181,7 +145,7 @@ async def test_replay_refusals(running_api: RunningApi) -> None:
     ],
 )
 async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[str, Any]) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     response = await running_api.client.post(
         f"/v2/integrations/{integration_id}/recover", json=body, headers=auth(**STORE)
     )
@@ -192,7 +156,7 @@ async def test_recover_rejects_bad_windows(running_api: RunningApi, body: dict[s
 async def test_recover_sends_each_failed_job_of_the_window_once(
     running_api: RunningApi,
 ) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     inside = T0 + timedelta(hours=1)
     failed_ids = [str(uuid.uuid4()) for _ in range(3)]
     logs = [
@@ -209,7 +173,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
     logs += attempts(integration_id, succeeded, outcomes=[JobStatus.SUCCEEDED], routed_at=inside)
     logs += attempts(integration_id, retrying, outcomes=[JobStatus.RETRYING], routed_at=inside)
     logs += attempts(integration_id, before, outcomes=[JobStatus.FAILED], routed_at=T0)
-    await store_logs(running_api, logs)
+    await running_api.store_attempts(logs)
     path = f"/v2/integrations/{integration_id}/recover"
     body = {"since": (T0 + timedelta(minutes=30)).isoformat()}
 
@@ -219,7 +183,7 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
 
     assert [a.status_code for a in answers] == [202, 202, 202]
     assert sum(a.json()["data"]["jobs"] for a in answers) == len(failed_ids)
-    recovered = await replayed(running_api, integration_id, len(failed_ids))
+    recovered = await running_api.sent_jobs(integration_id, len(failed_ids))
     assert sorted(j.job_id for j in recovered) == sorted(
         job_id_for(e, integration_id) for e in failed_ids
     )
@@ -235,16 +199,16 @@ async def test_recover_sends_each_failed_job_of_the_window_once(
             routed_at=inside,
         )
     ]
-    await store_logs(running_api, again)
+    await running_api.store_attempts(again)
     second = await running_api.client.post(path, json=body, headers=auth(**STORE))
     assert second.json()["data"]["jobs"] == len(failed_ids)
 
 
 async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningApi) -> None:
-    integration_id = await create(running_api)
+    integration_id = (await running_api.created_webhook(STORE))["id"]
     event_id = str(uuid.uuid4())
-    await store_logs(
-        running_api, attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
+    await running_api.store_attempts(
+        attempts(integration_id, event_id, outcomes=[JobStatus.FAILED], routed_at=T0)
     )
     job = {job_id_for(event_id, integration_id): 1}
     client = create_client(running_api.settings.mongodb)

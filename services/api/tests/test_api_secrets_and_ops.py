@@ -8,7 +8,7 @@ import pytest
 
 from integrations_common.log_config import JsonFormatter
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -36,41 +36,20 @@ async def test_secrets_never_in_responses_or_logs(
         )
         answers.append(created)
         path = f"/v2/integrations/{created.json()['data']['id']}"
-        answers.append(
-            await client.put(
-                path,
-                json={
-                    "data": {
-                        "type": "integration",
-                        "integration_type": "aws_sqs",
-                        "configuration": {
-                            "url": "https://sqs.test/q",
-                            "aws_access_key_id": SECRETS["aws_access_key_id"],
-                            "aws_secret_access_key": SECRETS["aws_secret_access_key"],
-                            "region": "eu-west-1",
-                        },
-                    }
-                },
-                headers=auth(**TENANT),
-            )
-        )
-        answers.append(
-            await client.put(
-                path,
-                json={
-                    "data": {
-                        "type": "integration",
-                        "integration_type": "stomp",
-                        "configuration": {
-                            "addresses": ["stomp://127.0.0.1:61613"],
-                            "destination": "/queue/q",
-                            "password": SECRETS["password"],
-                        },
-                    }
-                },
-                headers=auth(**TENANT),
-            )
-        )
+        sqs = {
+            "url": "https://sqs.test/q",
+            "aws_access_key_id": SECRETS["aws_access_key_id"],
+            "aws_secret_access_key": SECRETS["aws_secret_access_key"],
+            "region": "eu-west-1",
+        }
+        stomp = {
+            "addresses": ["stomp://127.0.0.1:61613"],
+            "destination": "/queue/q",
+            "password": SECRETS["password"],
+        }
+        for integration_type, configuration in (("aws_sqs", sqs), ("stomp", stomp)):
+            body = update_body(integration_type=integration_type, configuration=configuration)
+            answers.append(await client.put(path, json=body, headers=auth(**TENANT)))
         answers.append(await client.get(path, headers=auth(**TENANT)))
         answers.append(await client.get("/v2/integrations", headers=auth(**TENANT)))
         # An invalid request that echoes a secret must not echo it back either.

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pymongo import AsyncMongoClient
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -89,25 +89,19 @@ async def test_update_to_a_url_with_credentials_is_422_and_changes_nothing(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    path = f"/v2/integrations/{created.json()['data']['id']}"
-    update = {
-        "data": {
-            "type": "integration",
-            "configuration": {"url": f"https://u:{PASSWORD}@receiver.example.com/"},
-        }
-    }
+    data = await running_api.created_webhook(TENANT)
+    path = f"/v2/integrations/{data['id']}"
+    update = update_body(configuration={"url": f"https://u:{PASSWORD}@receiver.example.com/"})
     [problem] = _problems(await client.put(path, json=update, headers=auth(**TENANT)))
     assert problem["source"] == {"pointer": "/data/configuration/url"}
     after = await client.get(path, headers=auth(**TENANT))
-    assert after.json()["data"] == created.json()["data"]
+    assert after.json()["data"] == data
 
 
 async def test_a_stored_url_with_credentials_is_shown_masked(running_api: RunningApi) -> None:
     """An integration stored before the rule: answers show `****@`, never the credentials."""
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    integration_id = created.json()["data"]["id"]
+    integration_id = (await running_api.created_webhook(TENANT))["id"]
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         running_api.settings.mongodb.uri.get_secret_value()
     )
@@ -122,7 +116,7 @@ async def test_a_stored_url_with_credentials_is_shown_masked(running_api: Runnin
     listed = await client.get("/v2/integrations", headers=auth(**TENANT))
     renamed = await client.put(
         f"/v2/integrations/{integration_id}",
-        json={"data": {"type": "integration", "name": "renamed"}},
+        json=update_body(name="renamed"),
         headers=auth(**TENANT),
     )
     for answer in (one, listed, renamed):

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import RunningApi, auth, webhook_body
+from .conftest import RunningApi, auth, update_body, webhook_body
 
 pytestmark = pytest.mark.integration
 
@@ -164,8 +164,7 @@ async def test_org_level_tenant_observes_only_org_events(running_api: RunningApi
 
 async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
     for update in (
         {"type": "integration", "observes": ["nope.nope.nope"]},
@@ -184,11 +183,10 @@ async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
 
 async def test_empty_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await running_api.created_webhook(TENANT)
     answer = await client.put(
         f"/v2/integrations/{data['id']}",
-        json={"data": {"type": "integration"}},
+        json=update_body(),
         headers=auth(**TENANT),
     )
     assert answer.status_code == 200
@@ -199,37 +197,29 @@ async def test_update_keeps_secret_sent_back_masked_and_replaces_new_one(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
-    data = created.json()["data"]
+    data = await running_api.created_webhook(TENANT)
     path = f"/v2/integrations/{data['id']}"
     same = await client.put(
         path,
-        json={"data": {"type": "integration", "configuration": data["configuration"]}},
+        json=update_body(configuration=data["configuration"]),
         headers=auth(**TENANT),
     )
     assert same.json()["data"]["configuration"] == data["configuration"]
     changed = await client.put(
         path,
-        json={
-            "data": {"type": "integration", "configuration": {"secret_key": "a-new-secret-9876"}}
-        },
+        json=update_body(configuration={"secret_key": "a-new-secret-9876"}),
         headers=auth(**TENANT),
     )
     assert changed.json()["data"]["configuration"]["secret_key"] == "*************9876"
     assert changed.json()["data"]["configuration"]["url"] == "https://example.com/hook"
+    stomp = {
+        "addresses": ["stomp://127.0.0.1:61613"],
+        "destination": "/queue/x",
+        "password": "stomp-password-CDKn",
+    }
     switched = await client.put(
         path,
-        json={
-            "data": {
-                "type": "integration",
-                "integration_type": "stomp",
-                "configuration": {
-                    "addresses": ["stomp://127.0.0.1:61613"],
-                    "destination": "/queue/x",
-                    "password": "stomp-password-CDKn",
-                },
-            }
-        },
+        json=update_body(integration_type="stomp", configuration=stomp),
         headers=auth(**TENANT),
     )
     assert switched.status_code == 200, switched.text
@@ -341,10 +331,10 @@ async def test_unstorable_text_is_422(running_api: RunningApi, raw: bytes) -> No
 
 async def test_null_removes_an_optional_configuration_key(running_api: RunningApi) -> None:
     client = running_api.client
-    created = await client.post("/v2/integrations", json=webhook_body(), headers=auth(**TENANT))
+    data = await running_api.created_webhook(TENANT)
     answer = await client.put(
-        f"/v2/integrations/{created.json()['data']['id']}",
-        json={"data": {"type": "integration", "configuration": {"secret_key": None}}},
+        f"/v2/integrations/{data['id']}",
+        json=update_body(configuration={"secret_key": None}),
         headers=auth(**TENANT),
     )
     assert answer.status_code == 200

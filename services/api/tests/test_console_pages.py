@@ -16,18 +16,12 @@ from integrations_api.console.forms import build_attributes, changed_only
 from integrations_api.console.session import dev_signing_secret
 from integrations_api.console.settings import ConsoleSettings
 from integrations_api.console.stats import percentile, window_stats
-from integrations_api.log_writer.sink import write_attempts
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
-from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
 from integrations_api.settings import ApiSettings, AuthSettings
 from integrations_common.attempts import AttemptLog, JobStatus
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob, job_id_for
-from integrations_common.settings import Transport
+from integrations_testkit.factories import make_event, make_integration
 
-from .conftest import JWT_SECRET, RunningApi, read_topic, token
+from .conftest import JWT_SECRET, RunningApi, token
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +48,24 @@ async def _signed_in(
     listing = await client.get("/console/integrations")
     assert listing.status_code == 200
     return _csrf(listing.text)
+
+
+async def _created_webhook(api: RunningApi, csrf: str, **fields: str) -> str:
+    """Create a webhook integration through the console's form; answer its page's URL."""
+    data = {"csrf": csrf, "integration_type": "webhook", "url": "https://example.com/hook"}
+    created = await api.client.post("/console/integrations/new", data={**data, **fields})
+    assert created.status_code == 303
+    return created.headers["location"].split("?")[0]
+
+
+async def _stored(api: RunningApi, integration_id: str) -> dict[str, Any]:
+    """The integration as the API answers it to the console's test tenant (`s-1`, `o-1`)."""
+    stored = await api.client.get(
+        f"/v2/integrations/{integration_id}",
+        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
+    )
+    data: dict[str, Any] = stored.json()["data"]
+    return data
 
 
 async def test_sign_in_sets_strict_http_only_cookies_and_checks_the_token(
@@ -154,66 +166,36 @@ async def test_secrets_are_never_shown_and_422_messages_sit_by_their_fields(
     assert SECRET not in edit.text
     assert "unchanged (" in edit.text
     # Saving with an empty password keeps it; a bad address comes back as a field message.
-    saved = await client.post(
-        edit_url,
-        data={
-            "csrf": csrf,
-            "name": "Broker 2",
-            "observes": "order.paid",
-            "addresses": "http://not-stomp",
-            "destination": "/queue/orders",
-            "username": "user",
-            "password": "",
-            "enabled": "on",
-        },
-    )
+    addresses = "stomp+ssl://broker.example:61614\nstomp://backup.example:61613"
+    edited = {
+        "csrf": csrf,
+        "name": "Broker 2",
+        "observes": "order.paid",
+        "addresses": "http://not-stomp",
+        "destination": "/queue/orders",
+        "username": "user",
+        "password": "",
+        "enabled": "on",
+    }
+    saved = await client.post(edit_url, data=edited)
     assert saved.status_code == 422
     assert 'id="addresses-error"' in saved.text
     integration_id = created.headers["location"].split("/")[-1].split("?")[0]
-    stored = await client.get(
-        f"/v2/integrations/{integration_id}",
-        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
-    )
-    assert stored.json()["data"]["configuration"]["password"].endswith("9876")
-    assert stored.json()["data"]["name"] == "Broker"
+    stored = await _stored(running_api, integration_id)
+    assert stored["configuration"]["password"].endswith("9876")
+    assert stored["name"] == "Broker"
     # A valid save with an empty password: the name changes, the stored password stays.
-    saved = await client.post(
-        edit_url,
-        data={
-            "csrf": csrf,
-            "name": "Broker 2",
-            "observes": "order.paid",
-            "addresses": "stomp+ssl://broker.example:61614\nstomp://backup.example:61613",
-            "destination": "/queue/orders",
-            "username": "user",
-            "password": "",
-            "enabled": "on",
-        },
-    )
+    saved = await client.post(edit_url, data={**edited, "addresses": addresses})
     assert saved.status_code == 303
-    stored = await client.get(
-        f"/v2/integrations/{integration_id}",
-        headers={"Authorization": f"Bearer {token(store_id='s-1', org_id='o-1')}"},
-    )
-    assert stored.json()["data"]["name"] == "Broker 2"
-    assert stored.json()["data"]["configuration"]["password"].endswith("9876")
+    stored = await _stored(running_api, integration_id)
+    assert stored["name"] == "Broker 2"
+    assert stored["configuration"]["password"].endswith("9876")
 
 
 async def test_a_test_event_needs_an_observed_type_and_an_org(running_api: RunningApi) -> None:
     csrf = await _signed_in(running_api, store_id="s-2", org_id=None)
     client = running_api.client
-    created = await client.post(
-        "/console/integrations/new",
-        data={
-            "csrf": csrf,
-            "integration_type": "webhook",
-            "name": "Store only",
-            "observes": "order.*",
-            "url": "https://example.com/hook",
-        },
-    )
-    assert created.status_code == 303
-    page_url = created.headers["location"].split("?")[0]
+    page_url = await _created_webhook(running_api, csrf, name="Store only", observes="order.*")
     page = await client.get(page_url)
     assert '<option value="order.paid">' in page.text  # the wildcard, expanded
     wrong = await client.post(
@@ -340,19 +322,9 @@ def test_an_edit_sends_only_what_changed_and_keeps_empty_secrets() -> None:
 async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningApi) -> None:
     csrf = await _signed_in(running_api, store_id="s-replay", org_id="o-replay")
     client = running_api.client
-    created = await client.post(
-        "/console/integrations/new",
-        data={
-            "csrf": csrf,
-            "integration_type": "webhook",
-            "name": "Replays",
-            "enabled": "on",
-            "observes": "order.paid",
-            "url": "https://example.com/hook",
-        },
+    page_url = await _created_webhook(
+        running_api, csrf, name="Replays", enabled="on", observes="order.paid"
     )
-    assert created.status_code == 303
-    page_url = created.headers["location"].split("?")[0]
     integration_id = page_url.rsplit("/", 1)[1]
     now = datetime.now(UTC)
     event_ids = ["console-replay-1", "console-replay-2"]
@@ -370,14 +342,7 @@ async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningAp
     # The replayed job is claimed by its replay: the recovery sends only the other one.
     assert recovered.headers["location"].endswith("?msg=recovered")
     assert again.headers["location"].endswith("?msg=nothing_to_recover")
-    topic = running_api.settings.topics.deliveries(Transport.WEBHOOK)
-    key = integration_id.encode()
-    records = await read_topic(
-        running_api.settings.kafka.bootstrap_servers,
-        topic,
-        until=lambda found: sum(r.key == key for r in found) >= 2,
-    )
-    sent = sorted(DeliveryJob.model_validate_json(r.value).job_id for r in records if r.key == key)
+    sent = sorted(job.job_id for job in await running_api.sent_jobs(integration_id, 2))
     assert sent == sorted(job_id_for(e, integration_id) for e in event_ids)
 
 
@@ -385,29 +350,15 @@ async def _store_failed_jobs(
     api: RunningApi, integration_id: str, event_ids: list[str], *, routed_at: datetime
 ) -> None:
     """Jobs of the integration that failed for good, as the log writer stores them."""
-    integration = IntegrationSnapshot(
-        id=integration_id,
+    integration = make_integration(
+        integration_id=integration_id,
         org_id="o-replay",
         store_id="s-replay",
-        name="routed",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
         configuration={"url": "https://example.com/hook"},
-        version=1,
-        created_at=routed_at,
-        updated_at=routed_at,
     )
     logs = []
     for event_id in event_ids:
-        event = CommerceEvent(
-            id=event_id,
-            source="urn:test",
-            type="order.paid",
-            time=routed_at,
-            orgid="o-replay",
-            storeid="s-replay",
-            data={"data": {"type": "order", "id": event_id}},
-        )
+        event = make_event(event_id, org_id="o-replay", store_id="s-replay", time=routed_at)
         job = DeliveryJob.route(event, integration, now=routed_at)
         logs.append(
             AttemptLog.for_job(
@@ -419,10 +370,4 @@ async def _store_failed_jobs(
                 status_code=500,
             )
         )
-    client = create_client(api.settings.mongodb)
-    database = client[api.settings.mongodb.database]
-    try:
-        store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
-        await write_attempts(store=store, logs=logs, chunk_size=100)
-    finally:
-        await client.close()
+    await api.store_attempts(logs)

@@ -128,7 +128,10 @@ def _page_url(integration_id: str, msg: str = "") -> str:
     return f"{url}?msg={msg}" if msg else url
 
 
-async def _form(request: Request) -> dict[str, list[str]] | None:
+Form = dict[str, list[str]]
+
+
+async def _form(request: Request) -> Form | None:
     """The POSTed form, or None when its CSRF value is wrong."""
     form = parse_form(await request.body())
     return form if session.csrf_ok(request, first(form, "csrf")) else None
@@ -136,6 +139,52 @@ async def _form(request: Request) -> dict[str, list[str]] | None:
 
 def _client(request: Request, token: str) -> ApiClient:
     return ApiClient(request.app, token)
+
+
+async def _call(
+    request: Request,
+    token: str,
+    method: str,
+    path: str,
+    *,
+    params: dict[str, Any] | None = None,
+    json: dict[str, Any] | None = None,
+) -> ApiAnswer:
+    """One API request as the signed-in user, in a client of its own."""
+    async with _client(request, token) as api:
+        return await api.request(method, path, params=params, json=json)
+
+
+async def _signed_form(request: Request, integration_id: str) -> tuple[str, Form] | Response:
+    """The token and the CSRF-checked form of a POST about one integration, else a redirect."""
+    token = session.token_of(request)
+    if token is None:
+        return _redirect("/console/sign-in")
+    form = await _form(request)
+    if form is None:
+        return _redirect(_page_url(integration_id, "csrf"))
+    return token, form
+
+
+async def _signed_in_integration(
+    request: Request, integration_id: str
+) -> dict[str, Any] | Response:
+    """The integration's resource for the signed-in user, else where to go instead."""
+    token = session.token_of(request)
+    if token is None:
+        return _redirect("/console/sign-in")
+    return await _integration_or_problem(request, token, integration_id)
+
+
+async def _integration_or_problem(
+    request: Request, token: str, integration_id: str
+) -> dict[str, Any] | Response:
+    """The integration's resource, else the page for the API's answer."""
+    answer = await _call(request, token, "GET", _path(integration_id))
+    if not answer.ok:
+        return _problem(request, answer)
+    integration: dict[str, Any] = answer.body["data"]
+    return integration
 
 
 # --- sign-in ------------------------------------------------------------------------------
@@ -170,8 +219,7 @@ async def sign_in_page(request: Request) -> Response:
 
 
 async def _accept(request: Request, token: str) -> Response:
-    async with _client(request, token) as api:
-        answer = await api.request("GET", "/integrations", params={"page[limit]": 1})
+    answer = await _call(request, token, "GET", "/integrations", params={"page[limit]": 1})
     if not answer.ok:
         return _sign_in_page(request, error=answer.first_detail(), status=answer.status)
     response = _redirect("/console/integrations")
@@ -237,10 +285,8 @@ async def integrations(request: Request) -> Response:
         offset = max(0, int(request.query_params.get("offset", "0")))
     except ValueError:
         offset = 0
-    async with _client(request, token) as api:
-        answer = await api.request(
-            "GET", "/integrations", params={"page[offset]": offset, "page[limit]": PAGE}
-        )
+    params = {"page[offset]": offset, "page[limit]": PAGE}
+    answer = await _call(request, token, "GET", "/integrations", params=params)
     if not answer.ok:
         return _problem(request, answer)
     total = int(answer.body.get("results", {}).get("total", 0))
@@ -308,6 +354,34 @@ def _known_fields(integration_type: str) -> set[str]:
     return set(COMMON_FIELDS) | {f.name for f in CONFIG_FIELDS[integration_type]}
 
 
+def _expired_form_page(
+    request: Request, form: Form, integration_type: str, *, integration: dict[str, Any] | None
+) -> Response:
+    """The form again, as POSTed, when its CSRF value was wrong (403)."""
+    state = FormState(values=form_values(form, integration_type), general=[MESSAGES["csrf"]])
+    return _form_page(
+        request, integration_type=integration_type, state=state, integration=integration, status=403
+    )
+
+
+def _refused_form_page(
+    request: Request,
+    answer: ApiAnswer,
+    form: Form,
+    integration_type: str,
+    *,
+    integration: dict[str, Any] | None,
+) -> Response:
+    """The form again with the API's 400/422 messages next to the fields; else a problem page."""
+    if answer.status not in (400, 422):
+        return _problem(request, answer)
+    state = field_errors(answer.errors, _known_fields(integration_type))
+    state.values = form_values(form, integration_type)
+    return _form_page(
+        request, integration_type=integration_type, state=state, integration=integration, status=422
+    )
+
+
 @router.post("/integrations/new")
 async def create_integration(request: Request) -> Response:
     """POST the form to the API; its 422 messages go next to the fields."""
@@ -319,22 +393,12 @@ async def create_integration(request: Request) -> Response:
     if integration_type not in TYPES:
         integration_type = "webhook"
     if not session.csrf_ok(request, first(form, "csrf")):
-        state = FormState(values=form_values(form, integration_type), general=[MESSAGES["csrf"]])
-        return _form_page(
-            request, integration_type=integration_type, state=state, integration=None, status=403
-        )
+        return _expired_form_page(request, form, integration_type, integration=None)
     body = {"data": build_attributes(integration_type, form, creating=True)}
-    async with _client(request, token) as api:
-        answer = await api.request("POST", "/integrations", json=body)
+    answer = await _call(request, token, "POST", "/integrations", json=body)
     if answer.ok:
         return _redirect(_page_url(answer.body["data"]["id"], "created"))
-    if answer.status not in (400, 422):
-        return _problem(request, answer)
-    state = field_errors(answer.errors, _known_fields(integration_type))
-    state.values = form_values(form, integration_type)
-    return _form_page(
-        request, integration_type=integration_type, state=state, integration=None, status=422
-    )
+    return _refused_form_page(request, answer, form, integration_type, integration=None)
 
 
 async def _integration(api: ApiClient, integration_id: str) -> ApiAnswer:
@@ -344,14 +408,9 @@ async def _integration(api: ApiClient, integration_id: str) -> ApiAnswer:
 @router.get("/integrations/{integration_id}/edit")
 async def edit_integration(request: Request, integration_id: str) -> Response:
     """The form of an existing integration (secrets only as the API's masks, as placeholders)."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    async with _client(request, token) as api:
-        answer = await _integration(api, integration_id)
-    if not answer.ok:
-        return _problem(request, answer)
-    integration = answer.body["data"]
+    integration = await _signed_in_integration(request, integration_id)
+    if isinstance(integration, Response):
+        return integration
     state = FormState(values=integration_values(integration))
     return _form_page(
         request,
@@ -375,47 +434,25 @@ async def save_integration(request: Request, integration_id: str) -> Response:
         integration = current.body["data"]
         integration_type = integration["integration_type"]
         if not session.csrf_ok(request, first(form, "csrf")):
-            state = FormState(
-                values=form_values(form, integration_type), general=[MESSAGES["csrf"]]
-            )
-            return _form_page(
-                request,
-                integration_type=integration_type,
-                state=state,
-                integration=integration,
-                status=403,
-            )
+            return _expired_form_page(request, form, integration_type, integration=integration)
         data = build_attributes(integration_type, form, creating=False)
         body = {"data": changed_only(data, integration)}
         answer = await api.request("PUT", _path(integration_id), json=body)
     if answer.ok:
         return _redirect(_page_url(integration_id, "saved"))
-    if answer.status not in (400, 422):
-        return _problem(request, answer)
-    state = field_errors(answer.errors, _known_fields(integration_type))
-    state.values = form_values(form, integration_type)
-    return _form_page(
-        request,
-        integration_type=integration_type,
-        state=state,
-        integration=integration,
-        status=422,
-    )
+    return _refused_form_page(request, answer, form, integration_type, integration=integration)
 
 
 @router.post("/integrations/{integration_id}/enabled")
 async def set_enabled(request: Request, integration_id: str) -> Response:
     """Enable or disable (a partial update of `enabled` only)."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    form = await _form(request)
-    if form is None:
-        return _redirect(_page_url(integration_id, "csrf"))
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, form = signed
     enabled = first(form, "enabled") == "true"
     body = {"data": {"type": "integration", "enabled": enabled}}
-    async with _client(request, token) as api:
-        answer = await api.request("PUT", _path(integration_id), json=body)
+    answer = await _call(request, token, "PUT", _path(integration_id), json=body)
     if not answer.ok:
         return _problem(request, answer)
     back = first(form, "back")
@@ -428,14 +465,9 @@ async def set_enabled(request: Request, integration_id: str) -> Response:
 @router.get("/integrations/{integration_id}/delete")
 async def confirm_delete(request: Request, integration_id: str) -> Response:
     """Ask before deleting."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    async with _client(request, token) as api:
-        answer = await _integration(api, integration_id)
-    if not answer.ok:
-        return _problem(request, answer)
-    integration = answer.body["data"]
+    integration = await _signed_in_integration(request, integration_id)
+    if isinstance(integration, Response):
+        return integration
     return _render(
         request,
         "delete.html",
@@ -446,14 +478,11 @@ async def confirm_delete(request: Request, integration_id: str) -> Response:
 @router.post("/integrations/{integration_id}/delete")
 async def delete_integration(request: Request, integration_id: str) -> Response:
     """DELETE it through the API."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    form = await _form(request)
-    if form is None:
-        return _redirect(_page_url(integration_id, "csrf"))
-    async with _client(request, token) as api:
-        answer = await api.request("DELETE", _path(integration_id))
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, _ = signed
+    answer = await _call(request, token, "DELETE", _path(integration_id))
     if not answer.ok:
         return _problem(request, answer)
     return _redirect("/console/integrations?msg=deleted")
@@ -575,15 +604,12 @@ _WINDOW_SPANS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timede
 @router.post("/integrations/{integration_id}/jobs/{job_id}/replay")
 async def replay_job(request: Request, integration_id: str, job_id: str) -> Response:
     """Send one job again through the API's replay."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    if await _form(request) is None:
-        return _redirect(_page_url(integration_id, "csrf"))
-    async with _client(request, token) as api:
-        answer = await api.request(
-            "POST", _path(integration_id, "jobs", quote(job_id, safe=""), "replay")
-        )
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, _ = signed
+    path = _path(integration_id, "jobs", quote(job_id, safe=""), "replay")
+    answer = await _call(request, token, "POST", path)
     if not answer.ok:
         return _problem(request, answer)
     return _redirect(_page_url(integration_id, "replayed"))
@@ -592,16 +618,13 @@ async def replay_job(request: Request, integration_id: str, job_id: str) -> Resp
 @router.post("/integrations/{integration_id}/recover")
 async def recover(request: Request, integration_id: str) -> Response:
     """Send again the failed jobs of a recent window through the API's recover."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    form = await _form(request)
-    if form is None:
-        return _redirect(_page_url(integration_id, "csrf"))
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, form = signed
     span = _WINDOW_SPANS.get(first(form, "window"), _WINDOW_SPANS["1d"])
     body = {"since": (datetime.now(UTC) - span).isoformat()}
-    async with _client(request, token) as api:
-        answer = await api.request("POST", _path(integration_id, "recover"), json=body)
+    answer = await _call(request, token, "POST", _path(integration_id, "recover"), json=body)
     if not answer.ok:
         return _problem(request, answer)
     sent = answer.body.get("data", {}).get("jobs", 0)
@@ -619,17 +642,13 @@ def _sample_data(event_type: str) -> dict[str, Any]:
 @router.post("/integrations/{integration_id}/test-event")
 async def send_test_event(request: Request, integration_id: str) -> Response:
     """Emit a sample event of an observed type to the events topic, as the token's tenant."""
-    token = session.token_of(request)
-    if token is None:
-        return _redirect("/console/sign-in")
-    form = await _form(request)
-    if form is None:
-        return _redirect(_page_url(integration_id, "csrf"))
-    async with _client(request, token) as api:
-        answer = await _integration(api, integration_id)
-    if not answer.ok:
-        return _problem(request, answer)
-    integration = answer.body["data"]
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, form = signed
+    integration = await _integration_or_problem(request, token, integration_id)
+    if isinstance(integration, Response):
+        return integration
     event_type = first(form, "event_type")
     services = services_of(request)
     detail: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Path, Request, Response
+from pydantic import BaseModel
 
 from integrations_api.auth.dependencies import TenantDep
 from integrations_api.content_type import require_json
@@ -52,6 +53,15 @@ CONFLICT = _errors((409, "The integration changed concurrently; retry."))
 LOGS_READ_ONLY = _errors(
     (405, "`logs` is not an integration id: `/integrations/logs` is GET only.")
 )
+
+
+def paged_list(model: type[BaseModel], *, per_integration: bool) -> dict[str, Any]:
+    """The options of a route that answers a page of a list: its model with null members left
+    out, and its error answers (a 404 when it lists what belongs to one integration)."""
+    responses = {**ERRORS, **(NOT_FOUND if per_integration else {}), **PAGED}
+    return {"response_model": model, "response_model_exclude_none": True, "responses": responses}
+
+
 CONFLICT_STATE = _errors(
     (
         409,
@@ -65,9 +75,7 @@ CONFLICT_STATE = _errors(
     "",
     operation_id="ListIntegrations",
     summary="List integrations",
-    response_model=IntegrationList,
-    response_model_exclude_none=True,
-    responses={**ERRORS, **PAGED},
+    **paged_list(IntegrationList, per_integration=False),
 )
 async def list_integrations(request: Request, tenant: TenantDep, page: PageDep) -> IntegrationList:
     """Returns a list of all integrations created by the store."""

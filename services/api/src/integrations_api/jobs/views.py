@@ -5,9 +5,10 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 
 from integrations_api.auth.dependencies import TenantDep
-from integrations_api.integrations.views import ERRORS, NOT_FOUND, PAGED, IntegrationId
+from integrations_api.integrations.views import IntegrationId, paged_list
 from integrations_api.jobs import service
-from integrations_api.logs.models import JobList, LogsPaginationLinks
+from integrations_api.logs.models import JobList
+from integrations_api.logs.views import open_links
 from integrations_api.pagination import PageDep
 from integrations_api.state import services_of
 
@@ -18,9 +19,7 @@ router = APIRouter(prefix="/integrations", tags=["Integrations"])
     "/{integration_uuid}/jobs",
     operation_id="ListIntegrationJobs",
     summary="List jobs for integration",
-    response_model=JobList,
-    response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND, **PAGED},
+    **paged_list(JobList, per_integration=True),
 )
 async def list_jobs(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId, page: PageDep
@@ -34,5 +33,4 @@ async def list_jobs(
         integration_id=integration_uuid,
         page=page,
     )
-    links = page.links(request.url.path, total=None, has_next=more)
-    return JobList(data=jobs, links=LogsPaginationLinks(**links))
+    return JobList(data=jobs, links=open_links(request, page, has_next=more))

@@ -8,13 +8,19 @@ from fastapi import APIRouter, Path, Request
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from integrations_api.auth.dependencies import TenantDep
-from integrations_api.integrations.views import ERRORS, NOT_FOUND, PAGED, IntegrationId
+from integrations_api.integrations.views import IntegrationId, paged_list
 from integrations_api.logs import service
 from integrations_api.logs.models import LogList, LogsPaginationLinks
-from integrations_api.pagination import PageDep
+from integrations_api.pagination import Page, PageDep
 from integrations_api.state import services_of
 
 router = APIRouter(prefix="/integrations", tags=["Integrations"])
+
+
+def open_links(request: Request, page: Page, *, has_next: bool) -> LogsPaginationLinks:
+    """The links of a page of a list whose total is not counted (so no `last`)."""
+    return LogsPaginationLinks(**page.links(request.url.path, total=None, has_next=has_next))
+
 
 JobId = Annotated[str, Path(description="The unique identifier of the integration job.")]
 
@@ -23,17 +29,14 @@ JobId = Annotated[str, Path(description="The unique identifier of the integratio
     "/logs",
     operation_id="ListStoreLogs",
     summary="List logs for all integrations for the store",
-    response_model=LogList,
-    response_model_exclude_none=True,
-    responses={**ERRORS, **PAGED},
+    **paged_list(LogList, per_integration=False),
 )
 async def list_store_logs(request: Request, tenant: TenantDep, page: PageDep) -> LogList:
     """Returns all integration logs for the store, newest first."""
     logs, more = await service.list_store_logs(
         logs=services_of(request).logs, tenant=tenant, page=page
     )
-    links = page.links(request.url.path, total=None, has_next=more)
-    return LogList(data=logs, links=LogsPaginationLinks(**links))
+    return LogList(data=logs, links=open_links(request, page, has_next=more))
 
 
 @router.api_route("/logs", methods=["PUT", "DELETE"], include_in_schema=False)
@@ -46,9 +49,7 @@ async def store_logs_are_read_only() -> None:
     "/{integration_uuid}/logs",
     operation_id="ListIntegrationLogs",
     summary="List logs for integration",
-    response_model=LogList,
-    response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND, **PAGED},
+    **paged_list(LogList, per_integration=True),
 )
 async def list_integration_logs(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId, page: PageDep
@@ -62,17 +63,14 @@ async def list_integration_logs(
         integration_id=integration_uuid,
         page=page,
     )
-    links = page.links(request.url.path, total=None, has_next=more)
-    return LogList(data=logs, links=LogsPaginationLinks(**links))
+    return LogList(data=logs, links=open_links(request, page, has_next=more))
 
 
 @router.get(
     "/{integration_uuid}/jobs/{job_uuid}/logs",
     operation_id="ListJobLogs",
     summary="List logs for the job",
-    response_model=LogList,
-    response_model_exclude_none=True,
-    responses={**ERRORS, **NOT_FOUND, **PAGED},
+    **paged_list(LogList, per_integration=True),
 )
 async def list_job_logs(
     request: Request,
@@ -91,5 +89,4 @@ async def list_job_logs(
         job_id=job_uuid,
         page=page,
     )
-    links = page.links(request.url.path, total=None, has_next=more)
-    return LogList(data=logs, links=LogsPaginationLinks(**links))
+    return LogList(data=logs, links=open_links(request, page, has_next=more))
