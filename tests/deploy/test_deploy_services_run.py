@@ -26,7 +26,7 @@ from pydantic_settings import BaseSettings
 from pymongo import MongoClient
 
 from integrations_testkit.kafka_tools import delete_topics
-from integrations_testkit.network import closed_port
+from integrations_testkit.network import closed_ports
 
 from .conftest import (
     SECRET_VALUES,
@@ -94,7 +94,7 @@ def run_id(kafka_bootstrap_servers: str, mongodb_uri: str) -> Iterator[str]:
 def test_deploy_every_component_starts_from_the_rendered_environment(
     render: Render, run_id: str, kafka_bootstrap_servers: str, mongodb_uri: str, tmp_path: Path
 ) -> None:
-    ports = {name: closed_port() for name in COMPONENTS}
+    ports = dict(zip(COMPONENTS, closed_ports(len(COMPONENTS)), strict=True))
     values: dict[str, object] = {
         "kafka.bootstrapServers": kafka_bootstrap_servers,
         "mongodb.uri": mongodb_uri,

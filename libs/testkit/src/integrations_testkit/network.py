@@ -28,6 +28,19 @@ def closed_port() -> int:
     return port
 
 
+def closed_ports(count: int) -> list[int]:
+    """`count` distinct local ports nothing listens on (at the time of asking): all are bound
+    at once before any is released, so no two are the same."""
+    probes = [socket.socket() for _ in range(count)]
+    try:
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [int(probe.getsockname()[1]) for probe in probes]
+    finally:
+        for probe in probes:
+            probe.close()
+
+
 def self_signed_tls(directory: Path) -> tuple[Path, ssl.SSLContext]:
     """A certificate for 127.0.0.1 (its file, to trust) and a server context that presents it."""
     key = ec.generate_private_key(ec.SECP256R1())
