@@ -28,7 +28,7 @@ from integrations_common.delivery import (
 )
 from integrations_common.delivery.oversize import smaller
 from integrations_common.jobs import DeliveryJob
-from integrations_common.kafka import create_producer
+from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.kafka_send import OutgoingRecord
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_testkit.factories import make_event, make_integration, make_job
@@ -364,6 +364,42 @@ async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
     assert headers["x-original-sha256"] == hashlib.sha256(garbage).hexdigest().encode()
     assert b"/" in headers["x-source"]
     assert [log.event_id for log in logs] == ["ev-after-large"]
+
+
+async def test_records_refused_only_for_their_batch_are_sent_again_alone_intact(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    # The dead-letter topic takes at most 20,000 bytes: each dead letter (6,000 bytes and its
+    # headers) fits, but the producer batches them together (its batches are far larger), and
+    # such a batch is refused as too large. Each record then goes alone, whole; none is shrunk.
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    dead_letters = topics.dead_letters(Transport.WEBHOOK)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(dead_letters, 1, 1, topic_configs={"max.message.bytes": "20000"})]
+        )
+    finally:
+        await admin.close()
+    garbage = [bytes([ord("a") + i]) * 6_000 for i in range(8)]
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    worker = _worker(kafka, topics, transport)
+    await ensure_topics(kafka, worker.topic_specs())
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    producer = create_producer(kafka)
+    await producer.start()
+    try:
+        for value in garbage:
+            await producer.send_and_wait(deliveries, value, key=b"k")
+    finally:
+        await producer.stop()
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    async with _running(_worker(kafka, topics, transport)):
+        dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= len(garbage))
+
+    assert sorted(value for value, _ in dead) == garbage
+    assert all("x-truncated" not in headers for _, headers in dead)
 
 
 def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:

@@ -56,7 +56,7 @@ from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTran
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
-from integrations_common.kafka_send import OutgoingRecord, send_all
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_common.topic_catalogue import delivery_topic_specs
 from integrations_common.tracing import TRACING, job_traceparents
@@ -72,6 +72,13 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
+# The producer's batch size per partition (aiokafka's default is 16 KB). An attempt log carries
+# the event (2 KB and more), so 16 KB batches filled after a few logs and the other writers of
+# that partition waited for the batch in flight, woke, and mostly waited again: profiled under
+# `make bench-webhook` this was the sender's largest cost. Far below Kafka's default
+# `message.max.bytes` (1 MB); should a topic take less, a record refused as too large is sent
+# again alone before it is shrunk (`_produce_all`).
+_MAX_BATCH_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -143,6 +150,7 @@ class DeliveryWorker:
         self._commit_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = CachedPartitioner()
         self._versions = NewestVersions()
         self._ready = False
         self._label = transport.value
@@ -169,7 +177,7 @@ class DeliveryWorker:
             created = await ensure_topics(self._kafka, self.topic_specs())
             if created:
                 logger.info("created topics", extra={"topics": created})
-        producer = create_producer(self._kafka)
+        producer = create_producer(self._kafka, max_batch_size=_MAX_BATCH_BYTES)
         consumer = create_consumer(
             self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
         )
@@ -738,26 +746,44 @@ class DeliveryWorker:
     async def _produce_all(self, records: list[OutgoingRecord]) -> None:
         """Write records and wait for every acknowledgement, retrying until Kafka takes them.
 
-        A record refused as too large is replaced by a smaller one (`oversize.smaller`): it would
-        be refused forever and stall the partition. Only records not yet taken are sent again.
+        A record refused as too large may have been refused for the batch it shared with others
+        (a topic whose `max.message.bytes` is below `_MAX_BATCH_BYTES`): it is sent again alone,
+        in a batch of its own. Refused alone, it is replaced by a smaller one
+        (`oversize.smaller`): it would be refused forever and stall the partition. Only records
+        not yet taken are sent again.
         """
         producer = self._producer
         if producer is None:
             raise RuntimeError("the worker is not running")
-        pending = list(records)
+        pending = [(record, False) for record in records]  # (record, to be sent alone)
         while pending:
-            results = await send_all(producer, pending)
-            failed: list[OutgoingRecord] = []
+            together = [record for record, alone in pending if not alone]
+            alone = [record for record, alone in pending if alone]
+            if alone:
+                sent, sent_alone = await asyncio.gather(
+                    send_all(producer, together), send_all(producer, alone, self._partitioner)
+                )
+            else:
+                sent, sent_alone = await send_all(producer, together), []
+            pending = [
+                *((record, False) for record in together),
+                *((record, True) for record in alone),
+            ]
+            results = [*sent, *sent_alone]
+            failed: list[tuple[OutgoingRecord, bool]] = []
             transient = False
-            for record, result in zip(pending, results, strict=True):
+            for (record, was_alone), result in zip(pending, results, strict=True):
                 if isinstance(result, MessageSizeTooLargeError):
+                    if not was_alone and record.size < _MAX_BATCH_BYTES:
+                        failed.append((record, True))  # perhaps refused for its batch-mates
+                        continue
                     logger.warning(
                         "a record was refused as too large; sending a smaller one",
                         extra={"topic": record.topic, "bytes": len(record.value or b"")},
                     )
-                    failed.append(smaller(record, logs_topic=self._topics.logs))
+                    failed.append((smaller(record, logs_topic=self._topics.logs), False))
                 elif isinstance(result, KafkaError):
-                    failed.append(record)
+                    failed.append((record, was_alone))
                     transient = True
                 elif result is not None:
                     raise result
