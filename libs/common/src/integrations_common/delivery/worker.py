@@ -136,6 +136,7 @@ class DeliveryWorker:
         )
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._held: dict[TopicPartition, list[ConsumerRecord]] = {}
         self._pointer_paused: set[TopicPartition] = set()
         self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
@@ -217,6 +218,9 @@ class DeliveryWorker:
                     await asyncio.wait({capacity, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     capacity.cancel()
                     continue
+                if self._held:
+                    self._dispatch_held(consumer)
+                    continue
                 room = self._settings.concurrency - self._admission.fast
                 fetched = await consumer.getmany(
                     timeout_ms=self._settings.poll_timeout_ms, max_records=max(room, _READ_AHEAD)
@@ -225,6 +229,24 @@ class DeliveryWorker:
                     self._dispatch(consumer, fetched)
         finally:
             stopping.cancel()
+
+    def _dispatch_held(self, consumer: AIOKafkaConsumer) -> None:
+        """Admit the records held back when the fast lane was full (`_hold`), before any poll."""
+        held, self._held = self._held, {}
+        assigned = consumer.assignment()
+        self._dispatch(consumer, {tp: rs for tp, rs in held.items() if tp in assigned})
+
+    def _hold(self, tp: TopicPartition, records: list[ConsumerRecord], index: int) -> None:
+        """The fast lane is full: keep `tp`'s records from `index` on until it has room.
+
+        They used to be read again (a seek back to them): the next poll fetched and unpacked
+        them once more, about 5 records read per job delivered under a backlog. Held records
+        go first once the lane has room, and no poll happens while any are held (the lane is
+        full until then), so the consumer's position stays just past them. At most one poll's
+        records are held; a revoked partition's are dropped (they are not tracked, so its
+        committed offset stays at or before them).
+        """
+        self._held[tp] = records[index:]
 
     def _dispatch(
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
@@ -261,7 +283,7 @@ class DeliveryWorker:
     ) -> None:
         """Admit or set aside a deliveries or tier partition's records, in order."""
         tier = self._tiers.get(tp.topic)
-        for record in records:
+        for index, record in enumerate(records):
             key = _key(record)
             if tier is None and key is not None and record.value is not None:
                 # First attempts are due at once: decide on the key, before parsing.
@@ -270,7 +292,7 @@ class DeliveryWorker:
                     self._note_aside(tp, record.offset, key, reason, aside)
                     continue
                 if self._admission.fast >= self._settings.concurrency:
-                    consumer.seek(tp, record.offset)  # the fast lane is full: read it later
+                    self._hold(tp, records, index)  # the fast lane is full: admit it later
                     return
             job = self._read(tp, record)
             if job is None:
@@ -284,7 +306,7 @@ class DeliveryWorker:
                 self._note_aside(tp, record.offset, key, reason, aside)
                 continue
             if self._admission.fast >= self._settings.concurrency:
-                consumer.seek(tp, record.offset)  # the fast lane is full: read it again later
+                self._hold(tp, records, index)  # the fast lane is full: admit it later
                 return
             if tier is not None and job.not_before is not None:
                 lag = (now - job.not_before).total_seconds()
@@ -875,6 +897,7 @@ class DeliveryWorker:
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         tps = list(revoked)
         for tp in tps:
+            self._held.pop(tp, None)
             handle = self._paused.pop(tp, None)
             if handle is not None:
                 handle.cancel()
