@@ -610,8 +610,17 @@ class DeliveryWorker:
         self._gate()
 
     def _gate(self) -> None:
-        """Reading goes on while the fast lane has room."""
-        if self._admission.fast >= self._settings.concurrency:
+        """Reading goes on while the fast lane has room.
+
+        While records are held (`_hold`), it goes on only once half the lane is free: admitted
+        as soon as one batch finished, they would make one-job batches (a few jobs spread over
+        many integrations), and the work per batch would be paid per job. A poll used to give
+        that pause, by reading them again.
+        """
+        limit = self._settings.concurrency
+        if self._held:
+            limit -= limit // 2
+        if self._admission.fast >= limit:
             self._capacity.clear()
         else:
             self._capacity.set()
