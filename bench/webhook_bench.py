@@ -8,12 +8,17 @@ One receiver for every measurement: nginx (Debian) with one worker answering `re
 3. the sender itself (Kafka in, one worker in this process, attempt logs out) delivering a backlog
    of N jobs, then a paced load whose event-time to 2xx latency is the latency the pipeline adds.
 Runs are short (seconds). Environment: BENCH_N, BENCH_C, BENCH_PACED_RATE, BENCH_PACED_SECONDS,
-KAFKA_BOOTSTRAP_SERVERS.
+KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase.
+
+Besides the rate, the sender's CPU per delivered job in the backlog phase is printed (this
+process's CPU time, the sender's and the benchmark's polling, divided by the jobs delivered): far
+less sensitive than the rate to other load on a shared machine.
 """
 
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import json
 import logging
 import os
@@ -209,6 +214,7 @@ class SenderResult:
     """What the sender achieved."""
 
     rate: float
+    cpu_us_per_job: float
     attempt_p50_ms: float
     attempt_p99_ms: float
     latency_p50_ms: float
@@ -286,10 +292,7 @@ async def sender(
         stop = asyncio.Event()
         base = _succeeded()
         running = asyncio.create_task(worker.run(stop))
-        await _until(lambda: _succeeded() - base >= 1, 0.005)
-        started, first = time.perf_counter(), _succeeded() - base
-        await _until(lambda: _succeeded() - base >= n, 0.01)
-        rate = (n - first) / (time.perf_counter() - started)
+        rate, cpu_us_per_job = await _backlog(base, n)
         paced = 0
         tick = 0.01
         per_tick = max(1, int(paced_rate * tick))
@@ -315,6 +318,7 @@ async def sender(
     )
     return SenderResult(
         rate=rate,
+        cpu_us_per_job=cpu_us_per_job,
         attempt_p50_ms=_pct(attempts, 50),
         attempt_p99_ms=_pct(attempts, 99),
         latency_p50_ms=_pct(latencies, 50),
@@ -322,6 +326,23 @@ async def sender(
         paced=paced,
         failed=sum(1 for log in logs if not log.succeeded),
     )
+
+
+async def _backlog(base: float, n: int) -> tuple[float, float]:
+    """The backlog's delivery rate and this process's CPU microseconds per delivered job."""
+    await _until(lambda: _succeeded() - base >= 1, 0.005)
+    profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
+    if profile is not None:
+        profile.enable()
+    started, first = time.perf_counter(), _succeeded() - base
+    cpu_started = time.process_time()
+    await _until(lambda: _succeeded() - base >= n, 0.01)
+    rate = (n - first) / (time.perf_counter() - started)
+    cpu_us_per_job = (time.process_time() - cpu_started) * 1e6 / (n - first)
+    if profile is not None:
+        profile.disable()
+        profile.dump_stats(os.environ["BENCH_PROFILE"])
+    return rate, cpu_us_per_job
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -394,6 +415,7 @@ async def main() -> None:
     ):
         _out(f"| {name} | {rate:,.0f} | {rate / limit:.3f} | {rate / aio:.2f} |")
     _out()
+    _out(f"sender backlog: CPU {result.cpu_us_per_job:.0f} us per delivered job")
     _out(
         f"sender backlog: per-attempt HTTP time p50 {result.attempt_p50_ms:.1f} ms, "
         f"p99 {result.attempt_p99_ms:.1f} ms"

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 
 import pytest
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from integrations_common.attempts import AttemptLog, JobStatus
@@ -28,7 +28,7 @@ from integrations_common.delivery import (
 )
 from integrations_common.delivery.oversize import smaller
 from integrations_common.jobs import DeliveryJob
-from integrations_common.kafka import create_producer
+from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.kafka_send import OutgoingRecord
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_testkit.factories import make_event, make_integration, make_job
@@ -364,6 +364,77 @@ async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
     assert headers["x-original-sha256"] == hashlib.sha256(garbage).hexdigest().encode()
     assert b"/" in headers["x-source"]
     assert [log.event_id for log in logs] == ["ev-after-large"]
+
+
+async def test_records_refused_only_for_their_batch_are_sent_again_alone_intact(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    # The dead-letter topic takes at most 20,000 bytes: each dead letter (6,000 bytes and its
+    # headers) fits, but the producer batches them together (its batches are far larger), and
+    # such a batch is refused as too large. Each record then goes alone, whole; none is shrunk.
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    dead_letters = topics.dead_letters(Transport.WEBHOOK)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(dead_letters, 1, 1, topic_configs={"max.message.bytes": "20000"})]
+        )
+    finally:
+        await admin.close()
+    garbage = [bytes([ord("a") + i]) * 6_000 for i in range(8)]
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    worker = _worker(kafka, topics, transport)
+    await ensure_topics(kafka, worker.topic_specs())
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    producer = create_producer(kafka)
+    await producer.start()
+    try:
+        for value in garbage:
+            await producer.send_and_wait(deliveries, value, key=b"k")
+    finally:
+        await producer.stop()
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    async with _running(_worker(kafka, topics, transport)):
+        dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= len(garbage))
+
+    assert sorted(value for value, _ in dead) == garbage
+    assert all("x-truncated" not in headers for _, headers in dead)
+
+
+async def test_a_backlog_beyond_the_fast_lane_is_read_from_kafka_once(
+    kafka_bootstrap_servers: str, topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The fast lane holds 4 jobs and one poll returns all 60: the records beyond the lane are
+    # held until it has room, not read (fetched and unpacked) again from Kafka.
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    read: list[int] = []
+    getmany = AIOKafkaConsumer.getmany
+
+    async def counted(
+        self: AIOKafkaConsumer, *partitions: TopicPartition, **options: object
+    ) -> dict[TopicPartition, list[ConsumerRecord]]:
+        fetched: dict[TopicPartition, list[ConsumerRecord]] = await getmany(
+            self, *partitions, **options
+        )
+        read.extend(r.offset for tp, rs in fetched.items() if tp.topic == deliveries for r in rs)
+        return fetched
+
+    monkeypatch.setattr(AIOKafkaConsumer, "getmany", counted)
+    jobs = [_job(f"ev-{i}", f"int-{i % 6}") for i in range(60)]
+    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    worker = _worker(kafka, topics, transport, concurrency=4, batch_size=2)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, deliveries, jobs)
+    async with _running(worker):
+        values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(jobs))
+
+    assert sorted(log.event_id for log in _logs([v for v, _ in values])) == sorted(
+        job.event.id for job in jobs
+    )
+    assert sorted(job.event.id for job in transport.seen) == sorted(job.event.id for job in jobs)
+    assert len(read) == len(jobs)
 
 
 def test_an_oversized_attempt_log_keeps_everything_but_the_answer() -> None:

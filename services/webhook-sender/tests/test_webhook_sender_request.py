@@ -13,6 +13,7 @@ from integrations_testkit.factories import make_event, make_webhook_job
 from integrations_webhook_sender.request import (
     BodySecret,
     encode_body,
+    encode_webhook_body,
     sign,
     signing_key,
     webhook_body,
@@ -43,6 +44,22 @@ def test_deleted_payload_is_type_and_id_only() -> None:
     assert body["payload"] == {"type": "product", "id": event.data["data"]["id"]}
     assert body["resources"] == json.dumps(body["payload"], separators=(",", ":"))
     assert body["triggered_by"] == "product.deleted"
+
+
+@pytest.mark.parametrize("body_secret", list(BodySecret))
+@pytest.mark.parametrize("event_type", ["order.paid", "product.deleted"])
+@pytest.mark.parametrize("store_id", ["store-1", None])
+def test_the_body_is_encoded_with_the_payload_serialised_once_to_the_same_bytes(
+    body_secret: BodySecret, event_type: str, store_id: str | None
+) -> None:
+    event = make_event(event_type=event_type, store_id=store_id)
+    job = make_webhook_job(URL, event=event)
+    for secret in ("k", None):
+        expected = encode_body(
+            webhook_body(job, url=URL, secret_key=secret, body_secret=body_secret)
+        )
+        encoded = encode_webhook_body(job, url=URL, secret_key=secret, body_secret=body_secret)
+        assert encoded == expected
 
 
 def test_signature_matches_the_reference_library() -> None:

@@ -80,6 +80,29 @@ def encode_body(body: dict[str, Any]) -> bytes:
     return _json(body).encode()
 
 
+def encode_webhook_body(
+    job: DeliveryJob, *, url: str, secret_key: str | None, body_secret: BodySecret
+) -> bytes:
+    """Exactly `encode_body(webhook_body(...))`, with the payload serialised once, not twice.
+
+    The payload appears twice in the body: as `resources` (its compact JSON, as a string) and as
+    `payload`; that JSON is spliced in as the value of `payload`, the keys before and after it
+    being encoded around it in the same order. Compact JSON of a dict is `{` + its members
+    joined by `,` + `}`, so the splice gives the same bytes.
+    """
+    body = webhook_body(job, url=url, secret_key=secret_key, body_secret=body_secret)
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    side = before
+    for key, value in body.items():
+        if key == "payload":
+            side = after
+        else:
+            side[key] = value
+    head, tail = _json(before), _json(after)  # both hold keys: `id` before, `org_id` after
+    return f'{head[:-1]},"payload":{body["resources"]},{tail[1:]}'.encode()
+
+
 def signing_key(secret_key: str) -> bytes:
     """The HMAC key for a configured secret (see the module docstring)."""
     if secret_key.startswith(STANDARD_WEBHOOKS_PREFIX):

@@ -33,7 +33,7 @@ from integrations_webhook_sender.errors import (
     ReceiverFailedError,
     ReceiverGoneError,
 )
-from integrations_webhook_sender.request import encode_body, webhook_body, webhook_headers
+from integrations_webhook_sender.request import encode_webhook_body, webhook_headers
 from integrations_webhook_sender.settings import HttpSettings
 from integrations_webhook_sender.ssrf import AddressPolicy, GuardedResolver
 
@@ -168,8 +168,8 @@ class WebhookTransport:
             raise InvalidDestinationError("The integration has no url")
         url = self._destination(raw_url)
         secret = self._secret(configuration.get("secret_key"))
-        body = encode_body(
-            webhook_body(job, url=raw_url, secret_key=secret, body_secret=self._http.body_secret)
+        body = encode_webhook_body(
+            job, url=raw_url, secret_key=secret, body_secret=self._http.body_secret
         )
         headers = webhook_headers(
             job=job,

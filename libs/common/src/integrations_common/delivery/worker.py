@@ -56,7 +56,7 @@ from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTran
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
-from integrations_common.kafka_send import OutgoingRecord, send_all
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings, Transport
 from integrations_common.topic_catalogue import delivery_topic_specs
 from integrations_common.tracing import TRACING, job_traceparents
@@ -72,6 +72,13 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
+# The producer's batch size per partition (aiokafka's default is 16 KB). An attempt log carries
+# the event (2 KB and more), so 16 KB batches filled after a few logs and the other writers of
+# that partition waited for the batch in flight, woke, and mostly waited again: profiled under
+# `make bench-webhook` this was the sender's largest cost. Far below Kafka's default
+# `message.max.bytes` (1 MB); should a topic take less, a record refused as too large is sent
+# again alone before it is shrunk (`_produce_all`).
+_MAX_BATCH_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -129,6 +136,7 @@ class DeliveryWorker:
         )
         self._tracker = OffsetTracker()
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
+        self._held: dict[TopicPartition, list[ConsumerRecord]] = {}
         self._pointer_paused: set[TopicPartition] = set()
         self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
@@ -143,6 +151,7 @@ class DeliveryWorker:
         self._commit_lock = asyncio.Lock()
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
+        self._partitioner = CachedPartitioner()
         self._versions = NewestVersions()
         self._ready = False
         self._label = transport.value
@@ -169,7 +178,7 @@ class DeliveryWorker:
             created = await ensure_topics(self._kafka, self.topic_specs())
             if created:
                 logger.info("created topics", extra={"topics": created})
-        producer = create_producer(self._kafka)
+        producer = create_producer(self._kafka, max_batch_size=_MAX_BATCH_BYTES)
         consumer = create_consumer(
             self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
         )
@@ -209,6 +218,9 @@ class DeliveryWorker:
                     await asyncio.wait({capacity, stopping}, return_when=asyncio.FIRST_COMPLETED)
                     capacity.cancel()
                     continue
+                if self._held:
+                    self._dispatch_held(consumer)
+                    continue
                 room = self._settings.concurrency - self._admission.fast
                 fetched = await consumer.getmany(
                     timeout_ms=self._settings.poll_timeout_ms, max_records=max(room, _READ_AHEAD)
@@ -217,6 +229,24 @@ class DeliveryWorker:
                     self._dispatch(consumer, fetched)
         finally:
             stopping.cancel()
+
+    def _dispatch_held(self, consumer: AIOKafkaConsumer) -> None:
+        """Admit the records held back when the fast lane was full (`_hold`), before any poll."""
+        held, self._held = self._held, {}
+        assigned = consumer.assignment()
+        self._dispatch(consumer, {tp: rs for tp, rs in held.items() if tp in assigned})
+
+    def _hold(self, tp: TopicPartition, records: list[ConsumerRecord], index: int) -> None:
+        """The fast lane is full: keep `tp`'s records from `index` on until it has room.
+
+        They used to be read again (a seek back to them): the next poll fetched and unpacked
+        them once more, about 5 records read per job delivered under a backlog. Held records
+        go first once the lane has room, and no poll happens while any are held (the lane is
+        full until then), so the consumer's position stays just past them. At most one poll's
+        records are held; a revoked partition's are dropped (they are not tracked, so its
+        committed offset stays at or before them).
+        """
+        self._held[tp] = records[index:]
 
     def _dispatch(
         self, consumer: AIOKafkaConsumer, fetched: dict[TopicPartition, list[ConsumerRecord]]
@@ -253,7 +283,7 @@ class DeliveryWorker:
     ) -> None:
         """Admit or set aside a deliveries or tier partition's records, in order."""
         tier = self._tiers.get(tp.topic)
-        for record in records:
+        for index, record in enumerate(records):
             key = _key(record)
             if tier is None and key is not None and record.value is not None:
                 # First attempts are due at once: decide on the key, before parsing.
@@ -262,7 +292,7 @@ class DeliveryWorker:
                     self._note_aside(tp, record.offset, key, reason, aside)
                     continue
                 if self._admission.fast >= self._settings.concurrency:
-                    consumer.seek(tp, record.offset)  # the fast lane is full: read it later
+                    self._hold(tp, records, index)  # the fast lane is full: admit it later
                     return
             job = self._read(tp, record)
             if job is None:
@@ -276,7 +306,7 @@ class DeliveryWorker:
                 self._note_aside(tp, record.offset, key, reason, aside)
                 continue
             if self._admission.fast >= self._settings.concurrency:
-                consumer.seek(tp, record.offset)  # the fast lane is full: read it again later
+                self._hold(tp, records, index)  # the fast lane is full: admit it later
                 return
             if tier is not None and job.not_before is not None:
                 lag = (now - job.not_before).total_seconds()
@@ -580,8 +610,17 @@ class DeliveryWorker:
         self._gate()
 
     def _gate(self) -> None:
-        """Reading goes on while the fast lane has room."""
-        if self._admission.fast >= self._settings.concurrency:
+        """Reading goes on while the fast lane has room.
+
+        While records are held (`_hold`), it goes on only once half the lane is free: admitted
+        as soon as one batch finished, they would make one-job batches (a few jobs spread over
+        many integrations), and the work per batch would be paid per job. A poll used to give
+        that pause, by reading them again.
+        """
+        limit = self._settings.concurrency
+        if self._held:
+            limit -= limit // 2
+        if self._admission.fast >= limit:
             self._capacity.clear()
         else:
             self._capacity.set()
@@ -738,26 +777,44 @@ class DeliveryWorker:
     async def _produce_all(self, records: list[OutgoingRecord]) -> None:
         """Write records and wait for every acknowledgement, retrying until Kafka takes them.
 
-        A record refused as too large is replaced by a smaller one (`oversize.smaller`): it would
-        be refused forever and stall the partition. Only records not yet taken are sent again.
+        A record refused as too large may have been refused for the batch it shared with others
+        (a topic whose `max.message.bytes` is below `_MAX_BATCH_BYTES`): it is sent again alone,
+        in a batch of its own. Refused alone, it is replaced by a smaller one
+        (`oversize.smaller`): it would be refused forever and stall the partition. Only records
+        not yet taken are sent again.
         """
         producer = self._producer
         if producer is None:
             raise RuntimeError("the worker is not running")
-        pending = list(records)
+        pending = [(record, False) for record in records]  # (record, to be sent alone)
         while pending:
-            results = await send_all(producer, pending)
-            failed: list[OutgoingRecord] = []
+            together = [record for record, alone in pending if not alone]
+            alone = [record for record, alone in pending if alone]
+            if alone:
+                sent, sent_alone = await asyncio.gather(
+                    send_all(producer, together), send_all(producer, alone, self._partitioner)
+                )
+            else:
+                sent, sent_alone = await send_all(producer, together), []
+            pending = [
+                *((record, False) for record in together),
+                *((record, True) for record in alone),
+            ]
+            results = [*sent, *sent_alone]
+            failed: list[tuple[OutgoingRecord, bool]] = []
             transient = False
-            for record, result in zip(pending, results, strict=True):
+            for (record, was_alone), result in zip(pending, results, strict=True):
                 if isinstance(result, MessageSizeTooLargeError):
+                    if not was_alone and record.size < _MAX_BATCH_BYTES:
+                        failed.append((record, True))  # perhaps refused for its batch-mates
+                        continue
                     logger.warning(
                         "a record was refused as too large; sending a smaller one",
                         extra={"topic": record.topic, "bytes": len(record.value or b"")},
                     )
-                    failed.append(smaller(record, logs_topic=self._topics.logs))
+                    failed.append((smaller(record, logs_topic=self._topics.logs), False))
                 elif isinstance(result, KafkaError):
-                    failed.append(record)
+                    failed.append((record, was_alone))
                     transient = True
                 elif result is not None:
                     raise result
@@ -849,6 +906,7 @@ class DeliveryWorker:
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
         tps = list(revoked)
         for tp in tps:
+            self._held.pop(tp, None)
             handle = self._paused.pop(tp, None)
             if handle is not None:
                 handle.cancel()
