@@ -33,7 +33,7 @@ from bench.job_size import order
 from bench.report import LOCAL_STORE, machine, store_description, with_section
 from integrations_api.log_writer.worker import LogWriter
 from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
+from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION, created_fields
 from integrations_api.logs.models import job_resource
 from integrations_api.logs.store import LogStore
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
@@ -268,16 +268,7 @@ def raw_job_upserts(logs: list[AttemptLog]) -> list[UpdateOne]:
     updates = []
     for job_id, attempts in by_job.items():
         first = attempts[0]
-        created = {
-            "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
-            "integration_id": first.integration_id,
-            "org_id": first.org_id,
-            "store_id": first.store_id,
-            "event_id": first.event_id,
-            "event_type": first.event_type,
-            "transport": first.transport.value,
-            "created_at": first.routed_at,
-        }
+        created = created_fields(first)
         outcomes = {
             f"outcomes.a{log.attempt}": {"status": log.job_status.value, "code": log.status_code}
             for log in attempts

@@ -85,7 +85,8 @@ def log_document(log: AttemptLog) -> dict[str, Any]:
     return document
 
 
-def _created(first: AttemptLog) -> dict[str, Any]:
+def created_fields(first: AttemptLog) -> dict[str, Any]:
+    """The fields a job document gets once, from its first attempt seen."""
     return {
         "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
         "integration_id": first.integration_id,
@@ -123,7 +124,7 @@ def job_update(attempts: Sequence[AttemptLog]) -> UpdateOne:
     return UpdateOne(
         {"_id": first.job_id},
         {
-            "$setOnInsert": _created(first),
+            "$setOnInsert": created_fields(first),
             "$max": {
                 "attempts": max(log.attempt for log in attempts),
                 "updated_at": max(log.finished_at for log in attempts),
@@ -142,7 +143,7 @@ def job_write(attempts: Sequence[AttemptLog]) -> InsertOne[dict[str, Any]] | Upd
     return InsertOne(
         {
             "_id": log.job_id,
-            **_created(log),
+            **created_fields(log),
             "attempts": 1,
             "updated_at": log.finished_at,
             "outcomes": {outcome_key(1): _outcome(log)},
