@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,6 +51,7 @@ STORE_ID = "noisy-store"
 ORG_ID = "noisy-org"
 SECTION = "## Noisy neighbours"
 TERMINAL = ("succeeded", "failed")
+_WINDOW_S = 2  # healthy p99 is also reported per window of emission, to see when it rises
 
 
 @dataclass(frozen=True)
@@ -288,6 +290,7 @@ class Phase:
     bad_attempts_logged: int = 0
     rss_peak_mib: dict[str, float] = field(default_factory=dict)
     rss_by_minute: list[dict[str, float]] = field(default_factory=list)
+    p99_by_window_ms: list[float] = field(default_factory=list)
 
 
 def run_config(sqs_endpoint: str, extra_env: dict[str, str]) -> RunConfig:
@@ -349,12 +352,16 @@ async def phase(
     webhook_ms: list[float] = []
     queue_ms: list[float] = []
     queue_jobs = {job_id_for(e, i) for e in events for i in healthy[webhooks:]}
+    started = min((generator.sent[e] for e in events), default=0.0)
+    windows: dict[int, list[float]] = defaultdict(list)
     for job, event in healthy_jobs.items():
         at = logs.succeeded_at(job)
         if at is not None:
             ms = (at - generator.sent[event]) * 1000
             latencies.append(ms)
             (queue_ms if job in queue_jobs else webhook_ms).append(ms)
+            if job not in queue_jobs:
+                windows[int((generator.sent[event] - started) // _WINDOW_S)].append(ms)
     finals = [logs.final(j) for j in bad_jobs]
     return Phase(
         healthy_jobs=len(healthy_jobs),
@@ -373,6 +380,7 @@ async def phase(
         rss_by_minute=[
             {k: round(v, 1) for k, v in sample.items()} for _, sample in meter.samples[::60]
         ],
+        p99_by_window_ms=[round(percentile(windows[w], 99), 1) for w in sorted(windows)],
     )
 
 

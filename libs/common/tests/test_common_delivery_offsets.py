@@ -39,3 +39,19 @@ async def test_drain_waits_for_records_in_flight() -> None:
     assert await tracker.drain([TP], timeout=0.01)
     tracker.forget([TP])
     assert tracker.committable() == {}
+
+
+async def test_a_set_aside_run_starts_and_finishes_in_one_call() -> None:
+    tracker = OffsetTracker()
+    tracker.start(TP, 3)
+    tracker.start_many(TP, [5, 4, 6])
+    tracker.start_many(TP, [])
+    assert tracker.in_flight(TP) == 4
+    tracker.finish(TP, 3)
+    assert tracker.committable() == {TP: 4}
+    tracker.finish_many(TP, [4, 5])
+    assert tracker.committable() == {TP: 6}
+    assert not await tracker.drain([TP], timeout=0.01)
+    tracker.finish_many(TP, [6])
+    assert tracker.committable() == {TP: 7}
+    assert await tracker.drain([TP], timeout=0.01)

@@ -42,6 +42,17 @@ class OffsetTracker:
         if state.next_offset is None or offset + 1 > state.next_offset:
             state.next_offset = offset + 1
 
+    def start_many(self, tp: TopicPartition, offsets: list[int]) -> None:
+        """Records are being processed (one call for many: a set-aside run is large)."""
+        if not offsets:
+            return
+        state = self._partition(tp)
+        state.in_flight.update(offsets)
+        state.drained.clear()
+        highest = max(offsets) + 1
+        if state.next_offset is None or highest > state.next_offset:
+            state.next_offset = highest
+
     def skip(self, tp: TopicPartition, offset: int) -> None:
         """A record needs no processing (it is done as soon as those before it are)."""
         self.start(tp, offset)
@@ -53,6 +64,15 @@ class OffsetTracker:
         if state is None:
             return
         state.in_flight.discard(offset)
+        if not state.in_flight:
+            state.drained.set()
+
+    def finish_many(self, tp: TopicPartition, offsets: list[int]) -> None:
+        """Records' outcomes are durable (one call for many)."""
+        state = self._partitions.get(tp)
+        if state is None:
+            return
+        state.in_flight.difference_update(offsets)
         if not state.in_flight:
             state.drained.set()
 

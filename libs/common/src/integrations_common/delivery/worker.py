@@ -72,6 +72,11 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
+# Bytes one fetch may bring per partition. Reading through a queued burst of one integration
+# (100,000 jobs) to reach another's took about half the CPU with 8 MiB as with 2 MiB (0.5-0.8 s
+# against 0.9-1.4 s; docs/benchmarks.md, "Noisy neighbours"); a fetch's total stays under
+# aiokafka's `fetch_max_bytes` (50 MiB) whatever the partition count.
+_FETCH_BYTES = 8 * 1024 * 1024
 # The producer's batch size per partition (aiokafka's default is 16 KB). An attempt log carries
 # the event (2 KB and more), so 16 KB batches filled after a few logs and the other writers of
 # that partition waited for the batch in flight, woke, and mostly waited again: profiled under
@@ -180,7 +185,7 @@ class DeliveryWorker:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka, max_batch_size=_MAX_BATCH_BYTES)
         consumer = create_consumer(
-            self._kafka, group_id=self._group, max_partition_fetch_bytes=2 * 1024 * 1024
+            self._kafka, group_id=self._group, max_partition_fetch_bytes=_FETCH_BYTES
         )
         side = create_consumer(self._kafka, group_id=None, max_partition_fetch_bytes=1024 * 1024)
         consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
@@ -281,15 +286,28 @@ class DeliveryWorker:
         admitted: dict[str, list[_Record]],
         aside: dict[tuple[TopicPartition, str], list[int]],
     ) -> None:
-        """Admit or set aside a deliveries or tier partition's records, in order."""
+        """Admit or set aside a deliveries or tier partition's records, in order.
+
+        A key set aside once in this pass is set aside for the rest of it (nothing it depends
+        on changes before the pass returns to the event loop), so a burst of one integration
+        costs a dictionary look-up per record: no decoding, no admission check.
+        """
         tier = self._tiers.get(tp.topic)
+        set_aside: dict[bytes, list[int]] = {}
         for index, record in enumerate(records):
+            raw = record.key
+            if tier is None and raw and record.value is not None:
+                offsets = set_aside.get(raw)
+                if offsets is not None:
+                    offsets.append(record.offset)
+                    continue
             key = _key(record)
             if tier is None and key is not None and record.value is not None:
                 # First attempts are due at once: decide on the key, before parsing.
                 reason = self._admission.aside_reason(key)
                 if reason is not None:
-                    self._note_aside(tp, record.offset, key, reason, aside)
+                    set_aside[raw] = self._note_aside(tp, key, reason, aside)
+                    set_aside[raw].append(record.offset)
                     continue
                 if self._admission.fast >= self._settings.concurrency:
                     self._hold(tp, records, index)  # the fast lane is full: admit it later
@@ -303,7 +321,7 @@ class DeliveryWorker:
             key = job.integration.id
             reason = self._admission.aside_reason(key)
             if reason is not None:
-                self._note_aside(tp, record.offset, key, reason, aside)
+                self._note_aside(tp, key, reason, aside).append(record.offset)
                 continue
             if self._admission.fast >= self._settings.concurrency:
                 self._hold(tp, records, index)  # the fast lane is full: admit it later
@@ -318,19 +336,19 @@ class DeliveryWorker:
     def _note_aside(
         self,
         tp: TopicPartition,
-        offset: int,
         key: str,
         reason: str,
         aside: dict[tuple[TopicPartition, str], list[int]],
-    ) -> None:
-        self._tracker.start(tp, offset)
+    ) -> list[int]:
+        """`key`'s jobs on `tp` go to the slow lane: the list their offsets are added to."""
         if reason == "full":
             self._admission.set_aside(key)
-        aside[(tp, key)].append(offset)
+        return aside[(tp, key)]
 
     def _buffer_aside(self, aside: dict[tuple[TopicPartition, str], list[int]]) -> None:
         """Collect set-aside offsets for a moment, so one pointer covers many polls."""
         for entry, offsets in aside.items():
+            self._tracker.start_many(entry[0], offsets)
             self._aside.setdefault(entry, []).extend(offsets)
             self._aside_count += len(offsets)
         if self._aside_count >= _POINTER_SPAN:
@@ -354,8 +372,7 @@ class DeliveryWorker:
         await self._produce_all(
             [OutgoingRecord(self._slow, key.encode(), p.encode(), header) for p in pointers]
         )
-        for offset in offsets:
-            self._tracker.finish(tp, offset)
+        self._tracker.finish_many(tp, offsets)
         metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
         self._commit_wanted.set()
 
