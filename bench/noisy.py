@@ -309,6 +309,9 @@ def sender_env(args: argparse.Namespace) -> dict[str, str]:
     for prefix in ("WEBHOOK_SENDER_", "QUEUE_SENDER_"):
         env[f"{prefix}DELIVERY__RETRY_SCHEDULE"] = args.retry_schedule
         env[f"{prefix}LOG_LEVEL"] = "WARNING"
+        for setting in args.delivery:
+            name, _, value = setting.partition("=")
+            env[f"{prefix}DELIVERY__{name.upper()}"] = value
     return env
 
 
@@ -882,6 +885,13 @@ def main() -> None:
     parser.add_argument("--drain", type=float, default=300, help="max seconds to wait for logs")
     parser.add_argument("--burst", type=int, default=100_000, help="queued jobs in the burst")
     parser.add_argument("--retry-schedule", default="2s,5s")
+    parser.add_argument(
+        "--delivery",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="a senders' delivery setting, e.g. skip_rate_per_s=0 (repeatable)",
+    )
     parser.add_argument("--no-docs", dest="write_docs", action="store_false")
     parser.add_argument(
         "--render", nargs="+", type=Path, help="only write the docs section from result.json files"

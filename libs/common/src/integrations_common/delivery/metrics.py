@@ -79,6 +79,12 @@ OPEN_CIRCUITS = Gauge(
     "Integrations whose circuit is open (jobs skip to the next tier without a request).",
     ["transport"],
 )
+SKIP_WAIT = Counter(
+    "integrations_delivery_skip_wait_seconds",
+    "Time open-circuit skips waited for their pace (delivery.skip_rate_per_s); rising steadily: "
+    "failing destinations send more than the pace lets through.",
+    ["transport"],
+)
 DEAD_LETTERS = Counter(
     "integrations_delivery_dead_letters",
     "Jobs written to the dead-letter topic (schedule exhausted, gave up, or unreadable).",

@@ -59,6 +59,15 @@ class DeliverySettings(BaseModel):
     breaker_max_open_s: float = Field(
         default=600.0, gt=0, description="Cap of the open time, which doubles per failed probe."
     )
+    skip_rate_per_s: float = Field(
+        default=500.0,
+        ge=0,
+        description=(
+            "Skips of open circuits (each writes a log and a retry record) per second per "
+            "process, so a failing destination's waves of skips cannot starve healthy "
+            "deliveries; 0 = unpaced."
+        ),
+    )
     max_retry_after_s: float = Field(
         default=86_400.0, gt=0, description="Longest receiver Retry-After that is honoured."
     )

@@ -50,6 +50,7 @@ from integrations_common.delivery.disposition import (
 )
 from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import smaller
+from integrations_common.delivery.pacing import Pacer
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
@@ -67,6 +68,7 @@ Clock = Callable[[], datetime]
 
 
 _READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
+_SKIP_BURST = 64  # open-circuit skips let through at once before their pace applies
 _SKIP_FACTOR = 8  # an open circuit's jobs (skipped, no request) may be held to 8x the limit
 _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at once
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
@@ -134,6 +136,9 @@ class DeliveryWorker:
             max_open_seconds=settings.breaker_max_open_s,
         )
         self._slow = slow_topic(self._deliveries)
+        self._skip_pacer = Pacer(
+            rate=settings.skip_rate_per_s, burst=max(settings.batch_size, _SKIP_BURST)
+        )
         self._admission = Admission(
             integration_limit=settings.integration_concurrency,
             slow_lane_limit=settings.slow_lane_concurrency,
@@ -722,6 +727,11 @@ class DeliveryWorker:
                 outcomes.append(None)
             else:
                 outcomes.append(self._circuit_open(key))
+        skipped = len(batch) - len(allowed)
+        if skipped:
+            waited = await self._skip_pacer.take(skipped)
+            if waited:
+                metrics.SKIP_WAIT.labels(self._label).inc(waited)
         started = self._clock()
         traceparents = None if spans is None else spans.traceparents([i.job for i in batch])
         attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
