@@ -2,31 +2,44 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix
 from tests.e2e.clients import kafka_producer, running_platform
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver
 
 
 @pytest.fixture(scope="session")
-def new_run(kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str) -> RunFactory:
+def new_run(
+    kafka_bootstrap_servers: str, mongodb_uri: str, sqs_endpoint_url: str
+) -> Iterator[RunFactory]:
     """Makes isolated runs on the test's servers (`new_run(extra_env)`): each with its own
-    topics, database and consumer groups."""
+    topics, database and consumer groups. Their topics are deleted at the end of the session
+    (a long-lived local Kafka otherwise gathers thousands, and restarts slowly)."""
+    made: list[RunConfig] = []
 
     def make(extra_env: dict[str, str] | None = None) -> RunConfig:
-        return RunConfig(
+        run = RunConfig(
             kafka_bootstrap_servers=kafka_bootstrap_servers,
             mongodb_uri=mongodb_uri,
             sqs_endpoint_url=sqs_endpoint_url,
             extra_env=extra_env or {},
         )
+        made.append(run)
+        return run
 
-    return make
+    yield make
+    for run in made:
+        with contextlib.suppress(KafkaError, OSError, TimeoutError):
+            asyncio.run(delete_topics(kafka_bootstrap_servers, f"{topic_prefix(run.topics)}."))
 
 
 @pytest.fixture(scope="session")

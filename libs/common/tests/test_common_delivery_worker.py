@@ -25,6 +25,7 @@ from integrations_common.delivery import (
     DeliveryOutcome,
     DeliverySettings,
     DeliveryWorker,
+    metrics,
 )
 from integrations_common.delivery.oversize import smaller
 from integrations_common.jobs import DeliveryJob
@@ -254,6 +255,42 @@ async def test_circuit_opens_and_offsets_are_committed(
     )
     assert committed == 5
     assert TopicPartition(deliveries, 0) in offsets or TopicPartition(deliveries, 1) in offsets
+
+
+async def test_skips_of_an_open_circuit_wait_for_their_pace_and_none_is_lost(
+    kafka_bootstrap_servers: str, topics: TopicSettings
+) -> None:
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+    failing = ScriptedTransport(
+        lambda job: DeliveryOutcome(succeeded=False, error_detail="Connection refused")
+    )
+    worker = _worker(
+        kafka,
+        topics,
+        failing,
+        retry_schedule="30s",
+        breaker_failure_threshold=1,
+        batch_size=8,
+        skip_rate_per_s=20,
+    )
+    waited = metrics.SKIP_WAIT.labels("webhook")._value.get()
+    jobs = [_job(f"ev-{i}") for i in range(120)]
+    async with _running(worker):
+        await _publish(kafka, topics.deliveries(Transport.WEBHOOK), jobs)
+        values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= 120, timeout=90)
+        retries = await _read_all(
+            kafka,
+            f"{topics.deliveries(Transport.WEBHOOK)}.retry.30s",
+            until=lambda v: len(v) >= 120,
+        )
+
+    logs = _logs([v for v, _ in values])
+    assert {log.job_id for log in logs} == {job.job_id for job in jobs}
+    skipped = [log for log in logs if log.error_detail and "circuit is open" in log.error_detail]
+    assert len(skipped) == 120 - len(failing.seen)
+    assert len(skipped) > 64  # more than one burst, so some skips waited for their pace
+    assert len(retries) == 120
+    assert metrics.SKIP_WAIT.labels("webhook")._value.get() > waited
 
 
 async def test_a_replay_is_attempted_while_the_circuit_is_open(
