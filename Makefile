@@ -99,3 +99,7 @@ browser: ## Install headless Chromium + chromedriver (Debian packages) for the c
 .PHONY: bench-noisy
 bench-noisy: install infra-up ## Noisy neighbours: bad endpoints vs healthy p99, burst fairness; docs/benchmarks.md.
 	.venv/bin/python -m bench.noisy $(NOISY_ARGS)
+
+.PHONY: bench-burst
+bench-burst: install infra-up ## A queued burst of one integration: the others' first attempt and CPU, by fetch size.
+	.venv/bin/python -m bench.burst_bench $(BURST_ARGS)

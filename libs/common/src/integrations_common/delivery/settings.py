@@ -43,6 +43,15 @@ class DeliverySettings(BaseModel):
         ge=0,
         description="After jobs were set aside for want of room, newer ones follow them this long.",
     )
+    fetch_partition_bytes: int = Field(
+        default=8 * 1024 * 1024,
+        ge=64 * 1024,
+        description=(
+            "Bytes one fetch may bring per partition (a fetch in all stays under aiokafka's "
+            "50 MiB). Larger reads through a queued burst with less CPU: `python -m "
+            "bench.burst_bench` (docs/benchmarks.md)."
+        ),
+    )
     poll_timeout_ms: int = Field(default=200, ge=1, description="Longest wait for new records.")
     consumer_group: str | None = Field(
         default=None, description="Kafka consumer group; default integrations-<transport>-sender."

@@ -74,11 +74,6 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
-# Bytes one fetch may bring per partition. Reading through a queued burst of one integration
-# (100,000 jobs) to reach another's took about half the CPU with 8 MiB as with 2 MiB (0.5-0.8 s
-# against 0.9-1.4 s; docs/benchmarks.md, "Noisy neighbours"); a fetch's total stays under
-# aiokafka's `fetch_max_bytes` (50 MiB) whatever the partition count.
-_FETCH_BYTES = 8 * 1024 * 1024
 # The producer's batch size per partition (aiokafka's default is 16 KB). An attempt log carries
 # the event (2 KB and more), so 16 KB batches filled after a few logs and the other writers of
 # that partition waited for the batch in flight, woke, and mostly waited again: profiled under
@@ -190,7 +185,9 @@ class DeliveryWorker:
                 logger.info("created topics", extra={"topics": created})
         producer = create_producer(self._kafka, max_batch_size=_MAX_BATCH_BYTES)
         consumer = create_consumer(
-            self._kafka, group_id=self._group, max_partition_fetch_bytes=_FETCH_BYTES
+            self._kafka,
+            group_id=self._group,
+            max_partition_fetch_bytes=self._settings.fetch_partition_bytes,
         )
         side = create_consumer(self._kafka, group_id=None, max_partition_fetch_bytes=1024 * 1024)
         consumer.subscribe(topics=self.topics, listener=_Rebalance(self))
