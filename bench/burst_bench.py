@@ -124,7 +124,7 @@ async def one_round(
 async def run(args: argparse.Namespace) -> None:
     kafka = KafkaSettings(bootstrap_servers=args.kafka)
     sides = {
-        f"{mib} MiB": {"fetch_partition_bytes": int(mib * 1024 * 1024)} for mib in args.fetch_mib
+        f"{mib:g} MiB": {"fetch_partition_bytes": int(mib * 1024 * 1024)} for mib in args.fetch_mib
     }
     figures: dict[str, list[dict[str, float]]] = {name: [] for name in sides}
     controls: list[dict[str, float]] = []
