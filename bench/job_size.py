@@ -18,14 +18,14 @@ from typing import Any
 import bson
 from pydantic import SecretStr
 
-from integrations_api.log_writer.sink import write_attempts
 from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.settings import MongoSettings
+from integrations_common.store.mongo import create_client
+from integrations_log_writer.sink import write_attempts
 
 
 def order(items: int) -> dict[str, Any]:

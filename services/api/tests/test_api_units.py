@@ -7,11 +7,12 @@ from pydantic import SecretStr
 
 from integrations_api.auth.service import tenant_from_claims
 from integrations_api.errors import AuthenticationError
-from integrations_api.integrations.secrets import masked_view, seal
+from integrations_api.integrations.secrets import seal
 from integrations_api.integrations.validation import validate_configuration, validate_observes
 from integrations_api.pagination import Page
 from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.store.masking import masked_view
 from integrations_common.tenancy import Tenant
 
 pytestmark = pytest.mark.unit

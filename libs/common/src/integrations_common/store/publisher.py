@@ -15,12 +15,12 @@ import logging
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from integrations_api.integrations.records import IntegrationRecord
-from integrations_api.integrations.store import IntegrationStore
-from integrations_api.mongo import raise_if_cancelled
 from integrations_common.errors import BrokerUnavailableError, StoreUnavailableError
 from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
 from integrations_common.settings import TopicSettings
+from integrations_common.store.integrations import IntegrationStore
+from integrations_common.store.mongo import raise_if_cancelled
+from integrations_common.store.records import IntegrationRecord
 from integrations_common.tracing import current_headers
 
 logger = logging.getLogger(__name__)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 from importlib.metadata import version
 
-from integrations_api.log_writer.worker import Readiness, run_log_writer
-from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_common.runner import run
+from integrations_log_writer.settings import LogWriterSettings
+from integrations_log_writer.worker import Readiness, run_log_writer
 
 
 def main() -> None:
@@ -20,7 +20,7 @@ def main() -> None:
 
     run(
         service="integrations-log-writer",
-        version=version("integrations-api"),
+        version=version("integrations-log-writer"),
         log_level=settings.log_level,
         ops=settings.ops,
         worker=worker,

@@ -3,8 +3,8 @@ it stores, and disables an integration whose every attempt has failed for `faili
 that has at least `min_failed_jobs` jobs that failed for good.
 
 The log writer sees every attempt's outcome, in order per job, with no extra topic or consumer;
-it already writes the store, and it runs in the same package as the API's publisher, so the
-change is published exactly as an API update (config topic, then `integration.updated`).
+it already writes the store, and it publishes the change with the API's own publisher
+(`integrations_common.store`), exactly as an API update (config topic, then `integration.updated`).
 """
 
 from __future__ import annotations
@@ -14,13 +14,21 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from integrations_api.health.store import HealthStore
-from integrations_api.integrations.service import disable_failing
-from integrations_api.integrations.store import IntegrationStore
-from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_common.attempts import AttemptLog, JobStatus
+from integrations_common.errors import PermanentError
+from integrations_common.store.events import Change, queued_event
+from integrations_common.store.health import HealthStore
+from integrations_common.store.integrations import MAX_WRITE_ATTEMPTS, IntegrationStore
+from integrations_common.store.publisher import ConfigPublisher
+from integrations_common.store.records import IntegrationRecord, now_ms
+from integrations_common.store.resource import AutoDisabled
 
 logger = logging.getLogger(__name__)
+
+
+class ConcurrentChangeError(PermanentError):
+    """The integration changed concurrently too often to disable it (the next batch tries
+    again)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +64,46 @@ def streaks(logs: Sequence[AttemptLog]) -> dict[str, Streak]:
 
 def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def disable_failing(
+    *,
+    store: IntegrationStore,
+    events_source: str,
+    integration_id: str,
+    failing_since: datetime,
+    failed_jobs: int,
+) -> IntegrationRecord | None:
+    """Disable an enabled integration whose attempts all fail, recording why (as an update:
+    a new version and an `integration.updated` event to publish). None when it is gone or
+    already disabled."""
+    for _ in range(MAX_WRITE_ATTEMPTS):
+        current = await store.raw(integration_id)
+        if current is None or current.deleted or not current.enabled:
+            return None
+        now = now_ms()
+        reason = (
+            f"Every delivery attempt has failed since {failing_since.isoformat()}; "
+            f"{failed_jobs} jobs failed for good. Enable it again once the endpoint works."
+        )
+        disabled = current.model_copy(
+            update={
+                "enabled": False,
+                "auto_disabled": AutoDisabled(
+                    reason=reason,
+                    disabled_at=now,
+                    failing_since=failing_since,
+                    failed_jobs=failed_jobs,
+                ),
+                "version": current.version + 1,
+                "updated_at": now,
+                "pending": True,
+            }
+        )
+        event = queued_event(disabled, Change.UPDATED, events_source)
+        if await store.replace_version(previous=current, record=disabled, event=event):
+            return disabled
+    raise ConcurrentChangeError("The integration is being changed concurrently; try again.")
 
 
 class HealthTracker:
