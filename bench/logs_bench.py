@@ -42,9 +42,10 @@ from integrations_common.kafka import (
     create_producer,
     ensure_topics,
 )
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
 from integrations_common.store.log_documents import JOBS_COLLECTION, LOGS_COLLECTION, created_fields
 from integrations_common.tenancy import Tenant
+from integrations_common.transports import Transport
 from integrations_log_writer.settings import LogWriterSettings
 from integrations_log_writer.worker import LogWriter
 from tests.e2e.harness import REPO

@@ -15,8 +15,9 @@ from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.transport import DeliveryOutcome
 from integrations_common.errors import ConfigurationError
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob
+from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.unit
 
@@ -40,7 +41,7 @@ def _job(event_id: str = "ev-1", attempt: int = 1) -> DeliveryJob:
         org_id="org-1",
         store_id="store-1",
         name="test",
-        integration_type=IntegrationType.WEBHOOK,
+        integration_type=Transport.WEBHOOK,
         observes=["order.paid"],
         configuration={"url": "https://user:pass@receiver.example/hook"},
         version=1,

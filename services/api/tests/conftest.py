@@ -31,8 +31,9 @@ from integrations_api.settings import (
 from integrations_common.attempts import AttemptLog
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, generate_key
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
 from integrations_common.store.mongo import create_client
+from integrations_common.transports import Transport
 from integrations_log_writer.sink import write_attempts
 from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique
 from integrations_testkit.kafka_tools import unique_topics as testkit_unique_topics

@@ -15,10 +15,10 @@ from pydantic import SecretStr
 from conftest import QueueFactory, StompEndpoint, unique_name
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import DeliverySettings
-from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings
+from integrations_common.transports import Transport
 from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
 from integrations_queue_sender.worker import build_workers, run_workers
 from integrations_testkit.factories import (
@@ -168,7 +168,7 @@ async def test_a_broker_that_is_down_gets_its_message_after_the_retry_delay(
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, listen_port=closed_port())
     integration = make_integration(
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box,
             addresses=[f"stomp://127.0.0.1:{proxy.port}"],

@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import job_id_for
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 
@@ -36,15 +36,11 @@ async def test_matching_rules(
     until: Until,
 ) -> None:
     store_hook = make_snapshot(store_id="A")
-    store_sqs = make_snapshot(
-        store_id="A", observes=["order.*"], integration_type=IntegrationType.AWS_SQS
-    )
-    disabled_stomp = make_snapshot(
-        store_id="A", enabled=False, integration_type=IntegrationType.STOMP
-    )
+    store_sqs = make_snapshot(store_id="A", observes=["order.*"], integration_type=Transport.SQS)
+    disabled_stomp = make_snapshot(store_id="A", enabled=False, integration_type=Transport.STOMP)
     other_store = make_snapshot(store_id="B")
     org_hook = make_snapshot(store_id=None, org_id="org-1", observes=["catalog-release.created"])
-    deleted = make_snapshot(store_id="A", integration_type=IntegrationType.STOMP)
+    deleted = make_snapshot(store_id="A", integration_type=Transport.STOMP)
     for integration in (store_hook, store_sqs, disabled_stomp, other_store, org_hook, deleted):
         await kafka_kit.put_integration(integration)
     await kafka_kit.delete_integration(deleted.id)

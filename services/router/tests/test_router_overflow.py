@@ -21,7 +21,7 @@ from prometheus_client import REGISTRY
 
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 

@@ -12,10 +12,10 @@ from pydantic import SecretStr
 
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 SOURCE = "https://commerce.example/v2"
 T0 = datetime(2026, 11, 28, 5, 0, 0, 123000, tzinfo=UTC)
@@ -67,7 +67,7 @@ def make_event(
 
 def make_integration(
     *,
-    integration_type: IntegrationType = IntegrationType.WEBHOOK,
+    integration_type: Transport = Transport.WEBHOOK,
     configuration: dict[str, Any] | None = None,
     integration_id: str | None = None,
     version: int = 1,
@@ -219,7 +219,7 @@ class StompServer(Protocol):
 def sqs_integration(box: SecretBox, *, url: str) -> IntegrationSnapshot:
     """An `aws_sqs` integration sending to the queue at `url`."""
     return make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
+        integration_type=Transport.SQS, configuration=sqs_configuration(box, url=url)
     )
 
 
@@ -233,7 +233,7 @@ def stomp_integration(
 ) -> IntegrationSnapshot:
     """A `stomp` integration sending to `destination` on `server` (with its login)."""
     return make_integration(
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box,
             addresses=addresses or [f"stomp://{server.host}:{server.port}"],

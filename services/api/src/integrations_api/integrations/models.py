@@ -11,8 +11,8 @@ from pydantic import (
     field_validator,
 )
 
-from integrations_common.integrations import IntegrationType
 from integrations_common.store.resource import ConfigurationJson, Integration
+from integrations_common.transports import Transport
 
 MAX_NAME = 256
 MAX_DESCRIPTION = 4096
@@ -25,9 +25,9 @@ ObservesInput = Annotated[
 ]
 
 
-def canonical_type(value: str) -> IntegrationType:
+def canonical_type(value: str) -> Transport:
     """`aws-sqs` is accepted as an alias of `aws_sqs` (NOTES.md, decision 2)."""
-    return IntegrationType(value.replace("-", "_"))
+    return Transport.from_integration_type(value.replace("-", "_"))
 
 
 def _check_text(value: Any) -> None:
@@ -85,10 +85,10 @@ class STOMPConfigurationObject(_Strict):
     password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
-CONFIGURATION_MODELS: dict[IntegrationType, type[_Strict]] = {
-    IntegrationType.WEBHOOK: WebhookConfigurationObject,
-    IntegrationType.AWS_SQS: AWSSQSConfigurationObject,
-    IntegrationType.STOMP: STOMPConfigurationObject,
+CONFIGURATION_MODELS: dict[Transport, type[_Strict]] = {
+    Transport.WEBHOOK: WebhookConfigurationObject,
+    Transport.SQS: AWSSQSConfigurationObject,
+    Transport.STOMP: STOMPConfigurationObject,
 }
 
 

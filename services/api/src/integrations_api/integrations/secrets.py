@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from integrations_common.integrations import SECRET_FIELDS, IntegrationType
+from integrations_common.integrations import SECRET_FIELDS
 from integrations_common.secret_box import SecretBox, mask
+from integrations_common.transports import Transport
 
 
 def seal(
     *,
     box: SecretBox,
-    integration_type: IntegrationType,
+    integration_type: Transport,
     configuration: dict[str, Any],
     previous: dict[str, Any] | None = None,
     previous_masked: dict[str, str] | None = None,
