@@ -35,7 +35,7 @@ from integrations_testkit.factories import (
     make_event,
     make_integration,
     make_job,
-    sqs_configuration,
+    sqs_integration,
     stomp_configuration,
 )
 
@@ -92,9 +92,7 @@ async def bench_sqs(
         aws_secret_access_key="bench",  # noqa: S106 - ElasticMQ accepts any credentials
     ) as client:
         url = (await client.create_queue(QueueName=f"qs-bench-{uuid.uuid4().hex[:8]}"))["QueueUrl"]
-        integration = make_integration(
-            integration_type=Transport.SQS, configuration=sqs_configuration(box, url=url)
-        )
+        integration = sqs_integration(box, url=url)
         jobs = [make_job(make_event(), integration) for _ in range(messages)]
         messages_: list[dict[str, Any]] = [
             {"MessageBody": message_body(j), "MessageAttributes": message_attributes(j)}

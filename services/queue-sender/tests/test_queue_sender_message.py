@@ -8,22 +8,10 @@ import pytest
 
 from integrations_common.transports import Transport
 from integrations_queue_sender.message import message_body, message_document, resource_id
+from integrations_testkit.contract import QUEUE_MESSAGE_FIELDS
 from integrations_testkit.factories import make_event, make_integration, make_job, make_resource
 
 pytestmark = pytest.mark.unit
-
-STORE_FIELDS = [
-    "data",
-    "datacontenttype",
-    "id",
-    "integrationid",
-    "orgid",
-    "source",
-    "specversion",
-    "storeid",
-    "time",
-    "type",
-]
 
 
 def test_store_level_event_has_exactly_the_spec_fields_in_order() -> None:
@@ -33,7 +21,7 @@ def test_store_level_event_has_exactly_the_spec_fields_in_order() -> None:
         integration_type=Transport.SQS, configuration={}, integration_id="int-1"
     )
     document = message_document(make_job(event, integration))
-    assert list(document) == STORE_FIELDS
+    assert list(document) == list(QUEUE_MESSAGE_FIELDS)
     assert document == {
         "data": resource,
         "datacontenttype": "application/json",
@@ -53,7 +41,7 @@ def test_org_level_event_has_no_storeid() -> None:
     integration = make_integration(integration_type=Transport.SQS, configuration={}, store_id=None)
     document = message_document(make_job(event, integration))
     assert "storeid" not in document
-    assert list(document) == [f for f in STORE_FIELDS if f != "storeid"]
+    assert list(document) == [f for f in QUEUE_MESSAGE_FIELDS if f != "storeid"]
 
 
 def test_deleted_resource_carries_only_id_and_type() -> None:

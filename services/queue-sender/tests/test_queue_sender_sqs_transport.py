@@ -22,6 +22,7 @@ from integrations_common.transports import Transport
 from integrations_queue_sender.message import message_document
 from integrations_queue_sender.settings import SqsSettings
 from integrations_queue_sender.sqs_transport import SqsTransport
+from integrations_testkit.contract import QUEUE_MESSAGE_FIELDS
 from integrations_testkit.factories import (
     make_event,
     make_integration,
@@ -86,18 +87,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_fields(
     assert json.loads(outcome.body)["MessageId"] == message["MessageId"]
     document = json.loads(message["Body"])
     assert document == message_document(job)
-    assert sorted(document) == [
-        "data",
-        "datacontenttype",
-        "id",
-        "integrationid",
-        "orgid",
-        "source",
-        "specversion",
-        "storeid",
-        "time",
-        "type",
-    ]
+    assert sorted(document) == sorted(QUEUE_MESSAGE_FIELDS)
     assert document["data"] == resource
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {

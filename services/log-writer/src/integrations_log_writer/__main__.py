@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from importlib.metadata import version
 
-from integrations_common.runner import run
+from integrations_common.runner import run_service
 from integrations_log_writer.settings import LogWriterSettings
 from integrations_log_writer.worker import Readiness, run_log_writer
 
@@ -18,13 +17,8 @@ def main() -> None:
     async def worker(stop: asyncio.Event) -> None:
         await run_log_writer(settings, stop, readiness=readiness)
 
-    run(
-        service="integrations-log-writer",
-        version=version("integrations-log-writer"),
-        log_level=settings.log_level,
-        ops=settings.ops,
-        worker=worker,
-        ready=readiness,
+    run_service(
+        package="integrations-log-writer", settings=settings, worker=worker, ready=readiness
     )
 
 

@@ -106,40 +106,31 @@ async def disable_failing(
     raise ConcurrentChangeError("The integration is being changed concurrently; try again.")
 
 
+@dataclass(frozen=True, kw_only=True)
 class HealthTracker:
     """Updates the streaks after each stored batch and disables integrations past the limits."""
 
-    def __init__(
-        self,
-        *,
-        health: HealthStore,
-        integrations: IntegrationStore,
-        publisher: ConfigPublisher,
-        events_source: str,
-        failing_for: timedelta,
-        min_failed_jobs: int,
-    ) -> None:
-        self._health = health
-        self._integrations = integrations
-        self._publisher = publisher
-        self._events_source = events_source
-        self._failing_for = failing_for
-        self._min_failed_jobs = min_failed_jobs
+    health: HealthStore
+    integrations: IntegrationStore
+    publisher: ConfigPublisher
+    events_source: str
+    failing_for: timedelta
+    min_failed_jobs: int
 
     async def observe(self, logs: Sequence[AttemptLog], *, now: datetime | None = None) -> int:
         """Account for a stored batch (three store commands at most); answers how many
         integrations it disabled."""
         found = streaks(logs)
-        await self._health.reset([i for i, streak in found.items() if streak.succeeded])
+        await self.health.reset([i for i, streak in found.items() if streak.succeeded])
         failing = {
             integration_id: (streak.first_failure, streak.failed_jobs)
             for integration_id, streak in found.items()
             if streak.first_failure is not None
         }
-        due = await self._health.failed(
+        due = await self.health.failed(
             failing,
-            since_before=(now or datetime.now(UTC)) - self._failing_for,
-            min_jobs=self._min_failed_jobs,
+            since_before=(now or datetime.now(UTC)) - self.failing_for,
+            min_jobs=self.min_failed_jobs,
         )
         disabled = 0
         for state in due:
@@ -149,14 +140,14 @@ class HealthTracker:
 
     async def _disable(self, integration_id: str, since: datetime, failed_jobs: int) -> int:
         record = await disable_failing(
-            store=self._integrations,
-            events_source=self._events_source,
+            store=self.integrations,
+            events_source=self.events_source,
             integration_id=integration_id,
             failing_since=since,
             failed_jobs=failed_jobs,
         )
         if record is None:  # gone, or disabled already: nothing to watch
-            await self._health.reset([integration_id])
+            await self.health.reset([integration_id])
             return 0
         logger.warning(
             "integration disabled: every attempt failed for too long",
@@ -166,5 +157,5 @@ class HealthTracker:
                 "failed_jobs": failed_jobs,
             },
         )
-        await self._publisher.try_sync(integration_id)
+        await self.publisher.try_sync(integration_id)
         return 1
