@@ -18,14 +18,15 @@ from typing import Any
 import bson
 from pydantic import SecretStr
 
-from integrations_api.log_writer.sink import write_attempts
 from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob
 from integrations_common.settings import MongoSettings
+from integrations_common.store.mongo import create_client
+from integrations_common.transports import Transport
+from integrations_log_writer.sink import write_attempts
 
 
 def order(items: int) -> dict[str, Any]:
@@ -86,7 +87,7 @@ async def main() -> None:
         org_id="org-1",
         store_id="store-1",
         name="size",
-        integration_type=IntegrationType.WEBHOOK,
+        integration_type=Transport.WEBHOOK,
         observes=["order.paid"],
         configuration={"url": "https://example.com/hook"},
         version=1,

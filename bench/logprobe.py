@@ -25,10 +25,10 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
-from integrations_api.logs.documents import LOGS_COLLECTION
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_consumer
 from integrations_common.settings import KafkaSettings
+from integrations_common.store.log_documents import LOGS_COLLECTION
 
 MONGO_TIMEOUT_MS = 30_000
 REQUEST_TIMEOUT_S = 10.0

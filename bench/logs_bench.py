@@ -31,9 +31,6 @@ from pymongo import AsyncMongoClient, UpdateOne
 
 from bench.job_size import order
 from bench.report import LOCAL_STORE, machine, store_description, with_section
-from integrations_api.log_writer.worker import LogWriter
-from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION, created_fields
 from integrations_api.logs.models import job_resource
 from integrations_api.logs.store import LogStore
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
@@ -45,8 +42,12 @@ from integrations_common.kafka import (
     create_producer,
     ensure_topics,
 )
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.store.log_documents import JOBS_COLLECTION, LOGS_COLLECTION, created_fields
 from integrations_common.tenancy import Tenant
+from integrations_common.transports import Transport
+from integrations_log_writer.settings import LogWriterSettings
+from integrations_log_writer.worker import LogWriter
 from tests.e2e.harness import REPO
 
 STORE_ID = "bench-store"
@@ -296,7 +297,7 @@ async def raw_round(
     db = client[database]
     try:
         retention = LogWriterSettings().retention
-        await LogStore(logs=db[LOGS_COLLECTION], jobs=db[JOBS_COLLECTION]).ensure_indexes(retention)
+        await LogStore.of(db).ensure_indexes(retention)
         batches = [logs[start : start + RAW_BATCH] for start in range(0, len(logs), RAW_BATCH)]
         documents = [[raw_document(log) for log in batch] for batch in batches]
         upserts = [raw_job_upserts(batch) if side == RAW_WITH_JOBS else [] for batch in batches]

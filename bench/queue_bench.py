@@ -23,10 +23,10 @@ from aiobotocore.session import get_session
 from pydantic import SecretStr
 
 from integrations_common.delivery import DeliverySettings
-from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
+from integrations_common.transports import Transport
 from integrations_queue_sender.message import message_body
 from integrations_queue_sender.settings import SqsSettings, StompSettings
 from integrations_queue_sender.sqs_transport import SqsTransport, message_attributes
@@ -35,7 +35,7 @@ from integrations_testkit.factories import (
     make_event,
     make_integration,
     make_job,
-    sqs_configuration,
+    sqs_integration,
     stomp_configuration,
 )
 
@@ -92,9 +92,7 @@ async def bench_sqs(
         aws_secret_access_key="bench",  # noqa: S106 - ElasticMQ accepts any credentials
     ) as client:
         url = (await client.create_queue(QueueName=f"qs-bench-{uuid.uuid4().hex[:8]}"))["QueueUrl"]
-        integration = make_integration(
-            integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
-        )
+        integration = sqs_integration(box, url=url)
         jobs = [make_job(make_event(), integration) for _ in range(messages)]
         messages_: list[dict[str, Any]] = [
             {"MessageBody": message_body(j), "MessageAttributes": message_attributes(j)}
@@ -171,7 +169,7 @@ async def bench_stomp(
     box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     destination = f"/queue/qs-bench-{uuid.uuid4().hex[:8]}"
     integration = make_integration(
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box,
             addresses=[f"stomp://{host}:{port}"],

@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from integrations_common import tracing
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.kafka import (
     TopicSpec,
     connection_options,
@@ -31,6 +31,7 @@ from integrations_common.kafka import (
 from integrations_common.publisher import EventPublisher
 from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import platform_topics
+from integrations_common.transports import Transport
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 from integrations_testkit.kafka_tools import prefixed_topics
@@ -49,7 +50,7 @@ def _integration(index: int) -> IntegrationSnapshot:
         org_id="bench-org",
         store_id=STORE,
         name=f"bench {index}",
-        integration_type=IntegrationType.WEBHOOK,
+        integration_type=Transport.WEBHOOK,
         observes=["order.paid"],
         configuration={"url": "http://127.0.0.1:9/hook", "secret_key": "gAAAA" + "x" * 60},
         version=1,

@@ -51,7 +51,8 @@ from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, TopicSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import make_webhook_job
 from integrations_testkit.kafka_tools import delete_topics
 from integrations_webhook_sender.app import build_worker

@@ -17,11 +17,6 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 API_PORT="${API_PORT:-8080}"
 ALL_SERVICES=(api log-writer router webhook-sender queue-sender)
 
-# service_dir NAME: the workspace member a service's entry point lives in.
-service_dir() {
-  case "$1" in log-writer) printf 'api' ;; *) printf '%s' "$1" ;; esac
-}
-
 # health_url NAME: where the service answers /healthz.
 health_url() {
   case "$1" in
@@ -90,13 +85,12 @@ ENV
 # launch_service NAME INSTANCE PORT: start NAME's entry point with its local environment,
 # as INSTANCE (NAME itself or a replica name) answering its ops endpoints on PORT.
 launch_service() {
-  local name="$1" instance="$2" port="$3" dir
-  dir="$(service_dir "$name")"
+  local name="$1" instance="$2" port="$3"
   (
     set -a
     # shellcheck disable=SC1091
     source "$RUN_DIR/secrets.env"
-    [ -f "$REPO_DIR/services/$dir/local.env" ] && source "$REPO_DIR/services/$dir/local.env"
+    [ -f "$REPO_DIR/services/$name/local.env" ] && source "$REPO_DIR/services/$name/local.env"
     [ "$name" = api ] || export "$(ops_variable "$name")=$port"
     set +a
     launch "$instance" "$REPO_DIR/.venv/bin/integrations-$name"

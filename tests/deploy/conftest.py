@@ -22,8 +22,8 @@ from cryptography.fernet import Fernet
 from pydantic import BaseModel
 from pydantic_settings import BaseSettings
 
-from integrations_api.log_writer_settings import LogWriterSettings
 from integrations_api.settings import ApiSettings
+from integrations_log_writer.settings import LogWriterSettings
 from integrations_queue_sender.settings import QueueSenderSettings
 from integrations_router.settings import RouterSettings
 from integrations_webhook_sender.settings import WebhookSenderSettings

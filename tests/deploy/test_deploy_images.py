@@ -29,7 +29,7 @@ DOCKERFILE_CHECK = REPO / ".cache" / "infra" / "bin" / "dockerfile-check"
 # image target -> (workspace package, console script)
 TARGETS = {
     "api": ("integrations-api", "integrations-api"),
-    "log-writer": ("integrations-api", "integrations-log-writer"),
+    "log-writer": ("integrations-log-writer", "integrations-log-writer"),
     "router": ("integrations-router", "integrations-router"),
     "webhook-sender": ("integrations-webhook-sender", "integrations-webhook-sender"),
     "queue-sender": ("integrations-queue-sender", "integrations-queue-sender"),

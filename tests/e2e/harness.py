@@ -2,7 +2,7 @@
 
 Each run gets its own topic names, MongoDB database and consumer groups, so it can share Kafka and
 the store with other runs (or with a developer's `make up`). The environment of each service is
-what `make up` gives it (secrets, then `services/<member>/local.env`), plus overrides derived from
+what `make up` gives it (secrets, then `services/<service>/local.env`), plus overrides derived from
 the service's own settings class: only fields that exist are set, since unknown keys are rejected.
 Used by the e2e tests, `make bench` and `make chaos`.
 """
@@ -40,7 +40,6 @@ class ServiceSpec:
     """How to start one service and where its settings class lives."""
 
     name: str
-    member: str
     settings: str
     prefix: str
     port_variable: str
@@ -49,16 +48,14 @@ class ServiceSpec:
 SERVICES: dict[str, ServiceSpec] = {
     spec.name: spec
     for spec in (
-        ServiceSpec("api", "api", "integrations_api.settings:ApiSettings", "API_", "API_PORT"),
+        ServiceSpec("api", "integrations_api.settings:ApiSettings", "API_", "API_PORT"),
         ServiceSpec(
             "log-writer",
-            "api",
-            "integrations_api.log_writer_settings:LogWriterSettings",
+            "integrations_log_writer.settings:LogWriterSettings",
             "LOG_WRITER_",
             "LOG_WRITER_OPS__PORT",
         ),
         ServiceSpec(
-            "router",
             "router",
             "integrations_router.settings:RouterSettings",
             "ROUTER_",
@@ -66,13 +63,11 @@ SERVICES: dict[str, ServiceSpec] = {
         ),
         ServiceSpec(
             "webhook-sender",
-            "webhook-sender",
             "integrations_webhook_sender.settings:WebhookSenderSettings",
             "WEBHOOK_SENDER_",
             "WEBHOOK_SENDER_OPS__PORT",
         ),
         ServiceSpec(
-            "queue-sender",
             "queue-sender",
             "integrations_queue_sender.settings:QueueSenderSettings",
             "QUEUE_SENDER_",
@@ -169,7 +164,7 @@ def overrides_for(spec: ServiceSpec, run: RunConfig, port: int) -> dict[str, str
 
 def service_environment(spec: ServiceSpec, run: RunConfig, port: int) -> dict[str, str]:
     """The full environment of a service: secrets, its local.env, then this run's overrides."""
-    local_env = REPO / "services" / spec.member / "local.env"
+    local_env = REPO / "services" / spec.name / "local.env"
     script = 'set -a; [ ! -f "$1" ] || . "$1"; exec env -0'
     output = subprocess.run(
         ["bash", "-c", script, "bash", str(local_env)],

@@ -20,6 +20,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
 
+from integrations_testkit.network import LocalHttpServer, serve_local
+
 
 @dataclass(frozen=True)
 class CollectedSpan:
@@ -54,7 +56,7 @@ def _decoded(body: bytes, encoding: str) -> bytes:
 
 
 @dataclass
-class OtlpCollector:
+class OtlpCollector(LocalHttpServer):
     """Serves `POST /v1/traces` on 127.0.0.1 (an ephemeral port)."""
 
     spans: list[CollectedSpan] = field(default_factory=list)
@@ -71,24 +73,7 @@ class OtlpCollector:
         """Start serving."""
         app = web.Application(client_max_size=32 * 1024 * 1024)
         app.router.add_post("/v1/traces", self._export)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None
-
-    async def __aenter__(self) -> OtlpCollector:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
+        self._runner, self.port = await serve_local(app, shutdown_timeout=0.1)
 
     async def _export(self, request: web.Request) -> web.Response:
         body = _decoded(await request.read(), request.headers.get("Content-Encoding", ""))

@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations_testkit.network import LocalHttpServer, serve_local
+
 
 @dataclass(frozen=True)
 class ReceivedRequest:
@@ -54,7 +56,7 @@ def fail_randomly(ratio: float, seed: int = 7) -> Behaviour:
 
 
 @dataclass
-class WebhookReceiver:
+class WebhookReceiver(LocalHttpServer):
     """An HTTP receiver bound to 127.0.0.1 on a free port."""
 
     behaviour: Behaviour = field(default_factory=lambda: always(200))
@@ -74,25 +76,7 @@ class WebhookReceiver:
         """Start serving (on `port`, to come back where it was; a free port by default)."""
         app = web.Application(client_max_size=8 * 1024 * 1024)
         app.router.add_route("*", "/{tail:.*}", self._handle)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
-        await site.start()
-        server = site._server
-        assert server is not None
-        self.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-
-    async def stop(self) -> None:
-        """Stop serving."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-
-    async def __aenter__(self) -> WebhookReceiver:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        await self.stop()
+        self._runner, self.port = await serve_local(app, port=port)
 
     async def _handle(self, request: web.Request) -> web.Response:
         body = await request.read()

@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaProducer
 from standardwebhooks.webhooks import Webhook
 
 from conftest import QueueFactory, StompEndpoint, unique_name
+from integrations_testkit.contract import QUEUE_MESSAGE_FIELDS, WEBHOOK_BODY_FIELDS
 from tests.e2e.clients import api_client, cloud_event, send_event
 from tests.e2e.harness import Platform, RunConfig, RunFactory
 from tests.e2e.receivers import WebhookReceiver, always, fail_first
@@ -30,28 +31,6 @@ pytestmark = pytest.mark.e2e
 STORE_ID = f"store-{uuid.uuid4().hex[:8]}"
 ORG_ID = f"org-{uuid.uuid4().hex[:8]}"
 FAST_RETRIES = "1s,2s,4s,8s"
-WEBHOOK_FIELDS = {
-    "id",
-    "triggered_by",
-    "attempt",
-    "integration",
-    "resources",
-    "payload",
-    "configuration",
-    "store_id",
-    "org_id",
-}
-CLOUDEVENT_FIELDS = {
-    "data",
-    "datacontenttype",
-    "id",
-    "integrationid",
-    "source",
-    "specversion",
-    "type",
-    "orgid",
-    "time",
-}
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +153,7 @@ async def test_webhook_delivery_matches_the_spec_and_verifies(
     paid, deleted = by_trigger["order.paid"], by_trigger["product.deleted"]
     paid_body = paid.json()
 
-    assert set(paid_body) == WEBHOOK_FIELDS
+    assert set(paid_body) == WEBHOOK_BODY_FIELDS
     assert paid_body["id"] in (paid_id, paid.headers["webhook-id"])
     assert paid_body["attempt"] == 1
     assert paid_body["integration"] == {
@@ -300,7 +279,7 @@ async def test_sqs_and_stomp_get_spec_cloudevents(
     stomp_docs = {d["type"]: d for d in (json.loads(f.body) for f in stomp_frames)}
     for docs, integration in ((sqs_docs, sqs), (stomp_docs, stomp_integration)):
         updated, deleted = docs["cart.updated"], docs["product.deleted"]
-        assert set(updated) == CLOUDEVENT_FIELDS | {"storeid"}
+        assert set(updated) == set(QUEUE_MESSAGE_FIELDS)
         assert updated["data"] == cart["data"]
         assert updated["id"] in (cart_id, updated["id"])
         assert updated["integrationid"] == integration["id"]

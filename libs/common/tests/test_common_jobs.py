@@ -8,9 +8,9 @@ import pytest
 
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for, truncate_body
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, job_id_for
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.unit
 
@@ -31,7 +31,7 @@ def _event(**overrides: object) -> CommerceEvent:
     return CommerceEvent.model_validate(fields)
 
 
-def _integration(kind: IntegrationType = IntegrationType.WEBHOOK) -> IntegrationSnapshot:
+def _integration(kind: Transport = Transport.WEBHOOK) -> IntegrationSnapshot:
     return IntegrationSnapshot(
         id="int-1",
         org_id="org-1",
@@ -65,8 +65,8 @@ def test_route_then_next_attempt() -> None:
 
 
 def test_transport_follows_integration_type() -> None:
-    assert _integration(IntegrationType.AWS_SQS).transport is Transport.SQS
-    assert _integration(IntegrationType.STOMP).transport is Transport.STOMP
+    assert _integration(Transport.SQS).transport is Transport.SQS
+    assert _integration(Transport.STOMP).transport is Transport.STOMP
 
 
 def test_event_tenant_and_deletion() -> None:

@@ -10,9 +10,9 @@ from integrations_common.settings import (
     SaslMechanism,
     SecurityProtocol,
     TopicSettings,
-    Transport,
     normalise_log_level,
 )
+from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.unit
 

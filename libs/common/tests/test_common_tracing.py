@@ -15,8 +15,8 @@ from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.transport import DeliveryOutcome
 from integrations_common.errors import ConfigurationError
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import DeliveryJob
+from integrations_testkit.factories import make_integration
 
 pytestmark = pytest.mark.unit
 
@@ -35,17 +35,8 @@ def _job(event_id: str = "ev-1", attempt: int = 1) -> DeliveryJob:
         storeid="store-1",
         data={"data": {"type": "order", "id": event_id}},
     )
-    integration = IntegrationSnapshot(
-        id="int-1",
-        org_id="org-1",
-        store_id="store-1",
-        name="test",
-        integration_type=IntegrationType.WEBHOOK,
-        observes=["order.paid"],
-        configuration={"url": "https://user:pass@receiver.example/hook"},
-        version=1,
-        created_at=T0,
-        updated_at=T0,
+    integration = make_integration(
+        integration_id="int-1", configuration={"url": "https://user:pass@receiver.example/hook"}
     )
     job = DeliveryJob.route(event, integration, now=T0)
     return job.model_copy(update={"attempt": attempt})

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
@@ -21,10 +20,7 @@ from pydantic import SecretStr
 
 from integrations_api.app import create_app
 from integrations_api.auth.dev_token import mint
-from integrations_api.log_writer.sink import write_attempts
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
 from integrations_api.server import server_config
 from integrations_api.settings import (
     ApiSettings,
@@ -35,16 +31,14 @@ from integrations_api.settings import (
 from integrations_common.attempts import AttemptLog
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, generate_key
-from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings, Transport
-from integrations_testkit.kafka_tools import delete_topics, topic_prefix
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.store.mongo import create_client
+from integrations_common.transports import Transport
+from integrations_log_writer.sink import write_attempts
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique
 from integrations_testkit.kafka_tools import unique_topics as testkit_unique_topics
 
 JWT_SECRET = "test-secret-" + "x" * 40
-
-
-def unique(prefix: str) -> str:
-    """A name no other run uses."""
-    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def unique_topics() -> TopicSettings:
@@ -102,7 +96,7 @@ class RunningApi:
         client = create_client(self.settings.mongodb)
         database = client[self.settings.mongodb.database]
         try:
-            store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+            store = LogStore.of(database)
             await write_attempts(store=store, logs=logs, chunk_size=100)
         finally:
             await client.close()

@@ -4,60 +4,24 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiokafka import AIOKafkaProducer
-from pydantic import SecretStr
 
-from integrations_api.log_writer.sink import write_attempts
-from integrations_api.log_writer.worker import LogWriter, Readiness, run_log_writer
-from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
-from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
-from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
+from integrations_common.attempts import AttemptLog
 from integrations_common.jobs import job_id_for
-from integrations_common.settings import KafkaSettings, MongoSettings, Transport
+from integrations_common.settings import KafkaSettings
+from integrations_log_writer.settings import LogWriterSettings
+from integrations_log_writer.sink import write_attempts
+from integrations_log_writer.worker import LogWriter
+from integrations_testkit.factories import make_attempt_log
+from integrations_testkit.kafka_tools import publish_logs, publish_records, unique
 
-from .conftest import RunningApi, auth, unique
+from .conftest import RunningApi, auth
 
 pytestmark = pytest.mark.integration
 
 STORE = {"store_id": "store-logs-1", "org_id": "org-logs-1"}
 OTHER = {"store_id": "store-logs-2", "org_id": "org-logs-1"}
-
-
-def attempt(
-    integration_id: str, event_id: str, number: int, *, ok: bool, tenant: dict[str, str]
-) -> AttemptLog:
-    job_id = job_id_for(event_id, integration_id)
-    start = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=number)
-    return AttemptLog(
-        id=log_id_for(job_id, number),
-        job_id=job_id,
-        integration_id=integration_id,
-        org_id=tenant["org_id"],
-        store_id=tenant["store_id"],
-        transport=Transport.WEBHOOK,
-        event_id=event_id,
-        event_type="order.paid",
-        attempt=number,
-        succeeded=ok,
-        status_code=200 if ok else 404,
-        body="OK" if ok else "Not Found",
-        error_detail=None if ok else "Received a status code outside of 2xx range",
-        job_status=JobStatus.SUCCEEDED if ok else JobStatus.RETRYING,
-        event_time=start,
-        routed_at=start,
-        started_at=start,
-        finished_at=start + timedelta(seconds=1),
-    )
-
-
-def ready(writer: LogWriter) -> bool:
-    """What the log writer's `/readyz` answers (a call, so checks before and after compare)."""
-    return writer.ready
 
 
 @dataclass(frozen=True)
@@ -73,22 +37,14 @@ async def written(running_api: RunningApi, kafka_bootstrap_servers: str) -> Writ
     """Attempt logs sent to Kafka and stored by a log writer."""
     integration_id = (await running_api.created_webhook(STORE))["id"]
     logs = [
-        attempt(integration_id, "event-1", 2, ok=True, tenant=STORE),
-        attempt(integration_id, "event-1", 1, ok=False, tenant=STORE),
-        attempt(integration_id, "event-2", 1, ok=True, tenant=STORE),
-        attempt("someone-elses", "event-3", 1, ok=True, tenant=OTHER),
+        make_attempt_log(integration_id, "event-1", 2, ok=True, tenant=STORE),
+        make_attempt_log(integration_id, "event-1", 1, ok=False, tenant=STORE),
+        make_attempt_log(integration_id, "event-2", 1, ok=True, tenant=STORE),
+        make_attempt_log("someone-elses", "event-3", 1, ok=True, tenant=OTHER),
     ]
     topics = running_api.settings.topics
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topics.logs, b"not an attempt log", key=b"junk")
-        for log in logs:
-            await producer.send_and_wait(
-                topics.logs, log.model_dump_json().encode(), key=log.job_id.encode()
-            )
-    finally:
-        await producer.stop()
+    await publish_records(kafka_bootstrap_servers, topics.logs, [(b"junk", b"not an attempt log")])
+    await publish_logs(kafka_bootstrap_servers, topics.logs, logs)
 
     settings = LogWriterSettings(
         kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
@@ -189,91 +145,3 @@ async def test_other_tenant_sees_none_of_it(running_api: RunningApi, written: Wr
         f"/v2/integrations/{integration_id}/jobs/no-such-job/logs", headers=auth(**STORE)
     )
     assert unknown_job.status_code == 404
-
-
-async def test_store_outage_commits_nothing_and_a_restart_rereads(
-    running_api: RunningApi, kafka_bootstrap_servers: str
-) -> None:
-    """With MongoDB unreachable the batch is not committed; the next writer stores it."""
-    topics = running_api.settings.topics
-    log = attempt("outage-integration", "event-outage", 1, ok=True, tenant=OTHER)
-    group = unique("api-test-log-writer-outage")
-    settings = LogWriterSettings(
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
-        topics=topics,
-        create_topics=False,
-        mongodb=running_api.settings.mongodb,
-        group_id=group,
-        batch_timeout_ms=200,
-    )
-    producer = AIOKafkaProducer(bootstrap_servers=kafka_bootstrap_servers)
-    await producer.start()
-    try:
-        await producer.send_and_wait(topics.logs, log.model_dump_json().encode(), key=b"k")
-    finally:
-        await producer.stop()
-
-    unreachable = create_client(
-        MongoSettings(uri=SecretStr("mongodb://127.0.0.1:9"), server_selection_timeout_ms=200)
-    )
-    first = LogWriter(settings)
-    assert not ready(first)
-    await first.start()
-    assert ready(first)
-    first.store = LogStore(
-        logs=unreachable["db"][LOGS_COLLECTION], jobs=unreachable["db"][JOBS_COLLECTION]
-    )
-    stop = asyncio.Event()
-    stop.set()  # give up at the first failure, as on SIGTERM
-    try:
-        seen = 0
-        for _ in range(50):
-            seen += await first.run_once(stop)
-            if seen:
-                break
-        assert seen > 0
-        assert not ready(first)  # /readyz answers 503 while MongoDB cannot be written
-    finally:
-        await first.stop()
-        await unreachable.close()
-
-    second = LogWriter(settings)
-    await second.start()
-    try:
-        for _ in range(50):
-            await second.run_once(asyncio.Event())
-            if await second.store.logs.find_one({"_id": log.id}):
-                break
-        assert await second.store.logs.find_one({"_id": log.id}) is not None
-        assert second.ready
-    finally:
-        await second.stop()
-    assert not second.ready
-
-
-async def test_log_writer_is_ready_only_while_its_consumer_runs(
-    running_api: RunningApi, kafka_bootstrap_servers: str
-) -> None:
-    """`/readyz` of the log writer: not ready before start-up (MongoDB, Kafka) nor after stop."""
-    settings = LogWriterSettings(
-        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
-        topics=running_api.settings.topics,
-        create_topics=False,
-        mongodb=running_api.settings.mongodb,
-        group_id=unique("api-test-log-writer-ready"),
-        batch_timeout_ms=100,
-    )
-    readiness = Readiness()
-    assert not readiness()
-    stop = asyncio.Event()
-    task = asyncio.create_task(run_log_writer(settings, stop, readiness=readiness))
-    try:
-        for _ in range(200):
-            if readiness() or task.done():
-                break
-            await asyncio.sleep(0.05)
-        assert readiness()
-    finally:
-        stop.set()
-        await task
-    assert not readiness()

@@ -12,14 +12,14 @@ import pytest
 from integrations_api.app import start_services
 from integrations_api.integrations import service
 from integrations_api.integrations.models import IntegrationCreate
-from integrations_api.integrations.records import IntegrationRecord
-from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_api.state import Services
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.kafka import create_producer
 from integrations_common.secret_box import SecretBox
 from integrations_common.settings import TopicSettings
+from integrations_common.store.publisher import ConfigPublisher
+from integrations_common.store.records import IntegrationRecord
 from integrations_common.tenancy import Tenant
 
 from .conftest import (

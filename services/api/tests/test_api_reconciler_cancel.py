@@ -11,7 +11,7 @@ from typing import Any, cast
 
 import pytest
 
-from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
+from integrations_common.store.publisher import ConfigPublisher, run_reconciler
 
 pytestmark = pytest.mark.unit
 

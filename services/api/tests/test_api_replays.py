@@ -13,13 +13,12 @@ from typing import Any
 
 import pytest
 
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import SecretBox
+from integrations_common.store.mongo import create_client
 from integrations_testkit.factories import make_event, make_integration
 
 from .conftest import RunningApi, auth, update_body
@@ -213,7 +212,7 @@ async def test_a_claim_is_taken_once_unless_it_went_stale(running_api: RunningAp
     job = {job_id_for(event_id, integration_id): 1}
     client = create_client(running_api.settings.mongodb)
     database = client[running_api.settings.mongodb.database]
-    store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+    store = LogStore.of(database)
     hour = timedelta(hours=1)
     try:
         first = await store.claim_replays(jobs=job, claim="first", stale_after=hour)

@@ -24,17 +24,17 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis.strategies import SearchStrategy
 from pymongo import MongoClient
 
-from integrations_api.logs.documents import (
+from integrations_api.settings import ApiSettings
+from integrations_common.events import CommerceEvent
+from integrations_common.store.log_documents import (
     JOBS_COLLECTION,
     LOGS_COLLECTION,
     job_updates,
     log_document,
 )
-from integrations_api.settings import ApiSettings
-from integrations_common.events import CommerceEvent
+from integrations_testkit.factories import make_attempt_log
 
 from .conftest import ServedApi, auth, webhook_body
-from .test_api_logs import attempt
 
 pytestmark = pytest.mark.integration
 
@@ -103,7 +103,9 @@ def _create(base_url: str, headers: dict[str, str]) -> str:
 def _seed_logs(settings: ApiSettings, integration_id: str) -> str:
     """Two attempts of one job of the integration, as the log writer stores them; the job id."""
     logs = [
-        attempt(integration_id, "event-schemathesis-1", number, ok=number == 2, tenant=TENANT)
+        make_attempt_log(
+            integration_id, "event-schemathesis-1", number, ok=number == 2, tenant=TENANT
+        )
         for number in (1, 2)
     ]
     event = CommerceEvent(

@@ -1,16 +1,12 @@
 """The API's request spans (FastAPI instrumentation) and the context its integration events
-carry; the log writer's `log write` spans. In-memory SDK exporter, real HTTP and Kafka."""
+carry. In-memory SDK exporter, real HTTP and Kafka."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import httpx
 import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
-
-from integrations_api.log_writer.spans import end_log_writes, start_log_writes
+from opentelemetry.trace import SpanKind
 
 from .conftest import ServedApi, auth, read_topic, webhook_body
 
@@ -55,27 +51,3 @@ async def test_requests_are_spans_and_their_events_carry_the_trace(
     [event] = [r for r in records if integration_id.encode() in (r.value or b"")]
     traceparent = dict(event.headers)["traceparent"].decode()
     assert int(traceparent.split("-")[1], 16) == TRACE_ID
-
-
-@dataclass
-class _Record:
-    offset: int
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    topic: str = "integrations.logs"
-    partition: int = 0
-
-
-@pytest.mark.unit
-def test_log_write_spans_join_their_attempts(exported: InMemorySpanExporter) -> None:
-    records = [_Record(0, [("traceparent", PARENT.encode())]), _Record(1)]
-    spans = start_log_writes(records, batch=2)
-    end_log_writes(spans, stored=False)
-    traced, untraced = sorted(
-        exported.get_finished_spans(),
-        key=lambda s: int((s.attributes or {})["messaging.kafka.offset"]),  # type: ignore[arg-type]
-    )
-    assert traced.name == "log write"
-    assert traced.context.trace_id == TRACE_ID
-    assert untraced.parent is None
-    assert traced.status.status_code is StatusCode.ERROR
-    assert (traced.attributes or {})["integrations.log_writer.batch"] == 2

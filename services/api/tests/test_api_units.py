@@ -7,12 +7,13 @@ from pydantic import SecretStr
 
 from integrations_api.auth.service import tenant_from_claims
 from integrations_api.errors import AuthenticationError
-from integrations_api.integrations.secrets import masked_view, seal
+from integrations_api.integrations.secrets import seal
 from integrations_api.integrations.validation import validate_configuration, validate_observes
 from integrations_api.pagination import Page
-from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.store.masking import masked_view
 from integrations_common.tenancy import Tenant
+from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.unit
 
@@ -48,7 +49,7 @@ def test_seal_encrypts_masks_and_keeps_echoed_masks() -> None:
     box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     stored, masked = seal(
         box=box,
-        integration_type=IntegrationType.AWS_SQS,
+        integration_type=Transport.SQS,
         configuration={
             "url": "u",
             "aws_access_key_id": "AKIA0000JIMB",
@@ -61,7 +62,7 @@ def test_seal_encrypts_masks_and_keeps_echoed_masks() -> None:
     assert masked_view(stored, masked)["aws_access_key_id"] == "********JIMB"
     again, _ = seal(
         box=box,
-        integration_type=IntegrationType.AWS_SQS,
+        integration_type=Transport.SQS,
         configuration={**masked_view(stored, masked), "aws_secret_access_key": "changed-secret"},
         previous=stored,
         previous_masked=masked,
@@ -76,13 +77,13 @@ def test_seal_keeps_a_stored_secret_that_an_update_did_not_name() -> None:
     box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     stored, masked = seal(
         box=box,
-        integration_type=IntegrationType.WEBHOOK,
+        integration_type=Transport.WEBHOOK,
         configuration={"url": "https://a.example.com", "secret_key": "secret_squirrel"},
     )
     merged = {**stored, "url": "https://b.example.com"}
     again, masked_again = seal(
         box=box,
-        integration_type=IntegrationType.WEBHOOK,
+        integration_type=Transport.WEBHOOK,
         configuration=merged,
         previous=stored,
         previous_masked=masked,
@@ -96,7 +97,7 @@ def test_rotated_keys_still_decrypt() -> None:
     old_box = SecretBox(EncryptionSettings(keys=SecretStr(old)))
     stored, _ = seal(
         box=old_box,
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration={"password": "pw-1234567"},
     )
     rotated = SecretBox(EncryptionSettings(keys=SecretStr(f"{new},{old}")))
@@ -119,7 +120,7 @@ def test_observes_rules(tenant: Tenant, observes: list[str], bad: list[int]) -> 
 
 def test_configuration_problems_name_their_fields() -> None:
     parsed, problems = validate_configuration(
-        IntegrationType.STOMP, {"addresses": ["stomp://ok:1", "https://no"], "destination": "/q"}
+        Transport.STOMP, {"addresses": ["stomp://ok:1", "https://no"], "destination": "/q"}
     )
     assert parsed is None
     assert [p.pointer for p in problems] == ["/data/configuration/addresses/1"]

@@ -11,9 +11,9 @@ import pytest
 from pydantic import SecretStr
 
 from integrations_common.delivery import DeliverySettings
-from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
+from integrations_common.transports import Transport
 from integrations_queue_sender.address_guard import check_endpoint, checked_addresses
 from integrations_queue_sender.errors import BlockedAddressError, InvalidConfigurationError
 from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
@@ -69,7 +69,7 @@ async def listener() -> AsyncIterator[CountingListener]:
 
 async def _deliver_to(box: SecretBox, address: str, transport: StompTransport) -> str | None:
     integration = make_integration(
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box, addresses=[address], destination="/queue/guarded", username="u", password="p"
         ),

@@ -20,7 +20,8 @@ from integrations_common.attempts import AttemptLog
 from integrations_common.delivery import DeliverySettings, delivery_topic_specs
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import TopicSettings, Transport
+from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import (
     make_event,
     make_job,

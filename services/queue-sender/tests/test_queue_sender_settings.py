@@ -7,7 +7,7 @@ from pydantic import SecretStr, ValidationError
 
 from integrations_common.delivery import DeliverySettings
 from integrations_common.secret_box import EncryptionSettings, generate_key
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 from integrations_queue_sender.limits import KeyedLimiter
 from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings
 from integrations_queue_sender.worker import build_workers

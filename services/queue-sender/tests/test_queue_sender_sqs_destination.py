@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.transports import Transport
 from integrations_queue_sender.destinations import DestinationRegistry
 from integrations_queue_sender.errors import InvalidConfigurationError
 from integrations_queue_sender.sqs_destination import SqsDestination, resolve_sqs_destination
@@ -24,9 +25,7 @@ def box() -> SecretBox:
 
 def _resolve(box: SecretBox, override: str | None = None, **config: object) -> SqsDestination:
     configuration = {**sqs_configuration(box, url=AWS_URL, region="eu-west-1"), **config}
-    integration = make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=configuration
-    )
+    integration = make_integration(integration_type=Transport.SQS, configuration=configuration)
     return resolve_sqs_destination(integration, box=box, endpoint_override=override)
 
 
@@ -82,7 +81,7 @@ def test_registry_keeps_the_newest_version_and_reports_replacements(box: SecretB
 
     def snapshot(version: int, url: str) -> IntegrationSnapshot:
         return make_integration(
-            integration_type=IntegrationType.AWS_SQS,
+            integration_type=Transport.SQS,
             configuration=sqs_configuration(box, url=url, region="eu-west-1"),
             integration_id="int-1",
             version=version,

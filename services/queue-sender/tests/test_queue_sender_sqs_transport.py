@@ -16,11 +16,13 @@ import pytest
 from pydantic import SecretStr
 
 from conftest import QueueFactory
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.transports import Transport
 from integrations_queue_sender.message import message_document
 from integrations_queue_sender.settings import SqsSettings
 from integrations_queue_sender.sqs_transport import SqsTransport
+from integrations_testkit.contract import QUEUE_MESSAGE_FIELDS
 from integrations_testkit.factories import (
     make_event,
     make_integration,
@@ -46,7 +48,7 @@ async def transport(sqs_endpoint_url: str, box: SecretBox) -> AsyncIterator[SqsT
 
 def _integration(box: SecretBox, url: str, **kwargs: Any) -> IntegrationSnapshot:
     return make_integration(
-        integration_type=IntegrationType.AWS_SQS,
+        integration_type=Transport.SQS,
         configuration=sqs_configuration(box, url=url),
         **kwargs,
     )
@@ -85,18 +87,7 @@ async def test_message_arrives_with_exactly_the_cloudevent_fields(
     assert json.loads(outcome.body)["MessageId"] == message["MessageId"]
     document = json.loads(message["Body"])
     assert document == message_document(job)
-    assert sorted(document) == [
-        "data",
-        "datacontenttype",
-        "id",
-        "integrationid",
-        "orgid",
-        "source",
-        "specversion",
-        "storeid",
-        "time",
-        "type",
-    ]
+    assert sorted(document) == sorted(QUEUE_MESSAGE_FIELDS)
     assert document["data"] == resource
     attributes = {k: v["StringValue"] for k, v in message["MessageAttributes"].items()}
     assert attributes == {
@@ -179,7 +170,7 @@ async def test_undecryptable_credentials_fail_only_their_integration(
     url = await sqs_queue_factory("qs-creds")
     other_box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     foreign = make_integration(
-        integration_type=IntegrationType.AWS_SQS,
+        integration_type=Transport.SQS,
         configuration=sqs_configuration(other_box, url=url),
     )
     jobs = [make_job(make_event(), foreign), make_job(make_event(), _integration(box, url))]
@@ -219,7 +210,7 @@ async def test_new_integration_version_with_new_credentials_gets_a_new_client(
     url = await sqs_queue_factory("qs-version")
     v1 = _integration(box, url, integration_id="int-versioned", version=1)
     v2 = make_integration(
-        integration_type=IntegrationType.AWS_SQS,
+        integration_type=Transport.SQS,
         configuration=sqs_configuration(box, url=url, secret_access_key="rotated"),
         integration_id="int-versioned",
         version=2,
@@ -241,7 +232,7 @@ async def test_clients_beyond_the_cap_are_closed(
     keys = ("AKIAFIRSTFIRSTFIRST1", "AKIASECONDSECONDSEC2")
     integrations = [
         make_integration(
-            integration_type=IntegrationType.AWS_SQS,
+            integration_type=Transport.SQS,
             configuration=sqs_configuration(box, url=url, access_key_id=key),
         )
         for key in keys

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from pydantic import SecretStr
 
-from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.transports import Transport
 from integrations_queue_sender.errors import InvalidConfigurationError
 from integrations_queue_sender.stomp_destination import (
     StompAddress,
@@ -34,7 +34,7 @@ def _resolve(box: SecretBox, **configuration: object) -> StompDestination:
         box, addresses=AMAZON_MQ, destination="/queue/orders", username="u", password="p"
     )
     integration = make_integration(
-        integration_type=IntegrationType.STOMP, configuration={**base, **configuration}
+        integration_type=Transport.STOMP, configuration={**base, **configuration}
     )
     return resolve_stomp_destination(integration, box=box)
 

@@ -11,10 +11,10 @@ import pytest
 from pydantic import SecretStr
 
 from conftest import QueueFactory, StompEndpoint
-from integrations_common.integrations import IntegrationType
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
 from integrations_common.tracing import job_traceparents
+from integrations_common.transports import Transport
 from integrations_queue_sender.settings import SqsSettings, StompSettings
 from integrations_queue_sender.sqs_transport import SqsTransport
 from integrations_queue_sender.stomp_transport import StompTransport
@@ -42,7 +42,7 @@ async def test_sqs_messages_carry_traceparent(
 ) -> None:
     url = await sqs_queue_factory("qs-trace")
     integration = make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
+        integration_type=Transport.SQS, configuration=sqs_configuration(box, url=url)
     )
     traced, untraced = (make_job(make_event(), integration) for _ in range(2))
     transport = SqsTransport(settings=SqsSettings(endpoint_url=sqs_endpoint_url), box=box)

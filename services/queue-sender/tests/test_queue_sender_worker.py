@@ -8,27 +8,25 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 
 from conftest import QueueFactory, StompEndpoint, unique_name
 from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import DeliverySettings
-from integrations_common.integrations import IntegrationType
 from integrations_common.jobs import DeliveryJob
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, SsrfSettings, TopicSettings
+from integrations_common.transports import Transport
 from integrations_queue_sender.settings import QueueSenderSettings, SqsSettings, StompSettings
 from integrations_queue_sender.worker import build_workers, run_workers
 from integrations_testkit.factories import (
     make_event,
-    make_integration,
     make_job,
     sqs_integration,
-    stomp_configuration,
     stomp_integration,
 )
+from integrations_testkit.kafka_tools import publish_jobs, read_values
 from integrations_testkit.network import TcpProxy, closed_port
 from integrations_testkit.stomp_subscriber import StompSubscriber
 
@@ -84,39 +82,24 @@ async def running(settings: QueueSenderSettings) -> AsyncIterator[None]:
 async def _produce(
     settings: QueueSenderSettings, transport: Transport, jobs: list[DeliveryJob]
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=settings.kafka.bootstrap_servers)
-    await producer.start()
-    try:
-        for job in jobs:
-            await producer.send_and_wait(
-                settings.topics.deliveries(transport),
-                key=job.kafka_key,
-                value=job.model_dump_json().encode(),
-            )
-    finally:
-        await producer.stop()
+    await publish_jobs(
+        settings.kafka.bootstrap_servers, settings.topics.deliveries(transport), jobs
+    )
 
 
 async def _logs_until(
     settings: QueueSenderSettings, done: Any, timeout: float = 60.0
 ) -> list[AttemptLog]:
-    consumer = AIOKafkaConsumer(
+    def parsed(values: list[bytes]) -> list[AttemptLog]:
+        return [AttemptLog.model_validate_json(value) for value in values]
+
+    values = await read_values(
+        settings.kafka.bootstrap_servers,
         settings.topics.logs,
-        bootstrap_servers=settings.kafka.bootstrap_servers,
-        auto_offset_reset="earliest",
-        group_id=None,
+        until=lambda values: done(parsed(values)),
+        timeout=timeout,
     )
-    await consumer.start()
-    logs: list[AttemptLog] = []
-    try:
-        async with asyncio.timeout(timeout):
-            while not done(logs):
-                batch = await consumer.getmany(timeout_ms=500)
-                for records in batch.values():
-                    logs.extend(AttemptLog.model_validate_json(r.value) for r in records)
-    finally:
-        await consumer.stop()
-    return logs
+    return parsed(values)
 
 
 def _all_succeeded(jobs: list[DeliveryJob]) -> Any:
@@ -167,15 +150,8 @@ async def test_a_broker_that_is_down_gets_its_message_after_the_retry_delay(
     subscriber: StompSubscriber,
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port, listen_port=closed_port())
-    integration = make_integration(
-        integration_type=IntegrationType.STOMP,
-        configuration=stomp_configuration(
-            box,
-            addresses=[f"stomp://127.0.0.1:{proxy.port}"],
-            destination=destination,
-            username=stomp_endpoint.login,
-            password=stomp_endpoint.passcode,
-        ),
+    integration = stomp_integration(
+        box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{proxy.port}"]
     )
     job = make_job(make_event(), integration)
 

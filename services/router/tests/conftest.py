@@ -15,8 +15,9 @@ from integrations_common.cloudevents_codec import encode_binary, encode_structur
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.kafka import ensure_topics
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import platform_topics
+from integrations_common.transports import Transport
 from integrations_router.router import Router
 from integrations_router.settings import RouterSettings
 from integrations_testkit.factories import make_event as testkit_make_event

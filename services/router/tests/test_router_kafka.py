@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
 
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.jobs import job_id_for
-from integrations_common.settings import Transport
-from integrations_router.router import Router
-from integrations_router.settings import RouterSettings
+from integrations_common.transports import Transport
+from integrations_testkit.factories import make_event, make_integration
+
+from .conftest import KafkaKit, running_router, wait_until
 
 pytestmark = pytest.mark.integration
-
-MakeSnapshot = Callable[..., IntegrationSnapshot]
-MakeEvent = Callable[..., CommerceEvent]
-StartRouter = Callable[[RouterSettings], AbstractAsyncContextManager[Router]]
-Until = Callable[..., Awaitable[None]]
 
 
 def pairs(jobs: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -29,22 +21,14 @@ def pairs(jobs: list[dict[str, Any]]) -> set[tuple[str, str]]:
 
 
 async def test_matching_rules(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: MakeSnapshot,
-    make_event: MakeEvent,
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    store_hook = make_snapshot(store_id="A")
-    store_sqs = make_snapshot(
-        store_id="A", observes=["order.*"], integration_type=IntegrationType.AWS_SQS
-    )
-    disabled_stomp = make_snapshot(
-        store_id="A", enabled=False, integration_type=IntegrationType.STOMP
-    )
-    other_store = make_snapshot(store_id="B")
-    org_hook = make_snapshot(store_id=None, org_id="org-1", observes=["catalog-release.created"])
-    deleted = make_snapshot(store_id="A", integration_type=IntegrationType.STOMP)
+    store_hook = make_integration(store_id="A")
+    store_sqs = make_integration(store_id="A", observes=["order.*"], integration_type=Transport.SQS)
+    disabled_stomp = make_integration(store_id="A", enabled=False, integration_type=Transport.STOMP)
+    other_store = make_integration(store_id="B")
+    org_hook = make_integration(store_id=None, org_id="org-1", observes=["catalog-release.created"])
+    deleted = make_integration(store_id="A", integration_type=Transport.STOMP)
     for integration in (store_hook, store_sqs, disabled_stomp, other_store, org_hook, deleted):
         await kafka_kit.put_integration(integration)
     await kafka_kit.delete_integration(deleted.id)
@@ -53,13 +37,13 @@ async def test_matching_rules(
     org_event = make_event(event_type="catalog-release.created", store_id=None, org_id="org-1")
     b_event = make_event(store_id="B")
     unobserved = make_event(event_type="cart.updated", store_id="A")
-    async with start_router(kafka_kit.settings()) as router:
+    async with running_router(kafka_kit.settings()) as router:
         assert router.table.index.get(deleted.id) is None
         await kafka_kit.emit(store_event)
         await kafka_kit.emit(org_event, binary=True)
         await kafka_kit.emit(b_event, binary=True)
         await kafka_kit.emit(unobserved)
-        await until(lambda: router.stats.events_in == 4)
+        await wait_until(lambda: router.stats.events_in == 4)
 
     webhook = await kafka_kit.all_jobs(Transport.WEBHOOK)
     assert pairs(webhook) == {
@@ -83,49 +67,43 @@ async def test_matching_rules(
 
 
 async def test_config_changes_apply_to_later_events(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: MakeSnapshot,
-    make_event: MakeEvent,
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    hook = make_snapshot(store_id="C", observes=["order.created"])
+    hook = make_integration(store_id="C", observes=["order.created"])
     await kafka_kit.put_integration(hook)
-    async with start_router(kafka_kit.settings()) as router:
+    async with running_router(kafka_kit.settings()) as router:
         before = make_event(store_id="C")
         await kafka_kit.emit(before)
-        await until(lambda: router.stats.events_in == 1)
+        await wait_until(lambda: router.stats.events_in == 1)
 
         updated = hook.model_copy(update={"observes": ["order.paid"], "version": 2})
         await kafka_kit.put_integration(updated)
-        await until(lambda: (router.table.index.get(hook.id) or hook).version == 2)
+        await wait_until(lambda: (router.table.index.get(hook.id) or hook).version == 2)
         after_update = make_event(store_id="C")
         await kafka_kit.emit(after_update)
-        await until(lambda: router.stats.events_in == 2)
+        await wait_until(lambda: router.stats.events_in == 2)
 
         disabled = updated.model_copy(update={"enabled": False, "version": 3})
         await kafka_kit.put_integration(disabled)
-        await until(lambda: (router.table.index.get(hook.id) or hook).version == 3)
+        await wait_until(lambda: (router.table.index.get(hook.id) or hook).version == 3)
         after_disable = make_event(store_id="C")
         await kafka_kit.emit(after_disable)
-        await until(lambda: router.stats.events_in == 3)
+        await wait_until(lambda: router.stats.events_in == 3)
 
         reenabled = updated.model_copy(update={"version": 4})
         await kafka_kit.put_integration(reenabled)
-        await until(lambda: (router.table.index.get(hook.id) or hook).version == 4)
+        await wait_until(lambda: (router.table.index.get(hook.id) or hook).version == 4)
         await kafka_kit.delete_integration(hook.id)
-        await until(lambda: hook.id not in router.table.index)
+        await wait_until(lambda: hook.id not in router.table.index)
         after_delete = make_event(store_id="C")
         await kafka_kit.emit(after_delete)
-        await until(lambda: router.stats.events_in == 4)
+        await wait_until(lambda: router.stats.events_in == 4)
 
     jobs = await kafka_kit.all_jobs(Transport.WEBHOOK)
     assert pairs(jobs) == {(after_update.id, hook.id)}
 
 
-async def test_invalid_input_goes_to_the_dead_letter_topic(
-    kafka_kit: Any, start_router: StartRouter, make_event: MakeEvent, until: Until
-) -> None:
+async def test_invalid_input_goes_to_the_dead_letter_topic(kafka_kit: KafkaKit) -> None:
     garbage = b"\x00 not json"
     no_store = json.dumps(
         {
@@ -147,13 +125,13 @@ async def test_invalid_input_goes_to_the_dead_letter_topic(
         ("ce_orgid", b"o"),
         ("ce_storeid", b"s"),
     ]
-    async with start_router(kafka_kit.settings()) as router:
+    async with running_router(kafka_kit.settings()) as router:
         await kafka_kit.emit_raw(garbage)
         await kafka_kit.emit_raw(no_store, [("content-type", b"application/cloudevents+json")])
         await kafka_kit.emit_raw(b'{"data": {}}', binary_unknown)
         await kafka_kit.emit_raw(None)
         await kafka_kit.emit(make_event())
-        await until(lambda: router.stats.rejected == 4 and router.stats.events_in == 1)
+        await wait_until(lambda: router.stats.rejected == 4 and router.stats.events_in == 1)
 
     letters = await kafka_kit.read_all(kafka_kit.topics.events_dlq)
     by_reason = {dict(r.headers)["dlq-reason"].decode(): r for r in letters}
@@ -169,40 +147,32 @@ async def test_invalid_input_goes_to_the_dead_letter_topic(
 
 
 async def test_table_is_loaded_before_anything_is_routed(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: MakeSnapshot,
-    make_event: MakeEvent,
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    hooks = [make_snapshot(store_id="D") for _ in range(3)]
+    hooks = [make_integration(store_id="D") for _ in range(3)]
     for hook in hooks:
         await kafka_kit.put_integration(hook)
     events = [make_event(store_id="D") for _ in range(20)]
     for commerce_event in events:
         await kafka_kit.emit(commerce_event, key=commerce_event.id.encode())
-    async with start_router(kafka_kit.settings()) as router:
-        await until(lambda: router.stats.events_in == len(events))
+    async with running_router(kafka_kit.settings()) as router:
+        await wait_until(lambda: router.stats.events_in == len(events))
     jobs = await kafka_kit.all_jobs(Transport.WEBHOOK)
     assert pairs(jobs) == {(e.id, h.id) for e in events for h in hooks}
     assert len(jobs) == len(events) * len(hooks)
 
 
 async def test_two_instances_share_the_partitions_and_both_hold_the_table(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: MakeSnapshot,
-    make_event: MakeEvent,
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    hook = make_snapshot(store_id="F")
+    hook = make_integration(store_id="F")
     await kafka_kit.put_integration(hook)
     events = [make_event(store_id="F") for _ in range(200)]
     settings = kafka_kit.settings()
-    async with start_router(settings) as first:
+    async with running_router(settings) as first:
         for commerce_event in events[:100]:
             await kafka_kit.emit(commerce_event, key=commerce_event.id.encode())
-        async with start_router(settings) as second:
+        async with running_router(settings) as second:
             assert second.table.index.get(hook.id) == hook
             for commerce_event in events[100:]:
                 await kafka_kit.emit(commerce_event, key=commerce_event.id.encode())

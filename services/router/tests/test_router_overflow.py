@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Awaitable, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
@@ -19,20 +17,17 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from prometheus_client import REGISTRY
 
-from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot
-from integrations_common.settings import Transport
-from integrations_router.router import Router
-from integrations_router.settings import RouterSettings
+from integrations_common.transports import Transport
+from integrations_testkit.factories import make_event, make_integration
+
+from .conftest import KafkaKit, running_router, wait_until
 
 pytestmark = pytest.mark.integration
 
-StartRouter = Callable[[RouterSettings], AbstractAsyncContextManager[Router]]
-Until = Callable[..., Awaitable[None]]
 REVIEW_SIZE = 1_048_300
 
 
-async def _set_topic_config(kafka_kit: Any, topic: str, configs: dict[str, str]) -> None:
+async def _set_topic_config(kafka_kit: KafkaKit, topic: str, configs: dict[str, str]) -> None:
     admin = AIOKafkaAdminClient(bootstrap_servers=kafka_kit.kafka.bootstrap_servers)
     await admin.start()
     try:
@@ -54,7 +49,7 @@ async def _set_topic_config(kafka_kit: Any, topic: str, configs: dict[str, str])
         await admin.close()
 
 
-async def _emit_large(kafka_kit: Any, value: bytes) -> None:
+async def _emit_large(kafka_kit: KafkaKit, value: bytes) -> None:
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka_kit.kafka.bootstrap_servers,
         acks="all",
@@ -73,20 +68,16 @@ def _letter(records: list[Any]) -> tuple[Any, dict[str, bytes]]:
 
 
 async def test_the_review_s_near_limit_record_is_dead_lettered_truncated_and_the_partition_moves_on(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: Callable[..., IntegrationSnapshot],
-    make_event: Callable[..., CommerceEvent],
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    hook = make_snapshot(store_id="O")
+    hook = make_integration(store_id="O")
     await kafka_kit.put_integration(hook)
     garbage = b"x" * REVIEW_SIZE  # not JSON: rejected as not_json
     after = make_event(store_id="O")
-    async with start_router(kafka_kit.settings()) as router:
+    async with running_router(kafka_kit.settings()) as router:
         await _emit_large(kafka_kit, garbage)
         await kafka_kit.emit(after)  # same key, so the same partition, after the large one
-        await until(lambda: router.stats.rejected == 1 and router.stats.events_in == 1)
+        await wait_until(lambda: router.stats.rejected == 1 and router.stats.events_in == 1)
         assert router.ready
 
     letter, headers = _letter(await kafka_kit.read_all(kafka_kit.topics.events_dlq))
@@ -103,18 +94,15 @@ async def test_the_review_s_near_limit_record_is_dead_lettered_truncated_and_the
 
 
 async def test_a_dead_letter_the_broker_still_refuses_goes_without_its_value(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_event: Callable[..., CommerceEvent],
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
     # The dead-letter topic takes less than the router's own dead-letter limit assumes.
     await _set_topic_config(kafka_kit, kafka_kit.topics.events_dlq, {"max.message.bytes": "20000"})
     garbage = b"y" * 19_900
-    async with start_router(kafka_kit.settings()) as router:
+    async with running_router(kafka_kit.settings()) as router:
         await kafka_kit.emit_raw(garbage)
         await kafka_kit.emit(make_event())
-        await until(lambda: router.stats.rejected == 1 and router.stats.events_in == 1)
+        await wait_until(lambda: router.stats.rejected == 1 and router.stats.events_in == 1)
 
     letter, headers = _letter(await kafka_kit.read_all(kafka_kit.topics.events_dlq))
     assert not letter.value
@@ -125,13 +113,9 @@ async def test_a_dead_letter_the_broker_still_refuses_goes_without_its_value(
 
 
 async def test_a_batch_kafka_does_not_acknowledge_makes_the_router_unready_until_it_goes_through(
-    kafka_kit: Any,
-    start_router: StartRouter,
-    make_snapshot: Callable[..., IntegrationSnapshot],
-    make_event: Callable[..., CommerceEvent],
-    until: Until,
+    kafka_kit: KafkaKit,
 ) -> None:
-    hook = make_snapshot(store_id="P")
+    hook = make_integration(store_id="P")
     await kafka_kit.put_integration(hook)
     deliveries = kafka_kit.topics.deliveries(Transport.WEBHOOK)
     # The jobs' topic is gone (and Kafka creates no topic by itself): no send can be acknowledged.
@@ -140,15 +124,15 @@ async def test_a_batch_kafka_does_not_acknowledge_makes_the_router_unready_until
     try:
         await admin.delete_topics([deliveries])
         commerce_event = make_event(store_id="P")
-        async with start_router(kafka_kit.settings(stall_after_s=1.0)) as router:
+        async with running_router(kafka_kit.settings(stall_after_s=1.0)) as router:
             assert router.ready
             await kafka_kit.emit(commerce_event)
-            await until(lambda: not router.ready)
+            await wait_until(lambda: not router.ready)
             assert router.stalled
             assert (REGISTRY.get_sample_value("router_unacknowledged_batch_seconds") or 0) > 1.0
             await admin.create_topics([NewTopic(deliveries, kafka_kit.topics.partitions, 1)])
-            await until(lambda: router.stats.events_in == 1, timeout=60)
-            await until(lambda: router.ready)
+            await wait_until(lambda: router.stats.events_in == 1, timeout=60)
+            await wait_until(lambda: router.ready)
     finally:
         await admin.close()
     jobs = await kafka_kit.all_jobs(Transport.WEBHOOK)

@@ -16,9 +16,9 @@ import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import job_id_for
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.integration
 
@@ -105,7 +105,7 @@ async def test_kill_9_in_the_middle_of_a_stream_loses_nothing(
     tmp_path: Path,
 ) -> None:
     hook = make_snapshot(store_id="E")
-    queue = make_snapshot(store_id="E", integration_type=IntegrationType.AWS_SQS)
+    queue = make_snapshot(store_id="E", integration_type=Transport.SQS)
     await kafka_kit.put_integration(hook)
     await kafka_kit.put_integration(queue)
     events = [make_event(store_id="E") for _ in range(EVENTS)]

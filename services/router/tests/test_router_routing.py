@@ -11,9 +11,10 @@ import pytest
 
 from integrations_common.cloudevents_codec import encode_binary, encode_structured
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 from integrations_router.index import RoutingIndex
 from integrations_router.job_encoding import JobEncoder, fast_job_id
 from integrations_router.routing import JOB_TOO_LARGE, ROUTING_FAILED, route_record
@@ -45,7 +46,7 @@ def test_one_job_per_matching_integration(
     make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
 ) -> None:
     hook = make_snapshot()
-    queue = make_snapshot(integration_type=IntegrationType.AWS_SQS)
+    queue = make_snapshot(integration_type=Transport.SQS)
     commerce_event = make_event()
     value, headers = encode_structured(commerce_event)
     routed = route_record(
@@ -144,7 +145,7 @@ def test_the_job_encoder_writes_exactly_what_the_job_model_writes(
     make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
 ) -> None:
     encoder = JobEncoder()
-    hooks = [make_snapshot(), make_snapshot(integration_type=IntegrationType.STOMP)]
+    hooks = [make_snapshot(), make_snapshot(integration_type=Transport.STOMP)]
     odd = make_snapshot().model_copy(
         update={"name": 'quote " slash \\ unicode é \u2028', "configuration": {"url": "x\ty"}}
     )
@@ -163,7 +164,7 @@ def test_the_job_encoder_writes_exactly_what_the_job_model_writes(
 def test_routing_with_the_encoder_gives_the_same_records(
     make_snapshot: Callable[..., IntegrationSnapshot], make_event: Callable[..., CommerceEvent]
 ) -> None:
-    hook, queue = make_snapshot(), make_snapshot(integration_type=IntegrationType.AWS_SQS)
+    hook, queue = make_snapshot(), make_snapshot(integration_type=Transport.SQS)
     value, headers = encode_structured(make_event())
     record = FakeRecord(value, headers)
     now = datetime(2026, 12, 3, 7, 0, tzinfo=UTC)

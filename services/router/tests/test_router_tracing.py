@@ -20,7 +20,8 @@ from integrations_common.cloudevents_codec import encode_binary, encode_structur
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import utc_now
-from integrations_common.settings import TopicSettings, Transport
+from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 from integrations_router.index import RoutingIndex
 from integrations_router.route_spans import RouteSpans
 from integrations_router.router import Router

@@ -14,7 +14,8 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from integrations_common.kafka import create_producer
 from integrations_common.secret_box import generate_key
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, TopicSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import make_webhook_job
 from integrations_testkit.fixtures import TopicsFactory
 from integrations_testkit.receiver import Received, Receiver

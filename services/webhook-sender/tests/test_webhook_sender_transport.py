@@ -17,6 +17,7 @@ from standardwebhooks import Webhook
 
 from integrations_common.delivery import Verdict
 from integrations_common.secret_box import SecretBox, mask
+from integrations_testkit.contract import WEBHOOK_BODY_FIELDS
 from integrations_testkit.factories import JobFactory, make_event, make_webhook_job, new_secret_box
 from integrations_testkit.receiver import Received, Receiver
 from integrations_webhook_sender.settings import HttpSettings, default_user_agent
@@ -26,17 +27,6 @@ from integrations_webhook_sender.transport import OUTSIDE_2XX, WebhookTransport
 pytestmark = pytest.mark.integration
 
 LOCAL = parse_networks("127.0.0.0/8")
-SPEC_BODY_KEYS = {
-    "id",
-    "triggered_by",
-    "attempt",
-    "integration",
-    "resources",
-    "payload",
-    "configuration",
-    "store_id",
-    "org_id",
-}
 
 
 class NamedResolver(AbstractResolver):
@@ -82,7 +72,7 @@ async def test_body_headers_and_signature(
     assert outcome.succeeded
     assert outcome.status_code == 204
     body = request.json
-    assert set(body) == SPEC_BODY_KEYS
+    assert set(body) == WEBHOOK_BODY_FIELDS
     assert body["id"] == job.event.id
     assert body["triggered_by"] == "order.paid"
     assert body["attempt"] == 1

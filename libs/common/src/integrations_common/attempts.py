@@ -14,7 +14,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import JOB_NAMESPACE, DeliveryJob
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 MAX_LOGGED_BODY_BYTES = 64 * 1024
 

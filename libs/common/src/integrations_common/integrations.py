@@ -7,38 +7,82 @@ plain text.
 
 from __future__ import annotations
 
-from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
+)
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import PydanticCustomError, core_schema
 
-from integrations_common.settings import Transport
 from integrations_common.tenancy import Tenant
+from integrations_common.transports import INTEGRATION_TYPES, Transport
+
+_SPELLINGS = core_schema.literal_schema(list(INTEGRATION_TYPES))
 
 
-class IntegrationType(StrEnum):
-    """How an integration delivers (the spec's `integration_type`)."""
+class _AsIntegrationType:
+    """Pydantic: a `Transport` read and written as the API spells it, with the JSON schema of the
+    spec's `IntegrationType`."""
 
-    WEBHOOK = "webhook"
-    AWS_SQS = "aws_sqs"
-    STOMP = "stomp"
+    def __get_pydantic_core_schema__(
+        self, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            _parse,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                _spell, return_schema=_SPELLINGS, when_used="always"
+            ),
+            ref="IntegrationType",
+            json_schema_input_schema=_SPELLINGS,
+        )
 
-    @property
-    def transport(self) -> Transport:
-        """The deliveries topic family this type uses."""
-        return _TRANSPORTS[self]
+    def __get_pydantic_json_schema__(
+        self, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        reference = handler(schema)
+        definition = handler.resolve_ref_schema(reference)
+        definition.clear()
+        definition.update(
+            {
+                "description": "How an integration delivers (the spec's `integration_type`).",
+                "enum": list(INTEGRATION_TYPES),
+                "title": "IntegrationType",
+                "type": "string",
+            }
+        )
+        return reference
 
 
-_TRANSPORTS = {
-    IntegrationType.WEBHOOK: Transport.WEBHOOK,
-    IntegrationType.AWS_SQS: Transport.SQS,
-    IntegrationType.STOMP: Transport.STOMP,
-}
+def _parse(value: Any) -> Transport:
+    if isinstance(value, Transport):
+        return value
+    if isinstance(value, str) and value in INTEGRATION_TYPES:
+        return Transport.from_integration_type(value)
+    raise PydanticCustomError(
+        "enum",
+        "Input should be 'webhook', 'aws_sqs' or 'stomp'",
+        {"expected": "'webhook', 'aws_sqs' or 'stomp'"},
+    )
 
-SECRET_FIELDS: dict[IntegrationType, frozenset[str]] = {
-    IntegrationType.WEBHOOK: frozenset({"secret_key"}),
-    IntegrationType.AWS_SQS: frozenset({"aws_access_key_id", "aws_secret_access_key"}),
-    IntegrationType.STOMP: frozenset({"password"}),
+
+def _spell(transport: Transport) -> str:
+    return transport.integration_type
+
+
+IntegrationType = Annotated[Transport, _AsIntegrationType()]
+"""A model field holding a `Transport`, as the API spells it (`webhook`, `aws_sqs`, `stomp`)."""
+
+
+SECRET_FIELDS: dict[Transport, frozenset[str]] = {
+    Transport.WEBHOOK: frozenset({"secret_key"}),
+    Transport.SQS: frozenset({"aws_access_key_id", "aws_secret_access_key"}),
+    Transport.STOMP: frozenset({"password"}),
 }
 
 
@@ -68,7 +112,7 @@ class IntegrationSnapshot(BaseModel):
     @property
     def transport(self) -> Transport:
         """Which deliveries topic this integration's jobs go to."""
-        return self.integration_type.transport
+        return self.integration_type
 
     @property
     def secret_fields(self) -> frozenset[str]:

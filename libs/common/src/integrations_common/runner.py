@@ -12,6 +12,8 @@ import logging
 import os
 import signal
 from collections.abc import Awaitable, Callable
+from importlib.metadata import version as installed_version
+from typing import Protocol
 
 from prometheus_client import Info
 
@@ -73,6 +75,34 @@ def run(
         asyncio.run(serve(service=service, version=version, ops=ops, worker=worker, ready=ready))
     finally:
         tracing.shutdown()
+
+
+class ServiceSettings(Protocol):
+    """What `run_service` reads from a worker service's settings."""
+
+    @property
+    def log_level(self) -> str: ...
+
+    @property
+    def ops(self) -> OpsServerSettings: ...
+
+
+def run_service(
+    *,
+    package: str,
+    settings: ServiceSettings,
+    worker: Worker,
+    ready: ReadinessCheck = lambda: True,
+) -> None:
+    """`run` the worker service installed as `package` (its service name and version)."""
+    run(
+        service=package,
+        version=installed_version(package),
+        log_level=settings.log_level,
+        ops=settings.ops,
+        worker=worker,
+        ready=ready,
+    )
 
 
 def task_stacks() -> str:

@@ -23,6 +23,7 @@ from pydantic import (
 from pydantic_settings import SettingsConfigDict
 
 from integrations_common.address_policy import AddressPolicy, IPNetwork, parse_networks
+from integrations_common.transports import Transport as Transport  # noqa: PLC0414 - re-exported
 
 
 class _Section(BaseModel):
@@ -86,14 +87,6 @@ class KafkaSettings(_Section):
                 f"{self.security_protocol} needs sasl_mechanism, sasl_username and sasl_password"
             )
         return self
-
-
-class Transport(StrEnum):
-    """Delivery transports, each with its own deliveries topic."""
-
-    WEBHOOK = "webhook"
-    SQS = "sqs"
-    STOMP = "stomp"
 
 
 DEAD_LETTER_SUFFIX = ".dlq"

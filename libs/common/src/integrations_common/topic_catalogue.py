@@ -13,7 +13,8 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 from integrations_common.kafka import TopicSpec
-from integrations_common.settings import TopicSettings, Transport
+from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 
 if TYPE_CHECKING:  # the delivery package imports this module
     from integrations_common.delivery.schedule import RetrySchedule

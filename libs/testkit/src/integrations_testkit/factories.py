@@ -1,18 +1,21 @@
-"""One set of builders of events, integrations and jobs, for every test and benchmark."""
+"""One set of builders of events, integrations, jobs and attempt logs, for every test and
+benchmark."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
-from datetime import UTC, datetime
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from pydantic import SecretStr
 
+from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
-from integrations_common.jobs import DeliveryJob
+from integrations_common.integrations import IntegrationSnapshot
+from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
+from integrations_common.transports import Transport
 
 SOURCE = "https://commerce.example/v2"
 T0 = datetime(2026, 11, 28, 5, 0, 0, 123000, tzinfo=UTC)
@@ -64,7 +67,7 @@ def make_event(
 
 def make_integration(
     *,
-    integration_type: IntegrationType = IntegrationType.WEBHOOK,
+    integration_type: Transport = Transport.WEBHOOK,
     configuration: dict[str, Any] | None = None,
     integration_id: str | None = None,
     version: int = 1,
@@ -95,6 +98,41 @@ def make_job(
 ) -> DeliveryJob:
     """The first job for `event` and `integration`."""
     return DeliveryJob.route(event, integration, now=now)
+
+
+def make_attempt_log(
+    integration_id: str,
+    event_id: str,
+    number: int,
+    *,
+    ok: bool,
+    tenant: Mapping[str, str],
+    base: datetime = datetime(2026, 1, 1, tzinfo=UTC),
+) -> AttemptLog:
+    """Webhook attempt `number` of the job of (`event_id`, `integration_id`): a 200, or a 404
+    to retry; it is routed and started `number` minutes after `base` and lasts a second."""
+    job_id = job_id_for(event_id, integration_id)
+    start = base + timedelta(minutes=number)
+    return AttemptLog(
+        id=log_id_for(job_id, number),
+        job_id=job_id,
+        integration_id=integration_id,
+        org_id=tenant["org_id"],
+        store_id=tenant["store_id"],
+        transport=Transport.WEBHOOK,
+        event_id=event_id,
+        event_type="order.paid",
+        attempt=number,
+        succeeded=ok,
+        status_code=200 if ok else 404,
+        body="OK" if ok else "Not Found",
+        error_detail=None if ok else "Received a status code outside of 2xx range",
+        job_status=JobStatus.SUCCEEDED if ok else JobStatus.RETRYING,
+        event_time=start,
+        routed_at=start,
+        started_at=start,
+        finished_at=start + timedelta(seconds=1),
+    )
 
 
 def webhook_configuration(
@@ -181,7 +219,7 @@ class StompServer(Protocol):
 def sqs_integration(box: SecretBox, *, url: str) -> IntegrationSnapshot:
     """An `aws_sqs` integration sending to the queue at `url`."""
     return make_integration(
-        integration_type=IntegrationType.AWS_SQS, configuration=sqs_configuration(box, url=url)
+        integration_type=Transport.SQS, configuration=sqs_configuration(box, url=url)
     )
 
 
@@ -195,7 +233,7 @@ def stomp_integration(
 ) -> IntegrationSnapshot:
     """A `stomp` integration sending to `destination` on `server` (with its login)."""
     return make_integration(
-        integration_type=IntegrationType.STOMP,
+        integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box,
             addresses=addresses or [f"stomp://{server.host}:{server.port}"],

@@ -1,5 +1,6 @@
 """Shared pytest fixtures (a plugin the root conftest.py loads): a webhook receiver, a secret
-box and a job factory, unique topics deleted afterwards, and tracing into memory."""
+box and a job factory, unique topics (and a store place) deleted afterwards, and tracing into
+memory."""
 
 from __future__ import annotations
 
@@ -13,10 +14,13 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from pydantic import SecretStr
 
 from integrations_common import tracing
+from integrations_common.kafka import TopicSpec, ensure_topics
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
-from integrations_common.settings import TopicSettings
+from integrations_common.settings import KafkaSettings, MongoSettings, TopicSettings
+from integrations_common.store.mongo import create_client
 from integrations_testkit.factories import JobFactory, make_webhook_job
-from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique_topics
+from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique, unique_topics
+from integrations_testkit.places import Place
 from integrations_testkit.receiver import Receiver
 
 TopicsFactory = Callable[..., TopicSettings]
@@ -63,6 +67,27 @@ async def make_topics(kafka_bootstrap_servers: str) -> AsyncIterator[TopicsFacto
     yield make
     for topics in made:
         await delete_topics(kafka_bootstrap_servers, topic_prefix(topics))
+
+
+@pytest.fixture
+async def place(kafka_bootstrap_servers: str, mongodb_uri: str) -> AsyncIterator[Place]:
+    """Topics (the logs one created, 3 partitions) and a database of one test, deleted
+    afterwards."""
+    here = Place(
+        kafka=KafkaSettings(bootstrap_servers=kafka_bootstrap_servers),
+        topics=unique_topics("store"),
+        mongodb=MongoSettings(
+            uri=SecretStr(mongodb_uri), database=unique("store").replace("-", "_")
+        ),
+    )
+    await ensure_topics(here.kafka, [TopicSpec(here.topics.logs, 3, 1)])
+    try:
+        yield here
+    finally:
+        await delete_topics(kafka_bootstrap_servers, topic_prefix(here.topics))
+        client = create_client(here.mongodb)
+        await client.drop_database(here.mongodb.database)
+        await client.close()
 
 
 @pytest.fixture

@@ -10,9 +10,15 @@ from collections.abc import Callable, Sequence
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from integrations_common.attempts import AttemptLog
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer
 from integrations_common.settings import KafkaSettings, TopicSettings
+
+
+def unique(prefix: str) -> str:
+    """A name no other run uses (a consumer group, a database, ...)."""
+    return f"{prefix}-{uuid.uuid4().hex[:12]}"
 
 
 def prefixed_topics(prefix: str, *, partitions: int = 3) -> TopicSettings:
@@ -50,18 +56,29 @@ async def delete_topics(bootstrap_servers: str, prefix: str) -> list[str]:
     return names
 
 
-async def publish_jobs(bootstrap_servers: str, topic: str, jobs: Sequence[DeliveryJob]) -> None:
-    """Write jobs as the router does (keyed by integration) and wait for every ack."""
+async def publish_records(
+    bootstrap_servers: str, topic: str, records: Sequence[tuple[bytes, bytes]]
+) -> None:
+    """Write (key, value) records and wait for every ack."""
     producer = create_producer(KafkaSettings(bootstrap_servers=bootstrap_servers))
     await producer.start()
     try:
-        futures = [
-            await producer.send(topic, job.model_dump_json().encode(), key=job.kafka_key)
-            for job in jobs
-        ]
+        futures = [await producer.send(topic, value, key=key) for key, value in records]
         await asyncio.gather(*futures)
     finally:
         await producer.stop()
+
+
+async def publish_jobs(bootstrap_servers: str, topic: str, jobs: Sequence[DeliveryJob]) -> None:
+    """Write jobs as the router does (keyed by integration) and wait for every ack."""
+    records = [(job.kafka_key, job.model_dump_json().encode()) for job in jobs]
+    await publish_records(bootstrap_servers, topic, records)
+
+
+async def publish_logs(bootstrap_servers: str, topic: str, logs: Sequence[AttemptLog]) -> None:
+    """Write attempt logs as the senders do (keyed by job) and wait for every ack."""
+    records = [(log.job_id.encode(), log.model_dump_json().encode()) for log in logs]
+    await publish_records(bootstrap_servers, topic, records)
 
 
 async def read_values(

@@ -1,4 +1,5 @@
-"""Network helpers for tests: a closed port, a self-signed TLS pair and a TCP proxy.
+"""Network helpers for tests: a closed port, a self-signed TLS pair, a TCP proxy and a local
+HTTP server.
 
 The proxy stands in front of a real broker so a test can take the broker away (`stop`) and bring
 it back (`start`) without touching the shared server; given a TLS context it terminates TLS,
@@ -13,7 +14,9 @@ import ipaddress
 import socket
 import ssl
 from pathlib import Path
+from typing import Self
 
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -124,3 +127,38 @@ class TcpProxy:
         finally:
             writer.close()
             self._writers.discard(writer)
+
+
+class LocalHttpServer:
+    """A test HTTP server on 127.0.0.1: `start()` (which sets `_runner`), `stop()`, and
+    `async with` for both."""
+
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> None:
+        """Start serving."""
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.stop()
+
+
+async def serve_local(
+    app: web.Application, *, port: int = 0, shutdown_timeout: float = 60.0
+) -> tuple[web.AppRunner, int]:
+    """Serve `app` on 127.0.0.1 (`port`, or a free one): its runner (`cleanup()` stops it) and
+    the port it listens on."""
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, runner.addresses[0][1]

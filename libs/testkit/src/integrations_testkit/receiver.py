@@ -11,6 +11,8 @@ from typing import Any
 
 from aiohttp import web
 
+from integrations_testkit.network import LocalHttpServer, serve_local
+
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
 
@@ -33,7 +35,7 @@ Handler = Callable[[web.Request, Received], Awaitable[web.StreamResponse]]
 
 
 @dataclass
-class Receiver:
+class Receiver(LocalHttpServer):
     """An aiohttp server that records every request and answers by path prefix."""
 
     base_url: str = ""
@@ -67,15 +69,5 @@ class Receiver:
         """Listen on an ephemeral port of 127.0.0.1."""
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self.handle)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        port = self._runner.addresses[0][1]
+        self._runner, port = await serve_local(app, shutdown_timeout=0.1)
         self.base_url = f"http://127.0.0.1:{port}"
-
-    async def stop(self) -> None:
-        """Stop listening."""
-        if self._runner is not None:
-            await self._runner.cleanup()
-            self._runner = None

@@ -15,12 +15,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.console import install_console
 from integrations_api.errors import error_response, install_error_handlers
-from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
 from integrations_api.integrations.service import Context
-from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_api.integrations.views import router as integrations_router
 from integrations_api.jobs.views import router as jobs_router
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
 from integrations_api.logs.store import LogStore
 from integrations_api.logs.views import router as logs_router
 from integrations_api.middleware import (
@@ -29,9 +26,7 @@ from integrations_api.middleware import (
     StoreDeadlineMiddleware,
     UnexpectedErrorMiddleware,
 )
-from integrations_api.mongo import create_client
 from integrations_api.openapi import build_openapi
-from integrations_api.publishing.publisher import ConfigPublisher, run_reconciler
 from integrations_api.query import reject_unknown_query
 from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.replays.sender import JobSender
@@ -41,6 +36,10 @@ from integrations_api.state import Services
 from integrations_api.tracing import instrument
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.secret_box import SecretBox
+from integrations_common.store.health import HEALTH_COLLECTION, HealthStore
+from integrations_common.store.integrations import INTEGRATIONS_COLLECTION, IntegrationStore
+from integrations_common.store.mongo import create_client
+from integrations_common.store.publisher import ConfigPublisher, run_reconciler
 from integrations_common.topic_catalogue import platform_topics
 
 logger = logging.getLogger(__name__)
@@ -57,7 +56,7 @@ async def start_services(settings: ApiSettings) -> Services:
     mongo = create_client(settings.mongodb)
     database = mongo[settings.mongodb.database]
     store = IntegrationStore(database[INTEGRATIONS_COLLECTION])
-    logs = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+    logs = LogStore.of(database)
     await store.ensure_indexes()
     await logs.ensure_indexes(None)
     if settings.create_topics:

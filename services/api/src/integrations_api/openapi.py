@@ -20,6 +20,9 @@ EXTENSION = "x-extension"
 HTTP_METHODS = frozenset({"get", "put", "post", "delete", "options", "head", "patch", "trace"})
 ERROR_REF = "#/components/schemas/ErrorResponse"
 FASTAPI_VALIDATION_SCHEMAS = ("HTTPValidationError", "ValidationError")
+UNREFERENCED_SCHEMAS = ("Transport",)
+"""Listed by FastAPI because `IntegrationType` fields hold a `Transport`, referred to by nothing
+(those fields' schema is `IntegrationType`)."""
 
 SPEC_SCHEMAS = frozenset(
     {
@@ -136,7 +139,7 @@ def _document_operations(document: dict[str, Any], pagination: PaginationSetting
 
 
 def _document_schemas(schemas: dict[str, Any]) -> None:
-    for name in FASTAPI_VALIDATION_SCHEMAS:
+    for name in (*FASTAPI_VALIDATION_SCHEMAS, *UNREFERENCED_SCHEMAS):
         schemas.pop(name, None)
     for model in CONFIGURATION_MODELS.values():
         schemas[model.__name__] = model.model_json_schema(

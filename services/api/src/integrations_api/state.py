@@ -12,10 +12,10 @@ from pymongo import AsyncMongoClient
 from integrations_api.auth.service import TokenVerifier
 from integrations_api.integrations.service import Context
 from integrations_api.logs.store import LogStore
-from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_api.rate_limit import TenantRateLimiter
 from integrations_api.replays.sender import JobSender
 from integrations_api.settings import ApiSettings
+from integrations_common.store.publisher import ConfigPublisher
 
 
 @dataclass

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from importlib.metadata import version
 
-from integrations_common.runner import run
+from integrations_common.runner import run_service
 from integrations_queue_sender.settings import QueueSenderSettings
 from integrations_queue_sender.worker import build_workers, run_workers
 
@@ -17,13 +16,7 @@ def main() -> None:
     async def worker(stop: asyncio.Event) -> None:
         await run_workers(stop, workers=build_workers(settings))
 
-    run(
-        service="integrations-queue-sender",
-        version=version("integrations-queue-sender"),
-        log_level=settings.log_level,
-        ops=settings.ops,
-        worker=worker,
-    )
+    run_service(package="integrations-queue-sender", settings=settings, worker=worker)
 
 
 if __name__ == "__main__":

@@ -15,9 +15,9 @@ from integrations_common.settings import (
     OpsServerSettings,
     SsrfSettings,
     TopicSettings,
-    Transport,
     service_config,
 )
+from integrations_common.transports import Transport
 
 
 class _Section(BaseModel):

@@ -13,7 +13,7 @@ import logging
 from integrations_common.address_policy import AddressPolicy
 from integrations_common.delivery import DeliverySettings, DeliveryTransport, DeliveryWorker
 from integrations_common.secret_box import SecretBox
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 from integrations_queue_sender.address_guard import check_endpoint
 from integrations_queue_sender.errors import BlockedAddressError, InvalidConfigurationError
 from integrations_queue_sender.settings import QueueSenderSettings

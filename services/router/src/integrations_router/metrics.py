@@ -5,7 +5,7 @@ from __future__ import annotations
 from prometheus_client import Counter, Gauge, Histogram
 
 from integrations_common.cloudevents_codec import reasons
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 EVENTS_IN = Counter(
     "router_events_in_total", "Valid commerce events consumed, by event type.", ["type"]

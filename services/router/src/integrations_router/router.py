@@ -30,9 +30,9 @@ from integrations_common.errors import map_exceptions
 from integrations_common.jobs import utc_now
 from integrations_common.kafka import KAFKA_ERRORS, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
-from integrations_common.settings import Transport
 from integrations_common.topic_catalogue import platform_topics
 from integrations_common.tracing import TRACING
+from integrations_common.transports import Transport
 from integrations_router.dead_letters import dead_letter, stripped, truncated
 from integrations_router.job_encoding import JobEncoder
 from integrations_router.metrics import (

@@ -13,7 +13,8 @@ from integrations_common.cloudevents_codec import InvalidEventError, decode_reco
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka_send import OutgoingRecord
-from integrations_common.settings import TopicSettings, Transport
+from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 from integrations_router.dead_letters import dead_letter, truncated
 from integrations_router.index import RoutingIndex
 from integrations_router.job_encoding import JobEncoder

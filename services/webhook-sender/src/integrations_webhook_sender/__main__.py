@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import functools
-from importlib.metadata import version
 
-from integrations_common.runner import run
+from integrations_common.runner import run_service
 from integrations_webhook_sender.app import run_sender
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
@@ -14,13 +13,7 @@ def main() -> None:
     """Start the webhook sender and run until SIGTERM."""
     settings = WebhookSenderSettings()
     worker = functools.partial(run_sender, settings)
-    run(
-        service="integrations-webhook-sender",
-        version=version("integrations-webhook-sender"),
-        log_level=settings.log_level,
-        ops=settings.ops,
-        worker=worker,
-    )
+    run_service(package="integrations-webhook-sender", settings=settings, worker=worker)
 
 
 if __name__ == "__main__":

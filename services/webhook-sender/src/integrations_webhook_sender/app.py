@@ -6,7 +6,7 @@ import asyncio
 
 from integrations_common.delivery import DeliveryWorker
 from integrations_common.secret_box import SecretBox
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 from integrations_webhook_sender.settings import WebhookSenderSettings
 from integrations_webhook_sender.ssrf import AddressPolicy
 from integrations_webhook_sender.transport import WebhookTransport

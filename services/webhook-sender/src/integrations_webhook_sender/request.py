@@ -61,7 +61,7 @@ def webhook_body(
         "attempt": job.attempt,
         "integration": {
             "id": integration.id,
-            "integration_type": integration.integration_type.value,
+            "integration_type": integration.transport.integration_type,
             "name": integration.name,
             "description": integration.description,
         },

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -164,6 +165,26 @@ async def _signed_form(request: Request, integration_id: str) -> tuple[str, Form
     if form is None:
         return _redirect(_page_url(integration_id, "csrf"))
     return token, form
+
+
+async def _signed_post(
+    request: Request,
+    integration_id: str,
+    *,
+    method: str,
+    path: str,
+    body: Callable[[Form], dict[str, Any]] | None = None,
+) -> tuple[ApiAnswer, Form] | Response:
+    """A POST about one integration, passed on to the API as the signed-in user (with
+    `body(form)` as JSON): the API's answer and the form, else the page to show instead."""
+    signed = await _signed_form(request, integration_id)
+    if isinstance(signed, Response):
+        return signed
+    token, form = signed
+    answer = await _call(request, token, method, path, json=body(form) if body else None)
+    if not answer.ok:
+        return _problem(request, answer)
+    return answer, form
 
 
 async def _signed_in_integration(
@@ -443,18 +464,24 @@ async def save_integration(request: Request, integration_id: str) -> Response:
     return _refused_form_page(request, answer, form, integration_type, integration=integration)
 
 
+def _enabled(form: Form) -> bool:
+    return first(form, "enabled") == "true"
+
+
 @router.post("/integrations/{integration_id}/enabled")
 async def set_enabled(request: Request, integration_id: str) -> Response:
     """Enable or disable (a partial update of `enabled` only)."""
-    signed = await _signed_form(request, integration_id)
-    if isinstance(signed, Response):
-        return signed
-    token, form = signed
-    enabled = first(form, "enabled") == "true"
-    body = {"data": {"type": "integration", "enabled": enabled}}
-    answer = await _call(request, token, "PUT", _path(integration_id), json=body)
-    if not answer.ok:
-        return _problem(request, answer)
+    sent = await _signed_post(
+        request,
+        integration_id,
+        method="PUT",
+        path=_path(integration_id),
+        body=lambda form: {"data": {"type": "integration", "enabled": _enabled(form)}},
+    )
+    if isinstance(sent, Response):
+        return sent
+    _, form = sent
+    enabled = _enabled(form)
     back = first(form, "back")
     msg = "enabled" if enabled else "disabled"
     if back == "list":
@@ -478,13 +505,9 @@ async def confirm_delete(request: Request, integration_id: str) -> Response:
 @router.post("/integrations/{integration_id}/delete")
 async def delete_integration(request: Request, integration_id: str) -> Response:
     """DELETE it through the API."""
-    signed = await _signed_form(request, integration_id)
-    if isinstance(signed, Response):
-        return signed
-    token, _ = signed
-    answer = await _call(request, token, "DELETE", _path(integration_id))
-    if not answer.ok:
-        return _problem(request, answer)
+    sent = await _signed_post(request, integration_id, method="DELETE", path=_path(integration_id))
+    if isinstance(sent, Response):
+        return sent
     return _redirect("/console/integrations?msg=deleted")
 
 
@@ -604,29 +627,27 @@ _WINDOW_SPANS = {"1h": timedelta(hours=1), "1d": timedelta(days=1), "7d": timede
 @router.post("/integrations/{integration_id}/jobs/{job_id}/replay")
 async def replay_job(request: Request, integration_id: str, job_id: str) -> Response:
     """Send one job again through the API's replay."""
-    signed = await _signed_form(request, integration_id)
-    if isinstance(signed, Response):
-        return signed
-    token, _ = signed
     path = _path(integration_id, "jobs", quote(job_id, safe=""), "replay")
-    answer = await _call(request, token, "POST", path)
-    if not answer.ok:
-        return _problem(request, answer)
+    sent = await _signed_post(request, integration_id, method="POST", path=path)
+    if isinstance(sent, Response):
+        return sent
     return _redirect(_page_url(integration_id, "replayed"))
 
 
 @router.post("/integrations/{integration_id}/recover")
 async def recover(request: Request, integration_id: str) -> Response:
     """Send again the failed jobs of a recent window through the API's recover."""
-    signed = await _signed_form(request, integration_id)
-    if isinstance(signed, Response):
-        return signed
-    token, form = signed
-    span = _WINDOW_SPANS.get(first(form, "window"), _WINDOW_SPANS["1d"])
-    body = {"since": (datetime.now(UTC) - span).isoformat()}
-    answer = await _call(request, token, "POST", _path(integration_id, "recover"), json=body)
-    if not answer.ok:
-        return _problem(request, answer)
+
+    def since(form: Form) -> dict[str, Any]:
+        span = _WINDOW_SPANS.get(first(form, "window"), _WINDOW_SPANS["1d"])
+        return {"since": (datetime.now(UTC) - span).isoformat()}
+
+    posted = await _signed_post(
+        request, integration_id, method="POST", path=_path(integration_id, "recover"), body=since
+    )
+    if isinstance(posted, Response):
+        return posted
+    answer, _ = posted
     sent = answer.body.get("data", {}).get("jobs", 0)
     return _redirect(_page_url(integration_id, "recovered" if sent else "nothing_to_recover"))
 

@@ -22,7 +22,7 @@ from integrations_api.settings import ApiSettings
 from integrations_common.errors import IntegrationsError, map_exceptions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import KAFKA_ERRORS, create_producer
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
 
 SEND_CHUNK = 500
 

@@ -2,38 +2,21 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    PlainSerializer,
-    WithJsonSchema,
     field_validator,
 )
 
-from integrations_common.integrations import IntegrationType
+from integrations_common.store.resource import ConfigurationJson, Integration
+from integrations_common.transports import Transport
 
 MAX_NAME = 256
 MAX_DESCRIPTION = 4096
 MAX_OBSERVES = 200
-
-ConfigurationJson = Annotated[
-    dict[str, Any],
-    WithJsonSchema(
-        {
-            "type": "object",
-            "description": "The content depends on the value of `integration_type`.",
-            "oneOf": [
-                {"$ref": "#/components/schemas/AWSSQSConfigurationObject"},
-                {"$ref": "#/components/schemas/WebhookConfigurationObject"},
-                {"$ref": "#/components/schemas/STOMPConfigurationObject"},
-            ],
-        }
-    ),
-]
 
 IntegrationTypeInput = Literal["webhook", "aws_sqs", "aws-sqs", "stomp"]
 ObservesInput = Annotated[
@@ -42,9 +25,9 @@ ObservesInput = Annotated[
 ]
 
 
-def canonical_type(value: str) -> IntegrationType:
+def canonical_type(value: str) -> Transport:
     """`aws-sqs` is accepted as an alias of `aws_sqs` (NOTES.md, decision 2)."""
-    return IntegrationType(value.replace("-", "_"))
+    return Transport.from_integration_type(value.replace("-", "_"))
 
 
 def _check_text(value: Any) -> None:
@@ -102,10 +85,10 @@ class STOMPConfigurationObject(_Strict):
     password: str | None = Field(default=None, min_length=1, max_length=1024)
 
 
-CONFIGURATION_MODELS: dict[IntegrationType, type[_Strict]] = {
-    IntegrationType.WEBHOOK: WebhookConfigurationObject,
-    IntegrationType.AWS_SQS: AWSSQSConfigurationObject,
-    IntegrationType.STOMP: STOMPConfigurationObject,
+CONFIGURATION_MODELS: dict[Transport, type[_Strict]] = {
+    Transport.WEBHOOK: WebhookConfigurationObject,
+    Transport.SQS: AWSSQSConfigurationObject,
+    Transport.STOMP: STOMPConfigurationObject,
 }
 
 
@@ -143,61 +126,6 @@ class UpdateIntegrationRequest(_Strict):
     """`PUT /integrations/{integration_uuid}` body."""
 
     data: IntegrationUpdate
-
-
-def _rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-Timestamp = Annotated[
-    datetime,
-    PlainSerializer(_rfc3339, return_type=str, when_used="json"),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
-]
-
-
-class Timestamps(BaseModel):
-    """When a resource was created and last updated (UTC, to the second, as in the spec)."""
-
-    created_at: Timestamp
-    updated_at: Timestamp
-
-
-class AutoDisabled(BaseModel):
-    """Why the platform disabled an integration (an extension; gone once it is enabled again)."""
-
-    reason: str
-    disabled_at: Timestamp
-    failing_since: Timestamp
-    failed_jobs: int
-
-
-class ResourceMeta(BaseModel):
-    """A resource's `meta` member."""
-
-    timestamps: Timestamps
-    auto_disabled: AutoDisabled | None = Field(default=None, exclude_if=lambda v: v is None)
-
-
-class SelfLink(BaseModel):
-    """A resource's `links` member."""
-
-    self: str
-
-
-class Integration(BaseModel):
-    """An integration as the API returns it; secrets are masked."""
-
-    id: str
-    type: Literal["integration"] = "integration"
-    name: str
-    description: str
-    enabled: bool
-    integration_type: IntegrationType
-    observes: list[str]
-    configuration: ConfigurationJson
-    links: SelfLink
-    meta: ResourceMeta
 
 
 class PaginationLinks(BaseModel):

@@ -4,30 +4,25 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
 
 from integrations_api.errors import ConflictError, NotFoundError, ValidationFailedError
-from integrations_api.health.store import HealthStore
-from integrations_api.integrations.events import Change, change_event, outbox_entry
 from integrations_api.integrations.models import (
-    AutoDisabled,
     IntegrationCreate,
     IntegrationUpdate,
     canonical_type,
 )
-from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.integrations.secrets import seal
-from integrations_api.integrations.store import IntegrationStore
 from integrations_api.integrations.validation import (
     unique,
     validate_configuration,
     validate_observes,
 )
 from integrations_common.secret_box import SecretBox
+from integrations_common.store.events import Change, queued_event
+from integrations_common.store.health import HealthStore
+from integrations_common.store.integrations import MAX_WRITE_ATTEMPTS, IntegrationStore
+from integrations_common.store.records import IntegrationRecord, now_ms
 from integrations_common.tenancy import Tenant
-
-MAX_WRITE_ATTEMPTS = 5
 
 
 @dataclass(frozen=True)
@@ -38,17 +33,6 @@ class Context:
     box: SecretBox
     events_source: str
     health: HealthStore | None = None
-
-
-def now_ms() -> datetime:
-    """The current UTC time at the store's (millisecond) precision."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-def _event(record: IntegrationRecord, change: Change, source: str) -> dict[str, Any] | None:
-    event = change_event(record=record, change=change, source=source)
-    return outbox_entry(event, seq=record.version) if event else None
 
 
 async def create_integration(
@@ -83,7 +67,7 @@ async def create_integration(
         version=1,
         pending=True,
     )
-    event = _event(record, Change.CREATED, context.events_source)
+    event = queued_event(record, Change.CREATED, context.events_source)
     if event is not None:
         record = record.model_copy(update={"outbox": {event["id"]: event["entry"]}})
     await context.store.insert(record)
@@ -166,51 +150,11 @@ async def update_integration(
         updated = _apply(context=context, tenant=tenant, current=current, data=data)
         if updated is None:
             return current, False
-        event = _event(updated, Change.UPDATED, context.events_source)
+        event = queued_event(updated, Change.UPDATED, context.events_source)
         if await context.store.replace_version(previous=current, record=updated, event=event):
             if updated.enabled and not current.enabled and context.health is not None:
                 await context.health.reset([integration_id])
             return updated, True
-    raise ConflictError("The integration is being changed concurrently; try again.")
-
-
-async def disable_failing(
-    *,
-    store: IntegrationStore,
-    events_source: str,
-    integration_id: str,
-    failing_since: datetime,
-    failed_jobs: int,
-) -> IntegrationRecord | None:
-    """Disable an enabled integration whose attempts all fail, recording why (as an update:
-    a new version and an `integration.updated` event to publish). None when it is gone or
-    already disabled."""
-    for _ in range(MAX_WRITE_ATTEMPTS):
-        current = await store.raw(integration_id)
-        if current is None or current.deleted or not current.enabled:
-            return None
-        now = now_ms()
-        reason = (
-            f"Every delivery attempt has failed since {failing_since.isoformat()}; "
-            f"{failed_jobs} jobs failed for good. Enable it again once the endpoint works."
-        )
-        disabled = current.model_copy(
-            update={
-                "enabled": False,
-                "auto_disabled": AutoDisabled(
-                    reason=reason,
-                    disabled_at=now,
-                    failing_since=failing_since,
-                    failed_jobs=failed_jobs,
-                ),
-                "version": current.version + 1,
-                "updated_at": now,
-                "pending": True,
-            }
-        )
-        event = _event(disabled, Change.UPDATED, events_source)
-        if await store.replace_version(previous=current, record=disabled, event=event):
-            return disabled
     raise ConflictError("The integration is being changed concurrently; try again.")
 
 
@@ -230,7 +174,7 @@ async def delete_integration(
                 "pending": True,
             }
         )
-        event = _event(deleted, Change.DELETED, context.events_source)
+        event = queued_event(deleted, Change.DELETED, context.events_source)
         if await context.store.replace_version(previous=current, record=deleted, event=event):
             return deleted
     raise ConflictError("The integration is being changed concurrently; try again.")

@@ -10,16 +10,16 @@ from pydantic import BaseModel, ValidationError
 from integrations_api.errors import Problem
 from integrations_api.integrations.models import CONFIGURATION_MODELS
 from integrations_common.catalogue import EventScope, expand_observes_key, scope_of
-from integrations_common.integrations import IntegrationType
 from integrations_common.tenancy import Tenant
+from integrations_common.transports import Transport
 
 HTTP_SCHEMES = frozenset({"http", "https"})
 STOMP_SCHEMES = frozenset({"stomp", "stomp+ssl", "tcp", "ssl"})
 CONFIGURATION_POINTER = "/data/configuration"
 CREDENTIAL_FIELDS = {
-    IntegrationType.WEBHOOK: "secret_key (sent as X-MOLTIN-SECRET-KEY and used to sign)",
-    IntegrationType.AWS_SQS: "aws_access_key_id and aws_secret_access_key",
-    IntegrationType.STOMP: "username and password",
+    Transport.WEBHOOK: "secret_key (sent as X-MOLTIN-SECRET-KEY and used to sign)",
+    Transport.SQS: "aws_access_key_id and aws_secret_access_key",
+    Transport.STOMP: "username and password",
 }
 """Where each integration type keeps its credentials (encrypted and masked), for the 422."""
 
@@ -37,7 +37,7 @@ def _url_problem(
     schemes: frozenset[str],
     pointer: str,
     field: str,
-    integration_type: IntegrationType,
+    integration_type: Transport,
 ) -> Problem | None:
     try:
         parts = urlsplit(value)
@@ -69,7 +69,7 @@ def _pointer(loc: tuple[int | str, ...]) -> str:
 
 
 def validate_configuration(
-    integration_type: IntegrationType, configuration: dict[str, Any]
+    integration_type: Transport, configuration: dict[str, Any]
 ) -> tuple[BaseModel | None, list[Problem]]:
     """The parsed configuration for the type, or the problems with it (one per field)."""
     model = CONFIGURATION_MODELS[integration_type]
@@ -80,9 +80,10 @@ def validate_configuration(
         for error in exc.errors():
             loc = tuple(error["loc"])
             field = ".".join(str(p) for p in loc) or "configuration"
+            name = integration_type.integration_type
             message = {
-                "missing": f"is required for integration_type {integration_type.value}",
-                "extra_forbidden": f"is not a field of a {integration_type.value} configuration",
+                "missing": f"is required for integration_type {name}",
+                "extra_forbidden": f"is not a field of a {name} configuration",
             }.get(error["type"], error["msg"])
             problems.append(Problem(f"configuration.{field}: {message}", pointer=_pointer(loc)))
         return None, problems

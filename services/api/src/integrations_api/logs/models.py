@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from integrations_api.logs.documents import job_outcome
+from integrations_common.store.log_documents import job_outcome
 
 EXTENSION = "Extension of this implementation (not in the seed API)."
 

@@ -1,7 +1,8 @@
 """Tenant-scoped reads (and the replay claims) of the `integration_logs` and
-`integration_jobs` collections, whose documents are defined in `logs.documents`.
+`integration_jobs` collections, whose documents are defined in
+`integrations_common.store.log_documents`. The API reads logs and jobs through this module alone.
 
-The log writer writes them; the API reads them. Retention: a TTL index where the store
+The log writer writes them. Retention: a TTL index where the store
 implements it, and the log writer's periodic sweep everywhere.
 """
 
@@ -12,33 +13,22 @@ from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
 
-from integrations_api.logs.documents import (
+from integrations_common.attempts import log_id_for
+from integrations_common.errors import map_exceptions
+from integrations_common.store.log_documents import (
     REPLAY_CLAIM,
     REPLAY_CLAIMED_AT,
     REPLAYED_FROM,
-    job_indexes,
-    log_indexes,
+    LogCollections,
 )
-from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
-from integrations_common.attempts import log_id_for
-from integrations_common.errors import map_exceptions
+from integrations_common.store.mongo import MONGO_ERRORS, Collection
 from integrations_common.tenancy import Tenant
 
 NEWEST_FIRST = [("finished_at", DESCENDING), ("_id", ASCENDING)]
 
 
-class LogStore:
+class LogStore(LogCollections):
     """Tenant-scoped reads of logs and jobs."""
-
-    def __init__(self, *, logs: Collection, jobs: Collection) -> None:
-        self.logs = logs
-        self.jobs = jobs
-
-    async def ensure_indexes(self, retention: timedelta | None) -> None:
-        """Create both collections' indexes; the TTL ones only with a retention (log writer)."""
-        with map_exceptions(MONGO_ERRORS):
-            await ensure_indexes(self.logs, log_indexes(retention))
-            await ensure_indexes(self.jobs, job_indexes(retention))
 
     async def _page(
         self,

@@ -16,14 +16,14 @@ from typing import Any
 from pydantic import ValidationError
 
 from integrations_api.errors import ConflictError, NotFoundError, Problem, ValidationFailedError
-from integrations_api.integrations.records import IntegrationRecord
 from integrations_api.integrations.service import Context, get_integration
-from integrations_api.logs.documents import job_outcome
 from integrations_api.logs.store import LogStore
 from integrations_api.replays.sender import JobSender
 from integrations_common.attempts import JobStatus
 from integrations_common.events import CommerceEvent
 from integrations_common.jobs import DeliveryJob, utc_now
+from integrations_common.store.log_documents import job_outcome
+from integrations_common.store.records import IntegrationRecord
 from integrations_common.tenancy import Tenant
 
 SEND_CHUNK = 500

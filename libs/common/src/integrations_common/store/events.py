@@ -6,8 +6,8 @@ import uuid
 from enum import StrEnum
 from typing import Any
 
-from integrations_api.integrations.records import IntegrationRecord
 from integrations_common.events import CommerceEvent
+from integrations_common.store.records import IntegrationRecord
 
 EVENT_NAMESPACE = uuid.UUID("1b4e9f52-3c7d-4a0e-8a43-6d2f0c9e7b15")
 
@@ -53,3 +53,9 @@ def outbox_entry(event: CommerceEvent, *, seq: int) -> dict[str, Any]:
         "id": event.id,
         "entry": {"seq": seq, "event": event.model_dump_json(exclude_none=True)},
     }
+
+
+def queued_event(record: IntegrationRecord, change: Change, source: str) -> dict[str, Any] | None:
+    """The outbox entry of `record`'s change event (None when it has none)."""
+    event = change_event(record=record, change=change, source=source)
+    return outbox_entry(event, seq=record.version) if event else None

@@ -1,6 +1,6 @@
 """The stored shape of attempt logs and jobs: collection and field names, the documents, the
-job writes and the indexes. The log writer writes these shapes and the API reads them; both take
-them from here, so the schema lives in one module.
+job writes and the indexes. The log writer writes these shapes and the API reads them (and marks
+replays); both take them from here, so the schema lives in one module.
 
 Every write is addressed by `_id` alone, the one key every MongoDB-wire store indexes:
 - a log document's `_id` is its attempt log's deterministic id (`log_id_for(job, attempt)`);
@@ -15,12 +15,16 @@ Every write is addressed by `_id` alone, the one key every MongoDB-wire store in
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, Self
 
 from pymongo import ASCENDING, DESCENDING, IndexModel, InsertOne, UpdateOne
+from pymongo.asynchronous.database import AsyncDatabase
 
 from integrations_common.attempts import AttemptLog
+from integrations_common.errors import map_exceptions
+from integrations_common.store.mongo import MONGO_ERRORS, Collection, ensure_indexes
 from integrations_common.tenancy import Tenant
 
 LOGS_COLLECTION = "integration_logs"
@@ -72,6 +76,25 @@ def job_indexes(retention: timedelta | None) -> list[IndexModel]:
         ),
         *_ttl("updated_at", retention),
     ]
+
+
+@dataclass(kw_only=True)
+class LogCollections:
+    """The logs and jobs collections of one database."""
+
+    logs: Collection
+    jobs: Collection
+
+    @classmethod
+    def of(cls, database: AsyncDatabase[dict[str, Any]]) -> Self:
+        """The two collections of `database`."""
+        return cls(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+
+    async def ensure_indexes(self, retention: timedelta | None) -> None:
+        """Create both collections' indexes; the TTL ones only with a retention (log writer)."""
+        with map_exceptions(MONGO_ERRORS):
+            await ensure_indexes(self.logs, log_indexes(retention))
+            await ensure_indexes(self.jobs, job_indexes(retention))
 
 
 def log_document(log: AttemptLog) -> dict[str, Any]:

@@ -2,23 +2,29 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from integrations_api.integrations.models import (
+from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.store.masking import masked_view
+from integrations_common.store.resource import (
     AutoDisabled,
     Integration,
     ResourceMeta,
     SelfLink,
     Timestamps,
 )
-from integrations_api.integrations.secrets import masked_view
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
 from integrations_common.tenancy import Tenant
 
 BASE_PATH = "/v2/integrations"
+
+
+def now_ms() -> datetime:
+    """The current UTC time at the store's (millisecond) precision."""
+    now = datetime.now(UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 class IntegrationRecord(BaseModel):

@@ -1,4 +1,4 @@
-"""Idempotent writes of attempt logs and their jobs (shapes in `logs.documents`); replaying a
+"""Idempotent writes of attempt logs and their jobs (shapes in `store.log_documents`); replaying a
 batch changes nothing.
 
 - a log is inserted under its deterministic id; when that id is already stored (a replay, or an
@@ -21,11 +21,16 @@ from prometheus_client import Counter
 from pymongo import ReplaceOne
 from pymongo.errors import BulkWriteError
 
-from integrations_api.logs.documents import by_job, job_update, job_write, log_document
-from integrations_api.logs.store import LogStore
-from integrations_api.mongo import MONGO_ERRORS, Collection
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import map_exceptions
+from integrations_common.store.log_documents import (
+    LogCollections,
+    by_job,
+    job_update,
+    job_write,
+    log_document,
+)
+from integrations_common.store.mongo import MONGO_ERRORS, Collection
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +93,9 @@ async def write_jobs(collection: Collection, jobs: Sequence[Sequence[AttemptLog]
             await collection.bulk_write(again, ordered=False)
 
 
-async def write_attempts(*, store: LogStore, logs: Sequence[AttemptLog], chunk_size: int) -> None:
+async def write_attempts(
+    *, store: LogCollections, logs: Sequence[AttemptLog], chunk_size: int
+) -> None:
     """Store the logs, then their jobs, so that a job that is visible has its logs readable."""
     if not logs:
         return
@@ -100,7 +107,7 @@ async def write_attempts(*, store: LogStore, logs: Sequence[AttemptLog], chunk_s
             await write_jobs(store.jobs, jobs)
 
 
-async def sweep(*, store: LogStore, older_than: datetime) -> int:
+async def sweep(*, store: LogCollections, older_than: datetime) -> int:
     """Delete logs and jobs last touched before `older_than`; answers how many logs went."""
     with map_exceptions(MONGO_ERRORS):
         result = await store.logs.delete_many({"finished_at": {"$lt": older_than}})

@@ -15,21 +15,20 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
-from integrations_api.health.store import HEALTH_COLLECTION, HealthStore
-from integrations_api.health.tracker import HealthTracker
-from integrations_api.integrations.store import INTEGRATIONS_COLLECTION, IntegrationStore
-from integrations_api.log_writer.sink import sweep, write_attempts
-from integrations_api.log_writer.spans import end_log_writes, start_log_writes
-from integrations_api.log_writer_settings import LogWriterSettings
-from integrations_api.logs.documents import JOBS_COLLECTION, LOGS_COLLECTION
-from integrations_api.logs.store import LogStore
-from integrations_api.mongo import create_client, raise_if_cancelled
-from integrations_api.publishing.publisher import ConfigPublisher
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import IntegrationsError, StoreUnavailableError
 from integrations_common.kafka import create_consumer, create_producer, ensure_topics
+from integrations_common.store.health import HEALTH_COLLECTION, HealthStore
+from integrations_common.store.integrations import INTEGRATIONS_COLLECTION, IntegrationStore
+from integrations_common.store.log_documents import LogCollections
+from integrations_common.store.mongo import create_client, raise_if_cancelled
+from integrations_common.store.publisher import ConfigPublisher
 from integrations_common.topic_catalogue import platform_topics
 from integrations_common.tracing import TRACING
+from integrations_log_writer.auto_disable import HealthTracker
+from integrations_log_writer.settings import LogWriterSettings
+from integrations_log_writer.sink import sweep, write_attempts
+from integrations_log_writer.spans import end_log_writes, start_log_writes
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ class LogWriter:
         self.settings = settings
         self._mongo = create_client(settings.mongodb)
         database = self._mongo[settings.mongodb.database]
-        self.store = LogStore(logs=database[LOGS_COLLECTION], jobs=database[JOBS_COLLECTION])
+        self.store = LogCollections.of(database)
         self._consumer: AIOKafkaConsumer | None = None
         self._producer: AIOKafkaProducer | None = None
         self._tracker: HealthTracker | None = None

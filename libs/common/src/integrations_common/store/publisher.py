@@ -11,16 +11,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
-from integrations_api.integrations.records import IntegrationRecord
-from integrations_api.integrations.store import IntegrationStore
-from integrations_api.mongo import raise_if_cancelled
 from integrations_common.errors import BrokerUnavailableError, StoreUnavailableError
 from integrations_common.events import CLOUDEVENTS_CONTENT_TYPE
 from integrations_common.settings import TopicSettings
+from integrations_common.store.integrations import IntegrationStore
+from integrations_common.store.mongo import raise_if_cancelled
+from integrations_common.store.records import IntegrationRecord
 from integrations_common.tracing import current_headers
 
 logger = logging.getLogger(__name__)
@@ -28,21 +29,14 @@ logger = logging.getLogger(__name__)
 MAX_ROUNDS = 10
 
 
+@dataclass(frozen=True, kw_only=True)
 class ConfigPublisher:
     """Brings the config topic (and the events topic) up to date with one integration."""
 
-    def __init__(
-        self,
-        *,
-        producer: AIOKafkaProducer,
-        store: IntegrationStore,
-        topics: TopicSettings,
-        timeout_s: float,
-    ) -> None:
-        self._producer = producer
-        self._store = store
-        self._topics = topics
-        self._timeout_s = timeout_s
+    producer: AIOKafkaProducer
+    store: IntegrationStore
+    topics: TopicSettings
+    timeout_s: float
 
     async def _send(self, topic: str, key: str, value: bytes | None, *, event: bool) -> None:
         headers = (
@@ -51,8 +45,8 @@ class ConfigPublisher:
             else None
         )
         try:
-            async with asyncio.timeout(self._timeout_s):
-                await self._producer.send_and_wait(
+            async with asyncio.timeout(self.timeout_s):
+                await self.producer.send_and_wait(
                     topic, value=value, key=key.encode(), headers=headers
                 )
         except (KafkaError, TimeoutError) as exc:
@@ -60,30 +54,30 @@ class ConfigPublisher:
 
     async def _publish(self, record: IntegrationRecord, *, with_events: bool) -> list[str]:
         value = None if record.deleted else record.snapshot().model_dump_json().encode()
-        await self._send(self._topics.config, record.id, value, event=False)
+        await self._send(self.topics.config, record.id, value, event=False)
         sent: list[str] = []
         if with_events:
             for event_id, entry in sorted(record.outbox.items(), key=lambda kv: kv[1]["seq"]):
                 await self._send(
-                    self._topics.events, record.id, str(entry["event"]).encode(), event=True
+                    self.topics.events, record.id, str(entry["event"]).encode(), event=True
                 )
                 sent.append(event_id)
         return sent
 
     async def sync(self, integration_id: str, *, with_events: bool = True) -> None:
         """Publish until the topic holds the document's current version (raises if it cannot)."""
-        record = await self._store.raw(integration_id)
+        record = await self.store.raw(integration_id)
         for _ in range(MAX_ROUNDS):
             if record is None:
-                await self._send(self._topics.config, integration_id, None, event=False)
+                await self._send(self.topics.config, integration_id, None, event=False)
                 return
             sent = await self._publish(record, with_events=with_events)
-            await self._store.drop_outbox(integration_id=record.id, event_ids=sent)
-            if await self._store.mark_published(integration_id=record.id, version=record.version):
+            await self.store.drop_outbox(integration_id=record.id, event_ids=sent)
+            if await self.store.mark_published(integration_id=record.id, version=record.version):
                 if record.deleted:
-                    await self._store.purge(integration_id=record.id, version=record.version)
+                    await self.store.purge(integration_id=record.id, version=record.version)
                 return
-            record = await self._store.raw(integration_id)
+            record = await self.store.raw(integration_id)
         raise BrokerUnavailableError(f"integration {integration_id} keeps changing; retry later")
 
     async def try_sync(self, integration_id: str) -> bool:
@@ -102,7 +96,7 @@ class ConfigPublisher:
     async def reconcile(self, *, everything: bool = False) -> int:
         """Publish every pending document (or every document); answers how many were synced."""
         done = 0
-        for integration_id in await self._store.ids(pending_only=not everything):
+        for integration_id in await self.store.ids(pending_only=not everything):
             if await self.try_sync(integration_id):
                 done += 1
         return done

@@ -6,9 +6,9 @@ from typing import Any
 
 from pymongo import ASCENDING, IndexModel
 
-from integrations_api.integrations.records import IntegrationRecord
-from integrations_api.mongo import MONGO_ERRORS, Collection, ensure_indexes
 from integrations_common.errors import map_exceptions
+from integrations_common.store.mongo import MONGO_ERRORS, Collection, ensure_indexes
+from integrations_common.store.records import IntegrationRecord
 from integrations_common.tenancy import Tenant
 
 INDEXES = [
@@ -21,6 +21,8 @@ INDEXES = [
 
 
 INTEGRATIONS_COLLECTION = "integrations"
+MAX_WRITE_ATTEMPTS = 5
+"""Versioned writes tried before a change gives up (others changed the document meanwhile)."""
 
 
 class IntegrationStore:

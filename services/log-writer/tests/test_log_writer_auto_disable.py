@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from integrations_api.health.tracker import streaks
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for
-from integrations_common.settings import Transport
+from integrations_common.transports import Transport
+from integrations_log_writer.auto_disable import streaks
 
 pytestmark = pytest.mark.unit
 

@@ -12,8 +12,8 @@ from typing import Any
 
 from pymongo import UpdateOne
 
-from integrations_api.mongo import MONGO_ERRORS, Collection
 from integrations_common.errors import map_exceptions
+from integrations_common.store.mongo import MONGO_ERRORS, Collection
 
 HEALTH_COLLECTION = "integration_health"
 

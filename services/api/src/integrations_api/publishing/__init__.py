@@ -1,1 +1,0 @@
-"""Publishing integration changes to Kafka without losing any."""
