@@ -27,7 +27,8 @@ from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.transport import DeliveryOutcome
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer, ensure_topics
-from integrations_common.settings import KafkaSettings, Transport
+from integrations_common.settings import KafkaSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import make_event, make_integration, make_job
 from integrations_testkit.kafka_tools import delete_topics, topic_prefix, unique_topics
 

@@ -40,10 +40,11 @@ from bench.e2e_bench import say
 from bench.load import EVENT_TYPE, LoadGenerator
 from bench.report import LOCAL_STORE, machine, percentile, with_section
 from integrations_common.events import CommerceEvent
-from integrations_common.integrations import IntegrationSnapshot, IntegrationType
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, job_id_for
 from integrations_common.kafka import create_producer
-from integrations_common.settings import KafkaSettings, Transport
+from integrations_common.settings import KafkaSettings
+from integrations_common.transports import Transport
 from tests.e2e.harness import REPO, Platform, RunConfig
 from tests.e2e.tokens import mint_token
 
@@ -633,7 +634,7 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
             org_id=ORG_ID,
             store_id=STORE_ID,
             name="burst",
-            integration_type=IntegrationType.WEBHOOK,
+            integration_type=Transport.WEBHOOK,
             observes=[EVENT_TYPE],
             configuration={"url": f"http://127.0.0.1:{good_ports[-1]}/burst"},
             version=1,

@@ -31,7 +31,8 @@ from integrations_common.delivery.oversize import smaller
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import create_producer, ensure_topics
 from integrations_common.kafka_send import OutgoingRecord
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, TopicSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import make_event, make_integration, make_job
 from integrations_testkit.fixtures import TopicsFactory
 

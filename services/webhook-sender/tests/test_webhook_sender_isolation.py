@@ -18,7 +18,8 @@ from integrations_common.attempts import AttemptLog, JobStatus
 from integrations_common.delivery import delivery_topic_specs
 from integrations_common.jobs import DeliveryJob
 from integrations_common.kafka import ensure_topics
-from integrations_common.settings import TopicSettings, Transport
+from integrations_common.settings import TopicSettings
+from integrations_common.transports import Transport
 from integrations_testkit.factories import JobFactory
 from integrations_testkit.fixtures import TopicsFactory
 from integrations_testkit.kafka_tools import publish_jobs, read_values

@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_settings import SettingsConfigDict
 
 from integrations_common.address_policy import AddressPolicy, IPNetwork, parse_networks
-from integrations_common.transports import Transport as Transport  # noqa: PLC0414 - re-exported
+from integrations_common.transports import Transport
 
 
 class _Section(BaseModel):

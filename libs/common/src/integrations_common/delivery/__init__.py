@@ -4,7 +4,7 @@ A sender supplies only a `DeliveryTransport` (one outcome per job, never raising
 delivery); `DeliveryWorker` does everything else, identically for every transport:
 
     from integrations_common.delivery import DeliverySettings, DeliveryWorker
-    from integrations_common.settings import Transport
+    from integrations_common.transports import Transport
 
     class QueueSenderSettings(BaseSettings):
         kafka: KafkaSettings = KafkaSettings(client_id="integrations-queue-sender")

@@ -58,9 +58,10 @@ from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
-from integrations_common.settings import KafkaSettings, TopicSettings, Transport
+from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import delivery_topic_specs
 from integrations_common.tracing import TRACING, job_traceparents
+from integrations_common.transports import Transport
 
 logger = logging.getLogger(__name__)
 
