@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import os
 import subprocess
@@ -480,28 +481,19 @@ async def _measure(
             for name, pid in platform.pids().items()
             if name in ("webhook-sender", "queue-sender")
         }
-        control = await phase(
+        run_phase = functools.partial(
+            phase,
             args=args,
             generator=generator,
             logs=logs,
             healthy=healthy,
-            bad=[],
             pids=pids,
-            label=f"{case.name} control",
             webhooks=args.integrations,
         )
+        control = await run_phase(bad=[], label=f"{case.name} control")
         bad = await create_bad(case, api, case_dir, helpers)
         await asyncio.sleep(5)  # the router reads the new integrations from the config topic
-        noisy = await phase(
-            args=args,
-            generator=generator,
-            logs=logs,
-            healthy=healthy,
-            bad=bad,
-            pids=pids,
-            label=f"{case.name} with bad",
-            webhooks=args.integrations,
-        )
+        noisy = await run_phase(bad=bad, label=f"{case.name} with bad")
     finally:
         await logs.stop()
         await producer.stop()
@@ -645,28 +637,20 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
         await asyncio.sleep(2)
         await warm_up(generator, logs, healthy)
         say("burst: control (sender restarted, nothing queued)")
-        control, _ = await first_deliveries(
+        restart = functools.partial(
+            first_deliveries,
             platform,
             generator=generator,
             logs=logs,
             healthy=healthy,
-            inject=0,
             burst=burst,
             partition=partition,
             config=config,
         )
+        control, _ = await restart(inject=0)
         say(f"burst: {args.burst} queued jobs of one integration")
         started = time.monotonic()
-        with_burst, _ = await first_deliveries(
-            platform,
-            generator=generator,
-            logs=logs,
-            healthy=healthy,
-            inject=args.burst,
-            burst=burst,
-            partition=partition,
-            config=config,
-        )
+        with_burst, _ = await restart(inject=args.burst)
         deadline = time.monotonic() + args.drain
         done = 0
         while time.monotonic() < deadline:

@@ -5,24 +5,17 @@ from __future__ import annotations
 import pytest
 
 from integrations_common.delivery import CircuitBreaker
+from integrations_testkit.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _breaker(clock: Clock) -> CircuitBreaker:
+def _breaker(clock: FakeClock) -> CircuitBreaker:
     return CircuitBreaker(failure_threshold=3, open_seconds=10, max_open_seconds=25, clock=clock)
 
 
 def test_opens_after_threshold_and_probes_once() -> None:
-    clock = Clock()
+    clock = FakeClock()
     breaker = _breaker(clock)
     for _ in range(3):
         assert breaker.allow("a")
@@ -39,7 +32,7 @@ def test_opens_after_threshold_and_probes_once() -> None:
 
 
 def test_failed_probe_doubles_open_time_up_to_cap() -> None:
-    clock = Clock()
+    clock = FakeClock()
     breaker = _breaker(clock)
     for _ in range(3):
         breaker.record("a", succeeded=False)
@@ -54,7 +47,7 @@ def test_failed_probe_doubles_open_time_up_to_cap() -> None:
 
 
 def test_success_resets_the_count() -> None:
-    breaker = _breaker(Clock())
+    breaker = _breaker(FakeClock())
     breaker.record("a", succeeded=False)
     breaker.record("a", succeeded=False)
     breaker.record("a", succeeded=True)

@@ -8,26 +8,19 @@ import pytest
 
 from integrations_common.delivery.admission import Admission
 from integrations_common.delivery.aside import Pointer, pointers_for, slow_topic, to_ranges
+from integrations_testkit.clock import FakeClock
 
 pytestmark = pytest.mark.unit
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def _admission(clock: Clock, *, limit: int = 2, slow_limit: int = 3) -> Admission:
+def _admission(clock: FakeClock, *, limit: int = 2, slow_limit: int = 3) -> Admission:
     return Admission(
         integration_limit=limit, slow_lane_limit=slow_limit, lane_wait_s=1.0, clock=clock
     )
 
 
 def test_an_integration_at_its_limit_is_set_aside_and_others_are_not() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     admission = _admission(clock)
     assert admission.aside_reason("a") is None
     admission.admit("a", 2)
@@ -42,7 +35,7 @@ def test_an_integration_at_its_limit_is_set_aside_and_others_are_not() -> None:
 
 
 def test_slow_jobs_leave_the_fast_lane_and_a_full_slow_lane_stops_their_integration() -> None:
-    clock = Clock()
+    clock = FakeClock(100.0)
     admission = _admission(clock, limit=4, slow_limit=3)
     admission.admit("a", 3)
     assert (admission.fast, admission.slow) == (3, 0)
@@ -57,7 +50,7 @@ def test_slow_jobs_leave_the_fast_lane_and_a_full_slow_lane_stops_their_integrat
 
 
 async def test_wait_room_wakes_when_a_job_finishes() -> None:
-    admission = _admission(Clock(), limit=1)
+    admission = _admission(FakeClock(100.0), limit=1)
     admission.admit("a", 1)
     waiter = asyncio.create_task(admission.wait_room("a"))
     await asyncio.sleep(0)

@@ -7,24 +7,15 @@ import asyncio
 import pytest
 
 from integrations_common.delivery.pacing import Pacer
+from integrations_testkit.clock import FakeClock
 
 pytestmark = pytest.mark.unit
-
-
-class Clock:
-    """Time that moves only when the pacer sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_a_burst_goes_at_once_and_the_rest_at_the_rate(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    clock = Clock()
+    clock = FakeClock()
     slept: list[float] = []
 
     async def sleep(seconds: float) -> None:

@@ -35,6 +35,7 @@ from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.transports import Transport
 from integrations_testkit.factories import make_event, make_integration, make_job
 from integrations_testkit.fixtures import TopicsFactory
+from integrations_testkit.kafka_tools import publish_records
 
 pytestmark = pytest.mark.integration
 
@@ -136,6 +137,22 @@ def _worker(
         topics=topics,
         settings=DeliverySettings.model_validate(options),
     )
+
+
+async def _small_dead_letter_topic(
+    kafka: KafkaSettings, topics: TopicSettings, *, partitions: int
+) -> str:
+    """Create the dead-letter topic with a 20,000-byte record limit; its name."""
+    dead_letters = topics.dead_letters(Transport.WEBHOOK)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(dead_letters, partitions, 1, topic_configs={"max.message.bytes": "20000"})]
+        )
+    finally:
+        await admin.close()
+    return dead_letters
 
 
 def _logs(values: list[bytes]) -> list[AttemptLog]:
@@ -368,26 +385,13 @@ async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
     # The dead-letter topic takes at most 20,000 bytes; the unreadable record is 19,900, so its
     # dead letter (the record plus headers) is refused, which used to stall the partition.
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
-    dead_letters = topics.dead_letters(Transport.WEBHOOK)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(dead_letters, 2, 1, topic_configs={"max.message.bytes": "20000"})]
-        )
-    finally:
-        await admin.close()
+    dead_letters = await _small_dead_letter_topic(kafka, topics, partitions=2)
     garbage = b"z" * 19_900
     transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
     worker = _worker(kafka, topics, transport)
     deliveries = topics.deliveries(Transport.WEBHOOK)
     async with _running(worker):
-        producer = create_producer(kafka)
-        await producer.start()
-        try:
-            await producer.send_and_wait(deliveries, garbage, key=b"k")
-        finally:
-            await producer.stop()
+        await publish_records(kafka_bootstrap_servers, deliveries, [(b"k", garbage)])
         await _publish(kafka, deliveries, [_job("ev-after-large")])
         dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= 1)
         logs = _logs(
@@ -411,27 +415,13 @@ async def test_records_refused_only_for_their_batch_are_sent_again_alone_intact(
     # headers) fits, but the producer batches them together (its batches are far larger), and
     # such a batch is refused as too large. Each record then goes alone, whole; none is shrunk.
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
-    dead_letters = topics.dead_letters(Transport.WEBHOOK)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
-    await admin.start()
-    try:
-        await admin.create_topics(
-            [NewTopic(dead_letters, 1, 1, topic_configs={"max.message.bytes": "20000"})]
-        )
-    finally:
-        await admin.close()
+    dead_letters = await _small_dead_letter_topic(kafka, topics, partitions=1)
     garbage = [bytes([ord("a") + i]) * 6_000 for i in range(8)]
     transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
     worker = _worker(kafka, topics, transport)
     await ensure_topics(kafka, worker.topic_specs())
     deliveries = topics.deliveries(Transport.WEBHOOK)
-    producer = create_producer(kafka)
-    await producer.start()
-    try:
-        for value in garbage:
-            await producer.send_and_wait(deliveries, value, key=b"k")
-    finally:
-        await producer.stop()
+    await publish_records(kafka_bootstrap_servers, deliveries, [(b"k", v) for v in garbage])
     transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
     async with _running(_worker(kafka, topics, transport)):
         dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= len(garbage))

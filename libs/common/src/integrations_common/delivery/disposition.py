@@ -77,29 +77,26 @@ def decide(
     if verdict is Verdict.DELIVERED:
         return Disposition(log=log(JobStatus.SUCCEEDED))
     attempted_at = outcome.started_at or started_at
-    if verdict is Verdict.GIVE_UP:
+
+    def dead_letter(reason: DeadLetterReason) -> Disposition:
         return _dead_letter(
             job,
             log=log(JobStatus.FAILED),
-            reason=DeadLetterReason.GAVE_UP,
+            reason=reason,
             deliveries_topic=deliveries_topic,
             finished_at=finished_at,
             attempted_at=attempted_at,
         )
+
+    if verdict is Verdict.GIVE_UP:
+        return dead_letter(DeadLetterReason.GAVE_UP)
     # RETRY and SKIPPED (nothing was sent: an open circuit, a blocked address) take the next tier
     retry_after = None
     if outcome.retry_after is not None:
         retry_after = max(0.0, min(outcome.retry_after, max_retry_after))
     tier = schedule.next_tier(current=source_tier, retry_after=retry_after)
     if tier is None:
-        return _dead_letter(
-            job,
-            log=log(JobStatus.FAILED),
-            reason=DeadLetterReason.EXHAUSTED,
-            deliveries_topic=deliveries_topic,
-            finished_at=finished_at,
-            attempted_at=attempted_at,
-        )
+        return dead_letter(DeadLetterReason.EXHAUSTED)
     delay = max(float(schedule.delays[tier]), retry_after or 0.0)
     next_job = job.next_attempt(
         not_before=finished_at + timedelta(seconds=delay), attempted_at=attempted_at

@@ -8,6 +8,7 @@ before it has its outcome durably in Kafka, whatever order the records finish in
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from aiokafka import TopicPartition
@@ -36,13 +37,9 @@ class OffsetTracker:
 
     def start(self, tp: TopicPartition, offset: int) -> None:
         """A record is being processed."""
-        state = self._partition(tp)
-        state.in_flight.add(offset)
-        state.drained.clear()
-        if state.next_offset is None or offset + 1 > state.next_offset:
-            state.next_offset = offset + 1
+        self.start_many(tp, (offset,))
 
-    def start_many(self, tp: TopicPartition, offsets: list[int]) -> None:
+    def start_many(self, tp: TopicPartition, offsets: Collection[int]) -> None:
         """Records are being processed (one call for many: a set-aside run is large)."""
         if not offsets:
             return
@@ -60,14 +57,9 @@ class OffsetTracker:
 
     def finish(self, tp: TopicPartition, offset: int) -> None:
         """A record's outcome is durable."""
-        state = self._partitions.get(tp)
-        if state is None:
-            return
-        state.in_flight.discard(offset)
-        if not state.in_flight:
-            state.drained.set()
+        self.finish_many(tp, (offset,))
 
-    def finish_many(self, tp: TopicPartition, offsets: list[int]) -> None:
+    def finish_many(self, tp: TopicPartition, offsets: Collection[int]) -> None:
         """Records' outcomes are durable (one call for many)."""
         state = self._partitions.get(tp)
         if state is None:
