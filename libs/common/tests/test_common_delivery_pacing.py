@@ -37,3 +37,31 @@ async def test_a_rate_of_zero_never_waits() -> None:
     pacer = Pacer(rate=0, burst=1)
     for _ in range(100):
         assert await pacer.take(1000) == 0.0
+
+
+async def test_try_take_takes_only_what_is_there_and_never_ahead_of_a_waiter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    clock = FakeClock()
+    pacer = Pacer(rate=10, burst=2, clock=clock)
+    assert pacer.try_take(1)
+    assert pacer.try_take(1)
+    assert not pacer.try_take(1)  # empty: the job is set aside instead of waiting in a lane
+    clock.now += 0.1
+    assert pacer.try_take(1)
+    released = asyncio.Event()
+    yield_to_loop = asyncio.sleep
+
+    async def sleep(seconds: float) -> None:
+        await released.wait()
+        clock.now += seconds
+
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+    waiter = asyncio.create_task(pacer.take(1))
+    await yield_to_loop(0)  # the waiter holds its turn, asleep
+    clock.now += 10
+    assert not pacer.try_take(1)  # a waiter goes first, whatever the bucket holds
+    released.set()
+    await waiter
+    assert pacer.try_take(1)
+    assert Pacer(rate=0, burst=1).try_take(10**6)

@@ -4,8 +4,10 @@ An open circuit's jobs are skipped without a request, but each skip still writes
 and a retry (or dead-letter) record, which the log writer, the store and Kafka must take in.
 Skips come in waves: a hanging endpoint's backlog when its circuit opens, then the same jobs
 again as each retry tier falls due. Paced, those waves spread out instead of taking the whole
-machine for a moment from every healthy integration's deliveries. A skip that waits is not
-lost: its job stays in flight (or set aside by reference) until its turn.
+machine for a moment from every healthy integration's deliveries. Pacing happens before a job
+is admitted, so a job waiting for its turn holds no room: read from a partition without a turn,
+it is set aside by reference (the slow lane), whose runner waits for the turn before it reads
+the job again.
 """
 
 from __future__ import annotations
@@ -36,6 +38,18 @@ class Pacer:
         now = self._clock()
         self._tokens = min(self._burst, self._tokens + (now - self._at) * self._rate)
         self._at = now
+
+    def try_take(self, count: int) -> bool:
+        """Take `count` units now if they are there and nobody waits; False otherwise."""
+        if self._rate <= 0:
+            return True
+        if self._turn.locked():
+            return False
+        self._refill()
+        if self._tokens < count:
+            return False
+        self._tokens -= count
+        return True
 
     async def take(self, count: int) -> float:
         """Wait for `count` units (a count above `burst` takes the bucket into debt); the wait."""

@@ -307,7 +307,7 @@ class DeliveryWorker:
             key = _key(record)
             if tier is None and key is not None and record.value is not None:
                 # First attempts are due at once: decide on the key, before parsing.
-                reason = self._admission.aside_reason(key)
+                reason = self._admission.aside_reason(key) or self._paced_reason(key)
                 if reason is not None:
                     set_aside[raw] = self._note_aside(tp, key, reason, aside)
                     set_aside[raw].append(record.offset)
@@ -322,7 +322,7 @@ class DeliveryWorker:
                 self._pause_until(consumer, tp, record.offset, job.not_before, now)
                 return
             key = job.integration.id
-            reason = self._admission.aside_reason(key)
+            reason = self._admission.aside_reason(key) or self._paced_reason(key)
             if reason is not None:
                 self._note_aside(tp, key, reason, aside).append(record.offset)
                 continue
@@ -489,17 +489,32 @@ class DeliveryWorker:
         they need no room: a hanging endpoint's backlog is worked off at once instead of at
         the pace of its timeouts.
         """
-        if self._breaker.is_open(key) and self._breaker.remaining(key) > 0:
-            # bounded all the same, so memory stays bounded too
+        if self._skipping(key):
+            # bounded all the same, so memory stays bounded too; and paced (`pacing.py`)
             extra = _SKIP_FACTOR * self._settings.integration_concurrency
             extra -= self._admission.held(key)
             if extra > 0:
-                return min(extra, self._settings.batch_size)
+                room = min(extra, self._settings.batch_size)
+                waited = await self._skip_pacer.take(room)
+                if waited:
+                    metrics.SKIP_WAIT.labels(self._label).inc(waited)
+                return room
         try:
             async with asyncio.timeout(1.0):
                 return await self._admission.wait_room(key)
         except TimeoutError:
             return 0
+
+    def _paced_reason(self, key: str) -> str | None:
+        return "paced" if self._paced_out(key) else None
+
+    def _skipping(self, key: str) -> bool:
+        """Would a job of `key` be skipped now (its circuit open, no probe due)?"""
+        return self._breaker.is_open(key) and self._breaker.remaining(key) > 0
+
+    def _paced_out(self, key: str) -> bool:
+        """A job of `key` would be skipped and the skips' pace has no turn for it now."""
+        return self._skipping(key) and not self._skip_pacer.try_take(1)
 
     async def _read_pointer(self, pointer: Pointer) -> list[ConsumerRecord]:
         side = self._side
@@ -725,11 +740,6 @@ class DeliveryWorker:
                 outcomes.append(None)
             else:
                 outcomes.append(self._circuit_open(key))
-        skipped = len(batch) - len(allowed)
-        if skipped:
-            waited = await self._skip_pacer.take(skipped)
-            if waited:
-                metrics.SKIP_WAIT.labels(self._label).inc(waited)
         started = self._clock()
         traceparents = None if spans is None else spans.traceparents([i.job for i in batch])
         attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
