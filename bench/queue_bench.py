@@ -15,6 +15,7 @@ import threading
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -74,8 +75,22 @@ async def _deliver_all(
         raise RuntimeError(f"{failed} deliveries failed during the benchmark")
 
 
+@dataclass(frozen=True)
+class Load:
+    """How every timed run pushes: `concurrency` deliver calls of `batch` jobs in flight, in each
+    of `rounds` interleaved rounds (their median is the result)."""
+
+    concurrency: int
+    batch: int
+    rounds: int
+
+    def deliver_all(self, transport: Any, jobs: list[DeliveryJob]) -> Callable[[], Awaitable[None]]:
+        """A run that delivers `jobs` with `transport` under this load."""
+        return partial(_deliver_all, transport, jobs, self.concurrency, self.batch)
+
+
 async def bench_sqs(
-    *, endpoint: str, messages: int, concurrency: int, batch: int, per_queue: int, rounds: int
+    *, endpoint: str, messages: int, per_queue: int, load: Load
 ) -> list[tuple[str, float]]:
     """SQS rates (median of `rounds` interleaved rounds): raw and transport, batched or not.
 
@@ -107,17 +122,15 @@ async def bench_sqs(
         unbatched = SqsTransport(settings=settings.model_copy(update={"batching": False}), box=box)
         runs: dict[str, Callable[[], Awaitable[None]]] = {
             "sqs raw SendMessageBatch": partial(_bounded, batch_calls, per_queue),
-            "sqs SqsTransport batched": partial(_deliver_all, batched, jobs, concurrency, batch),
+            "sqs SqsTransport batched": load.deliver_all(batched, jobs),
             "sqs raw SendMessage": partial(_bounded, single_calls, per_queue),
-            "sqs SqsTransport unbatched": partial(
-                _deliver_all, unbatched, jobs, concurrency, batch
-            ),
+            "sqs SqsTransport unbatched": load.deliver_all(unbatched, jobs),
         }
         rates: dict[str, list[float]] = {name: [] for name in runs}
         try:
-            await _deliver_all(batched, jobs[:batch], concurrency, batch)  # warm up both clients
-            await _deliver_all(unbatched, jobs[:batch], concurrency, batch)
-            for _ in range(rounds):
+            await load.deliver_all(batched, jobs[: load.batch])()  # warm up both clients
+            await load.deliver_all(unbatched, jobs[: load.batch])()
+            for _ in range(load.rounds):
                 for name, run in runs.items():
                     rates[name].append(await _timed(messages, run))
         finally:
@@ -128,9 +141,22 @@ async def bench_sqs(
     return [(name, statistics.median(values)) for name, values in rates.items()]
 
 
-def _raw_stomp(
-    *, host: str, port: int, login: str, passcode: str, destination: str, bodies: list[bytes]
-) -> float:
+@dataclass(frozen=True)
+class StompBroker:
+    """The STOMP broker the benchmark sends to, and who it logs in as."""
+
+    host: str
+    port: int
+    login: str
+    passcode: str
+
+    @property
+    def address(self) -> str:
+        """The broker's address in an integration's configuration."""
+        return f"stomp://{self.host}:{self.port}"
+
+
+def _raw_stomp(*, broker: StompBroker, destination: str, bodies: list[bytes]) -> float:
     window = 256
     done = threading.Semaphore(0)
 
@@ -138,9 +164,9 @@ def _raw_stomp(
         def on_receipt(self, frame: Any) -> None:
             done.release()
 
-    conn = stomp.Connection12([(host, port)], heartbeats=(10_000, 10_000))
+    conn = stomp.Connection12([(broker.host, broker.port)], heartbeats=(10_000, 10_000))
     conn.set_listener("receipts", Receipts())
-    conn.connect(login, passcode, wait=True)
+    conn.connect(broker.login, broker.passcode, wait=True)
     try:
         started = time.perf_counter()
         for chunk in _chunks(bodies, window):
@@ -154,17 +180,7 @@ def _raw_stomp(
         conn.disconnect()
 
 
-async def bench_stomp(
-    *,
-    host: str,
-    port: int,
-    login: str,
-    passcode: str,
-    messages: int,
-    concurrency: int,
-    batch: int,
-    rounds: int,
-) -> list[tuple[str, float]]:
+async def bench_stomp(*, broker: StompBroker, messages: int, load: Load) -> list[tuple[str, float]]:
     """STOMP rates with receipts: raw stomp.py, then the transport."""
     box = SecretBox(EncryptionSettings(keys=SecretStr(generate_key())))
     destination = f"/queue/qs-bench-{uuid.uuid4().hex[:8]}"
@@ -172,10 +188,10 @@ async def bench_stomp(
         integration_type=Transport.STOMP,
         configuration=stomp_configuration(
             box,
-            addresses=[f"stomp://{host}:{port}"],
+            addresses=[broker.address],
             destination=destination,
-            username=login,
-            password=passcode,
+            username=broker.login,
+            password=broker.passcode,
         ),
     )
     jobs = [make_job(make_event(), integration) for _ in range(messages)]
@@ -186,20 +202,13 @@ async def bench_stomp(
     transport = StompTransport(settings=StompSettings(), box=box, policy=loopback)
     try:
         await transport.deliver(jobs[:1])  # connect outside the timing, as the raw loop does
-        for _ in range(rounds):
+        for _ in range(load.rounds):
             raw_rates.append(
                 await asyncio.to_thread(
-                    _raw_stomp,
-                    host=host,
-                    port=port,
-                    login=login,
-                    passcode=passcode,
-                    destination=destination,
-                    bodies=bodies,
+                    _raw_stomp, broker=broker, destination=destination, bodies=bodies
                 )
             )
-            run = partial(_deliver_all, transport, jobs, concurrency, batch)
-            rates.append(await _timed(messages, run))
+            rates.append(await _timed(messages, load.deliver_all(transport, jobs)))
     finally:
         await transport.aclose()
     return [
@@ -222,25 +231,13 @@ async def _main(args: argparse.Namespace) -> None:
         f"messages, {args.concurrency} deliver calls of {args.batch} jobs in flight, "
         f"{args.per_queue} SQS requests in flight per queue, median of {args.rounds} rounds"
     )
+    load = Load(concurrency=args.concurrency, batch=args.batch, rounds=args.rounds)
     sqs = await bench_sqs(
-        endpoint=args.sqs_endpoint,
-        messages=args.sqs_messages,
-        concurrency=args.concurrency,
-        batch=args.batch,
-        per_queue=args.per_queue,
-        rounds=args.rounds,
+        endpoint=args.sqs_endpoint, messages=args.sqs_messages, per_queue=args.per_queue, load=load
     )
     _report(sqs)
-    stomp_results = await bench_stomp(
-        host=args.stomp_host,
-        port=args.stomp_port,
-        login=args.stomp_login,
-        passcode=args.stomp_passcode,
-        messages=args.stomp_messages,
-        concurrency=args.concurrency,
-        batch=args.batch,
-        rounds=args.rounds,
-    )
+    broker = StompBroker(args.stomp_host, args.stomp_port, args.stomp_login, args.stomp_passcode)
+    stomp_results = await bench_stomp(broker=broker, messages=args.stomp_messages, load=load)
     _report(stomp_results)
 
 

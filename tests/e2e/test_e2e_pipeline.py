@@ -58,6 +58,12 @@ class Api:
         data: dict[str, Any] = response.json()["data"]
         return data
 
+    async def webhook(self, name: str, url: str, observes: list[str]) -> dict[str, Any]:
+        """Create a webhook integration without a secret key: `observes` posted to `url`."""
+        return await self.create(
+            name=name, integration_type="webhook", observes=observes, configuration={"url": url}
+        )
+
     async def update(self, integration_id: str, **attributes: Any) -> dict[str, Any]:
         response = await self.client.put(
             f"/integrations/{integration_id}",
@@ -188,18 +194,10 @@ async def test_org_level_event_reaches_org_integrations_only(
     producer: AIOKafkaProducer,
     module_run: RunConfig,
 ) -> None:
-    org_integration = await org_api.create(
-        name="org releases",
-        integration_type="webhook",
-        observes=["catalog-release.created"],
-        configuration={"url": receiver.url},
+    org_integration = await org_api.webhook(
+        "org releases", receiver.url, ["catalog-release.created"]
     )
-    await store_api.create(
-        name="store releases",
-        integration_type="webhook",
-        observes=["catalog-release.created"],
-        configuration={"url": receiver.url + "/store"},
-    )
+    await store_api.webhook("store releases", receiver.url + "/store", ["catalog-release.created"])
     await settle(org_api)
     await emit(
         producer,
@@ -308,12 +306,7 @@ async def test_observes_update_disable_and_delete_take_effect(
     producer: AIOKafkaProducer,
     module_run: RunConfig,
 ) -> None:
-    integration = await store_api.create(
-        name="lifecycle",
-        integration_type="webhook",
-        observes=["order.created"],
-        configuration={"url": receiver.url},
-    )
+    integration = await store_api.webhook("lifecycle", receiver.url, ["order.created"])
     integration_id = integration["id"]
     order = order_document("o-life")
     await settle(store_api)
@@ -353,12 +346,7 @@ async def test_failing_receiver_shows_three_attempts_in_jobs_and_logs(
     module_run: RunConfig,
 ) -> None:
     receiver.behaviour = fail_first(2)
-    integration = await store_api.create(
-        name="flaky",
-        integration_type="webhook",
-        observes=["order.fulfilled"],
-        configuration={"url": receiver.url},
-    )
+    integration = await store_api.webhook("flaky", receiver.url, ["order.fulfilled"])
     integration_id = integration["id"]
     await settle(store_api)
     await emit(producer, module_run, event_type="order.fulfilled", data=order_document("o-flaky"))

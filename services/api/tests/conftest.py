@@ -91,6 +91,13 @@ class RunningApi:
         data: dict[str, Any] = created.json()["data"]
         return data
 
+    async def created_webhook_at(
+        self, tenant: dict[str, str], **overrides: Any
+    ) -> tuple[dict[str, Any], str]:
+        """Create a webhook integration as `tenant`; answer it and its path."""
+        data = await self.created_webhook(tenant, **overrides)
+        return data, f"/v2/integrations/{data['id']}"
+
     async def store_attempts(self, logs: list[AttemptLog]) -> None:
         """Store attempt logs and their jobs in the app's database, with the log writer's code."""
         client = create_client(self.settings.mongodb)

@@ -65,8 +65,7 @@ async def test_other_tenants_integration_is_not_found_and_unchanged(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await running_api.created_webhook(MINE)
-    base = f"/v2/integrations/{data['id']}"
+    data, base = await running_api.created_webhook_at(MINE)
     for tenant in (THEIRS, ORG):
         headers = auth(**tenant)
         answers = [

@@ -89,8 +89,7 @@ async def test_update_to_a_url_with_credentials_is_422_and_changes_nothing(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await running_api.created_webhook(TENANT)
-    path = f"/v2/integrations/{data['id']}"
+    data, path = await running_api.created_webhook_at(TENANT)
     update = update_body(configuration={"url": f"https://u:{PASSWORD}@receiver.example.com/"})
     [problem] = _problems(await client.put(path, json=update, headers=auth(**TENANT)))
     assert problem["source"] == {"pointer": "/data/configuration/url"}

@@ -164,8 +164,7 @@ async def test_org_level_tenant_observes_only_org_events(running_api: RunningApi
 
 async def test_invalid_update_changes_nothing(running_api: RunningApi) -> None:
     client = running_api.client
-    data = await running_api.created_webhook(TENANT)
-    path = f"/v2/integrations/{data['id']}"
+    data, path = await running_api.created_webhook_at(TENANT)
     for update in (
         {"type": "integration", "observes": ["nope.nope.nope"]},
         {"type": "integration", "configuration": {"url": "bad"}},
@@ -197,8 +196,7 @@ async def test_update_keeps_secret_sent_back_masked_and_replaces_new_one(
     running_api: RunningApi,
 ) -> None:
     client = running_api.client
-    data = await running_api.created_webhook(TENANT)
-    path = f"/v2/integrations/{data['id']}"
+    data, path = await running_api.created_webhook_at(TENANT)
     same = await client.put(
         path,
         json=update_body(configuration=data["configuration"]),

@@ -84,6 +84,13 @@ def _button(driver: Any, text: str) -> Any:
     return driver.find_element(By.XPATH, f"//button[normalize-space()='{text}']")
 
 
+def _open_signed_out(driver: Any, platform: Platform, page: str) -> str:
+    """Open the console's `page` with no cookies; answer a valid token to sign in with."""
+    driver.delete_all_cookies()
+    driver.get(f"{platform.api_url}/console/{page}")
+    return mint_token(platform.run, store_id=STORE_ID, org_id=ORG_ID)
+
+
 def _sign_in(driver: Any, base: str, token: str) -> None:
     driver.delete_all_cookies()
     driver.get(f"{base}/console/sign-in")
@@ -101,9 +108,7 @@ def test_console_manages_an_integration_and_shows_a_real_delivery(  # noqa: PLR0
     browser: Any, platform: Platform
 ) -> None:
     base = platform.api_url
-    token = mint_token(platform.run, store_id=STORE_ID, org_id=ORG_ID)
-    browser.delete_all_cookies()
-    browser.get(f"{base}/console/")
+    token = _open_signed_out(browser, platform, "")
     assert "Sign in" in browser.title
     screenshot(browser, "sign-in")
     _by_id(browser, "token").send_keys("not-a-token")
@@ -203,10 +208,7 @@ def test_console_sign_in_and_a_form_with_the_keyboard_only(
 ) -> None:
     from selenium.webdriver.common.keys import Keys  # noqa: PLC0415
 
-    base = platform.api_url
-    token = mint_token(platform.run, store_id=STORE_ID, org_id=ORG_ID)
-    browser.delete_all_cookies()
-    browser.get(f"{base}/console/sign-in")
+    token = _open_signed_out(browser, platform, "sign-in")
 
     def active() -> Any:
         return browser.switch_to.active_element

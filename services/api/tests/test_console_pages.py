@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
@@ -36,7 +37,8 @@ def _csrf(html: str) -> str:
 
 async def _signed_in(
     api: RunningApi, *, store_id: str | None = "s-1", org_id: str | None = "o-1"
-) -> str:
+) -> tuple[httpx.AsyncClient, str]:
+    """Sign `api`'s client in to the console; answer it and the CSRF value of its forms."""
     client = api.client
     client.cookies.clear()
     page = await client.get("/console/sign-in")
@@ -47,7 +49,7 @@ async def _signed_in(
     assert answer.status_code == 303
     listing = await client.get("/console/integrations")
     assert listing.status_code == 200
-    return _csrf(listing.text)
+    return client, _csrf(listing.text)
 
 
 async def _created_webhook(api: RunningApi, csrf: str, **fields: str) -> str:
@@ -97,8 +99,7 @@ async def test_sign_in_sets_strict_http_only_cookies_and_checks_the_token(
 async def test_posts_without_the_csrf_value_or_from_another_origin_change_nothing(
     running_api: RunningApi,
 ) -> None:
-    csrf = await _signed_in(running_api)
-    client = running_api.client
+    client, csrf = await _signed_in(running_api)
     form = {
         "integration_type": "webhook",
         "name": "csrf probe",
@@ -120,8 +121,7 @@ async def test_posts_without_the_csrf_value_or_from_another_origin_change_nothin
 async def test_secrets_are_never_shown_and_422_messages_sit_by_their_fields(
     running_api: RunningApi,
 ) -> None:
-    csrf = await _signed_in(running_api)
-    client = running_api.client
+    client, csrf = await _signed_in(running_api)
     form = {
         "csrf": csrf,
         "integration_type": "aws_sqs",
@@ -193,8 +193,7 @@ async def test_secrets_are_never_shown_and_422_messages_sit_by_their_fields(
 
 
 async def test_a_test_event_needs_an_observed_type_and_an_org(running_api: RunningApi) -> None:
-    csrf = await _signed_in(running_api, store_id="s-2", org_id=None)
-    client = running_api.client
+    client, csrf = await _signed_in(running_api, store_id="s-2", org_id=None)
     page_url = await _created_webhook(running_api, csrf, name="Store only", observes="order.*")
     page = await client.get(page_url)
     assert '<option value="order.paid">' in page.text  # the wildcard, expanded
@@ -320,8 +319,7 @@ def test_an_edit_sends_only_what_changed_and_keeps_empty_secrets() -> None:
 
 
 async def test_replay_and_recover_buttons_send_jobs_again(running_api: RunningApi) -> None:
-    csrf = await _signed_in(running_api, store_id="s-replay", org_id="o-replay")
-    client = running_api.client
+    client, csrf = await _signed_in(running_api, store_id="s-replay", org_id="o-replay")
     page_url = await _created_webhook(
         running_api, csrf, name="Replays", enabled="on", observes="order.paid"
     )

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from functools import partial
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
 
 from conftest import StompEndpoint
+from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.secret_box import EncryptionSettings, SecretBox, generate_key
 from integrations_common.settings import SsrfSettings
 from integrations_queue_sender.message import message_document
@@ -37,6 +39,15 @@ def box() -> SecretBox:
 
 
 @pytest.fixture
+def integration_for(
+    box: SecretBox, stomp_endpoint: StompEndpoint, destination: str
+) -> Callable[..., IntegrationSnapshot]:
+    """`stomp_integration` for this test's destination on the local broker (addresses and
+    password may be given)."""
+    return partial(stomp_integration, box, stomp_endpoint, destination)
+
+
+@pytest.fixture
 async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
     stomp_transport = StompTransport(policy=LOOPBACK, settings=TEST_SETTINGS, box=box)
     yield stomp_transport
@@ -45,12 +56,10 @@ async def transport(box: SecretBox) -> AsyncIterator[StompTransport]:
 
 async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
     transport: StompTransport,
-    stomp_endpoint: StompEndpoint,
-    destination: str,
     subscriber: StompSubscriber,
-    box: SecretBox,
+    integration_for: Callable[..., IntegrationSnapshot],
 ) -> None:
-    integration = stomp_integration(box, stomp_endpoint, destination)
+    integration = integration_for()
     jobs = [make_job(make_event(), integration) for _ in range(3)]
 
     outcomes = await transport.deliver(jobs)
@@ -71,15 +80,12 @@ async def test_message_arrives_with_exactly_the_cloudevent_and_headers(
 async def test_failover_to_the_second_address(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
-    destination: str,
     subscriber: StompSubscriber,
-    box: SecretBox,
+    integration_for: Callable[..., IntegrationSnapshot],
 ) -> None:
     second = f"stomp://{stomp_endpoint.host}:{stomp_endpoint.port}"
     addresses = [f"stomp://127.0.0.1:{closed_port()}", second]
-    job = make_job(
-        make_event(), stomp_integration(box, stomp_endpoint, destination, addresses=addresses)
-    )
+    job = make_job(make_event(), integration_for(addresses=addresses))
 
     [outcome] = await transport.deliver([job])
 
@@ -90,9 +96,11 @@ async def test_failover_to_the_second_address(
 
 
 async def test_wrong_password_is_refused_with_the_brokers_reason(
-    transport: StompTransport, stomp_endpoint: StompEndpoint, destination: str, box: SecretBox
+    transport: StompTransport,
+    stomp_endpoint: StompEndpoint,
+    integration_for: Callable[..., IntegrationSnapshot],
 ) -> None:
-    integration = stomp_integration(box, stomp_endpoint, destination, password="wrong-password")
+    integration = integration_for(password="wrong-password")
 
     [outcome] = await transport.deliver([make_job(make_event(), integration)])
 
@@ -158,15 +166,12 @@ async def test_a_silent_broker_does_not_hold_up_another_integration(
 async def test_a_broker_that_goes_away_and_comes_back_gets_the_retried_message(
     transport: StompTransport,
     stomp_endpoint: StompEndpoint,
-    destination: str,
     subscriber: StompSubscriber,
-    box: SecretBox,
+    integration_for: Callable[..., IntegrationSnapshot],
 ) -> None:
     proxy = TcpProxy(stomp_endpoint.host, stomp_endpoint.port)
     await proxy.start()
-    integration = stomp_integration(
-        box, stomp_endpoint, destination, addresses=[f"stomp://127.0.0.1:{proxy.port}"]
-    )
+    integration = integration_for(addresses=[f"stomp://127.0.0.1:{proxy.port}"])
     before = make_job(make_event(), integration)
     retried = make_job(make_event(), integration)
     try:

@@ -29,10 +29,8 @@ TopicsFactory = Callable[..., TopicSettings]
 @pytest.fixture
 async def receiver() -> AsyncIterator[Receiver]:
     """A recording HTTP receiver on 127.0.0.1 (answers 204 unless a route says otherwise)."""
-    server = Receiver()
-    await server.start()
-    yield server
-    await server.stop()
+    async with Receiver() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")

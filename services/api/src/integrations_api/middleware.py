@@ -45,17 +45,31 @@ def _route_of(scope: Scope, prefix: str) -> str:
     return template
 
 
-class MetricsMiddleware:
-    """Counts requests and measures latency by route template (not raw path)."""
+class HttpMiddleware:
+    """An ASGI middleware of HTTP requests; anything else (the lifespan) passes through."""
 
-    def __init__(self, app: ASGIApp, *, prefix: str = "") -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.prefix = prefix
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        await self.handle(scope, receive, send)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Answer one HTTP request."""
+        raise NotImplementedError
+
+
+class MetricsMiddleware(HttpMiddleware):
+    """Counts requests and measures latency by route template (not raw path)."""
+
+    def __init__(self, app: ASGIApp, *, prefix: str = "") -> None:
+        super().__init__(app)
+        self.prefix = prefix
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = 500
 
@@ -84,20 +98,14 @@ class MetricsMiddleware:
             )
 
 
-class UnexpectedErrorMiddleware:
+class UnexpectedErrorMiddleware(HttpMiddleware):
     """Answers 500 in the error envelope for any error nothing else handled, and ends it there.
 
     Logged by type and frames only. Starlette's own last-resort handler would answer too but
     then re-raise, and the server would log the error with its message, which may quote input.
     """
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = False
 
         async def send_wrapper(message: Message) -> None:
@@ -114,11 +122,11 @@ class UnexpectedErrorMiddleware:
                 await internal_error_response()(scope, receive, send)
 
 
-class BodyLimitMiddleware:
+class BodyLimitMiddleware(HttpMiddleware):
     """Refuses bodies over `limit` bytes with 413 in the error envelope."""
 
     def __init__(self, app: ASGIApp, *, limit: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = limit
 
     async def _refuse(self, send: Send) -> None:
@@ -139,10 +147,7 @@ class BodyLimitMiddleware:
         )
         await send({"type": "http.response.body", "body": body})
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         for name, value in scope.get("headers", []):
             if name == b"content-length":
                 try:
@@ -166,7 +171,7 @@ class BodyLimitMiddleware:
         await self.app(scope, limited_receive, send)
 
 
-class StoreDeadlineMiddleware:
+class StoreDeadlineMiddleware(HttpMiddleware):
     """Gives every store operation of one request a shared deadline (PyMongo's `timeout`).
 
     A store that stops answering then costs a request at most `seconds` before it answers 503
@@ -174,12 +179,9 @@ class StoreDeadlineMiddleware:
     """
 
     def __init__(self, app: ASGIApp, *, seconds: float) -> None:
-        self.app = app
+        super().__init__(app)
         self.seconds = seconds
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         with pymongo.timeout(self.seconds):
             await self.app(scope, receive, send)

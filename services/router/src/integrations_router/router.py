@@ -15,7 +15,7 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
@@ -172,8 +172,21 @@ class Router:
                     timeout_ms=self._settings.poll_timeout_ms,
                     max_records=self._settings.max_batch,
                 )
-            if batch and not await self._process(consumer, producer, batch, stop):
-                return
+            if not batch:
+                continue
+            async with self._batch_running():
+                if not await self._process(consumer, producer, batch, stop):
+                    return
+
+    @contextlib.asynccontextmanager
+    async def _batch_running(self) -> AsyncIterator[None]:
+        """Hold the lock and mark when the batch started (for the stall check) while it runs."""
+        async with self._lock:
+            self._batch_started = time.monotonic()
+            try:
+                yield
+            finally:
+                self._batch_started = None
 
     async def _process(
         self,
@@ -183,20 +196,6 @@ class Router:
         stop: asyncio.Event,
     ) -> bool:
         """Route, deliver and commit one batch; answer False when stopped before its acks."""
-        async with self._lock:
-            self._batch_started = time.monotonic()
-            try:
-                return await self._route_and_commit(consumer, producer, batch, stop)
-            finally:
-                self._batch_started = None
-
-    async def _route_and_commit(
-        self,
-        consumer: AIOKafkaConsumer,
-        producer: AIOKafkaProducer,
-        batch: Mapping[TopicPartition, list[Any]],
-        stop: asyncio.Event,
-    ) -> bool:
         settings = self._settings
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.monotonic()

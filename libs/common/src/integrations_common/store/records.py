@@ -81,17 +81,6 @@ class IntegrationRecord(BaseModel):
 
     def snapshot(self) -> IntegrationSnapshot:
         """The value published on the config topic (secrets stay ciphertext)."""
-        return IntegrationSnapshot(
-            id=self.id,
-            org_id=self.org_id,
-            store_id=self.store_id,
-            name=self.name,
-            description=self.description,
-            enabled=self.enabled,
-            integration_type=self.integration_type,
-            observes=list(self.observes),
-            configuration=dict(self.configuration),
-            version=self.version,
-            created_at=self.created_at,
-            updated_at=self.updated_at,
+        return IntegrationSnapshot.model_validate(
+            self.model_dump(include=set(IntegrationSnapshot.model_fields))
         )

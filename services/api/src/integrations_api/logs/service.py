@@ -19,29 +19,23 @@ async def list_store_logs(
 
 
 async def list_integration_logs(
-    *, context: Context, logs: LogStore, tenant: Tenant, integration_id: str, page: Page
-) -> tuple[list[IntegrationLog], bool]:
-    """The logs of one of the tenant's integrations."""
-    await get_integration(context=context, tenant=tenant, integration_id=integration_id)
-    docs, more = await logs.log_page(
-        tenant=tenant, integration_id=integration_id, offset=page.offset, limit=page.limit
-    )
-    return [log_resource(d) for d in docs], more
-
-
-async def list_job_logs(
     *,
     context: Context,
     logs: LogStore,
     tenant: Tenant,
     integration_id: str,
-    job_id: str,
     page: Page,
+    job_id: str | None = None,
 ) -> tuple[list[IntegrationLog], bool]:
-    """The logs of one job of one of the tenant's integrations."""
+    """The logs of one of the tenant's integrations, or of one of its jobs (`job_id`)."""
     await get_integration(context=context, tenant=tenant, integration_id=integration_id)
-    job = await logs.find_job(tenant=tenant, integration_id=integration_id, job_id=job_id)
-    if job is None:
-        raise NotFoundError()
-    docs, more = await logs.job_log_page(job=job, offset=page.offset, limit=page.limit)
+    if job_id is None:
+        docs, more = await logs.log_page(
+            tenant=tenant, integration_id=integration_id, offset=page.offset, limit=page.limit
+        )
+    else:
+        job = await logs.find_job(tenant=tenant, integration_id=integration_id, job_id=job_id)
+        if job is None:
+            raise NotFoundError()
+        docs, more = await logs.job_log_page(job=job, offset=page.offset, limit=page.limit)
     return [log_resource(d) for d in docs], more

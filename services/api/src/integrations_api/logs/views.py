@@ -13,6 +13,7 @@ from integrations_api.logs import service
 from integrations_api.logs.models import LogList, LogsPaginationLinks
 from integrations_api.pagination import Page, PageDep
 from integrations_api.state import services_of
+from integrations_common.tenancy import Tenant
 
 router = APIRouter(prefix="/integrations", tags=["Integrations"])
 
@@ -23,6 +24,22 @@ def open_links(request: Request, page: Page, *, has_next: bool) -> LogsPaginatio
 
 
 JobId = Annotated[str, Path(description="The unique identifier of the integration job.")]
+
+
+async def _integration_logs(
+    request: Request, *, tenant: Tenant, integration_id: str, page: Page, job_id: str | None = None
+) -> LogList:
+    """A page of the logs of one of the tenant's integrations, or of one of its jobs."""
+    services = services_of(request)
+    logs, more = await service.list_integration_logs(
+        context=services.integrations,
+        logs=services.logs,
+        tenant=tenant,
+        integration_id=integration_id,
+        page=page,
+        job_id=job_id,
+    )
+    return LogList(data=logs, links=open_links(request, page, has_next=more))
 
 
 @router.get(
@@ -55,15 +72,9 @@ async def list_integration_logs(
     request: Request, tenant: TenantDep, integration_uuid: IntegrationId, page: PageDep
 ) -> LogList:
     """Returns the logs for the given integration UUID, newest first."""
-    services = services_of(request)
-    logs, more = await service.list_integration_logs(
-        context=services.integrations,
-        logs=services.logs,
-        tenant=tenant,
-        integration_id=integration_uuid,
-        page=page,
+    return await _integration_logs(
+        request, tenant=tenant, integration_id=integration_uuid, page=page
     )
-    return LogList(data=logs, links=open_links(request, page, has_next=more))
 
 
 @router.get(
@@ -80,13 +91,6 @@ async def list_job_logs(
     page: PageDep,
 ) -> LogList:
     """Returns the integration logs for the given integration and job UUID."""
-    services = services_of(request)
-    logs, more = await service.list_job_logs(
-        context=services.integrations,
-        logs=services.logs,
-        tenant=tenant,
-        integration_id=integration_uuid,
-        job_id=job_uuid,
-        page=page,
+    return await _integration_logs(
+        request, tenant=tenant, integration_id=integration_uuid, page=page, job_id=job_uuid
     )
-    return LogList(data=logs, links=open_links(request, page, has_next=more))

@@ -33,6 +33,15 @@ call died between claiming and sending): a replay is attempted within seconds.""
 
 
 @dataclass(frozen=True)
+class Replays:
+    """What a replay uses: the integrations, the logs of their jobs, and the jobs' sender."""
+
+    context: Context
+    logs: LogStore
+    sender: JobSender
+
+
+@dataclass(frozen=True)
 class Recovery:
     """What a recovery did: the window and how many jobs it sent again."""
 
@@ -64,16 +73,13 @@ def replay_of(*, job: dict[str, Any], record: IntegrationRecord) -> DeliveryJob 
 
 
 async def replay_job(
-    *,
-    context: Context,
-    logs: LogStore,
-    sender: JobSender,
-    tenant: Tenant,
-    integration_id: str,
-    job_id: str,
+    *, replays: Replays, tenant: Tenant, integration_id: str, job_id: str
 ) -> DeliveryJob:
     """Send one of the tenant's jobs again, whatever its status; answers the replayed job."""
-    record = await get_integration(context=context, tenant=tenant, integration_id=integration_id)
+    logs = replays.logs
+    record = await get_integration(
+        context=replays.context, tenant=tenant, integration_id=integration_id
+    )
     job = await logs.find_job(tenant=tenant, integration_id=integration_id, job_id=job_id)
     if job is None:
         raise NotFoundError()
@@ -81,7 +87,7 @@ async def replay_job(
     replay = replay_of(job=job, record=record)
     if replay is None:
         raise ConflictError("This job's event was not kept, so it cannot be replayed.")
-    await sender.send([replay], origin="api")
+    await replays.sender.send([replay], origin="api")
     await logs.mark_replayed(job_id=job_id, attempts=job["attempts"])
     return replay
 
@@ -120,9 +126,7 @@ async def _claim_and_send(
 
 async def recover_window(
     *,
-    context: Context,
-    logs: LogStore,
-    sender: JobSender,
+    replays: Replays,
     tenant: Tenant,
     integration_id: str,
     since: datetime,
@@ -138,15 +142,20 @@ async def recover_window(
     end = until or utc_now()
     if end <= since:
         raise ValidationFailedError([Problem("`until` must be later than `since`", "/until")])
-    record = await get_integration(context=context, tenant=tenant, integration_id=integration_id)
+    record = await get_integration(
+        context=replays.context, tenant=tenant, integration_id=integration_id
+    )
     _replayable(record)
-    found = await logs.jobs_created_between(
+    found = await replays.logs.jobs_created_between(
         tenant=tenant, integration_id=integration_id, since=since, until=end
     )
     failed = [job for job in found if _failed(job)]
     sent = 0
     for start in range(0, len(failed), SEND_CHUNK):
         sent += await _claim_and_send(
-            logs=logs, sender=sender, record=record, candidates=failed[start : start + SEND_CHUNK]
+            logs=replays.logs,
+            sender=replays.sender,
+            record=record,
+            candidates=failed[start : start + SEND_CHUNK],
         )
     return Recovery(since=since, until=end, jobs=sent)

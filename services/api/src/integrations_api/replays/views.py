@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Body, Path, Request
+from fastapi import APIRouter, Body, Depends, Path, Request
 
 from integrations_api.auth.dependencies import TenantDep
 from integrations_api.integrations.views import (
@@ -30,6 +30,17 @@ router = APIRouter(prefix="/integrations", tags=["Integrations"])
 JobId = Annotated[str, Path(description="The unique identifier of the job.")]
 
 
+def replays_of(request: Request) -> service.Replays:
+    """What the replay routes use, from the app's services."""
+    services = services_of(request)
+    return service.Replays(
+        context=services.integrations, logs=services.logs, sender=services.job_sender
+    )
+
+
+ReplaysDep = Annotated[service.Replays, Depends(replays_of)]
+
+
 @router.post(
     "/{integration_uuid}/jobs/{job_uuid}/replay",
     operation_id="ReplayIntegrationJob",
@@ -39,19 +50,13 @@ JobId = Annotated[str, Path(description="The unique identifier of the job.")]
     responses={**ERRORS, **NOT_FOUND, **CONFLICT_STATE},
 )
 async def replay_job(
-    request: Request, tenant: TenantDep, integration_uuid: IntegrationId, job_uuid: JobId
+    replays: ReplaysDep, tenant: TenantDep, integration_uuid: IntegrationId, job_uuid: JobId
 ) -> ReplayDocument:
     """Delivers the job again now, succeeded or failed: a new series of attempts with the
     integration's current configuration, the same job id (`webhook-id`), the next attempt
     number and new logs."""
-    services = services_of(request)
     job = await service.replay_job(
-        context=services.integrations,
-        logs=services.logs,
-        sender=services.job_sender,
-        tenant=tenant,
-        integration_id=integration_uuid,
-        job_id=job_uuid,
+        replays=replays, tenant=tenant, integration_id=integration_uuid, job_id=job_uuid
     )
     return ReplayDocument(data=Replay(job_id=job.job_id, attempt=job.attempt))
 
@@ -66,7 +71,7 @@ async def replay_job(
     dependencies=JSON_BODY,
 )
 async def recover(
-    request: Request,
+    replays: ReplaysDep,
     tenant: TenantDep,
     integration_uuid: IntegrationId,
     body: Annotated[RecoverRequest, Body()],
@@ -74,11 +79,8 @@ async def recover(
     """Delivers again every job of the integration first routed in the window whose last
     attempt failed (it is in the dead-letter topic). A job is sent once per failure: calling
     again, during or after the first run, sends only jobs that failed again since."""
-    services = services_of(request)
     recovery = await service.recover_window(
-        context=services.integrations,
-        logs=services.logs,
-        sender=services.job_sender,
+        replays=replays,
         tenant=tenant,
         integration_id=integration_uuid,
         since=body.since,
