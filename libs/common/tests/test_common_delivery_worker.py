@@ -118,6 +118,17 @@ async def _running(worker: DeliveryWorker) -> AsyncIterator[asyncio.Event]:
         await asyncio.wait_for(task, 60)
 
 
+@pytest.fixture
+def kafka(kafka_bootstrap_servers: str) -> KafkaSettings:
+    """The test Kafka, as the services' settings name it."""
+    return KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
+
+
+def _succeeding() -> ScriptedTransport:
+    """A transport whose every attempt succeeds."""
+    return ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+
+
 def _worker(
     kafka: KafkaSettings,
     topics: TopicSettings,
@@ -160,9 +171,8 @@ def _logs(values: list[bytes]) -> list[AttemptLog]:
 
 
 async def test_retries_through_tiers_then_dead_letters(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     failing = ScriptedTransport(
         lambda job: DeliveryOutcome(
             succeeded=False, status_code=500, error_detail=f"nope {job.attempt}"
@@ -193,9 +203,8 @@ async def test_retries_through_tiers_then_dead_letters(
 
 
 async def test_success_after_retry_after_and_give_up(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
 
     def script(job: DeliveryJob) -> DeliveryOutcome:
         if job.event.id == "ev-gone":
@@ -232,9 +241,8 @@ async def test_success_after_retry_after_and_give_up(
 
 
 async def test_circuit_opens_and_offsets_are_committed(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     failing = ScriptedTransport(
         lambda job: DeliveryOutcome(succeeded=False, error_detail="Connection refused")
     )
@@ -261,7 +269,7 @@ async def test_circuit_opens_and_offsets_are_committed(
     skipped = [log for log in logs if log.error_detail and "circuit is open" in log.error_detail]
     assert len(skipped) == 3
     assert all(log.job_status == JobStatus.RETRYING for log in logs)
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap_servers)
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
     await admin.start()
     try:
         offsets = await admin.list_consumer_group_offsets(group)
@@ -276,9 +284,8 @@ async def test_circuit_opens_and_offsets_are_committed(
 
 
 async def test_skips_of_an_open_circuit_wait_for_their_pace_and_none_is_lost(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     failing = ScriptedTransport(
         lambda job: DeliveryOutcome(succeeded=False, error_detail="Connection refused")
     )
@@ -312,9 +319,8 @@ async def test_skips_of_an_open_circuit_wait_for_their_pace_and_none_is_lost(
 
 
 async def test_a_replay_is_attempted_while_the_circuit_is_open(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     back_up: set[str] = set()
     transport = ScriptedTransport(
         lambda job: DeliveryOutcome(succeeded=job.job_id in back_up, status_code=200)
@@ -351,11 +357,9 @@ async def test_a_replay_is_attempted_while_the_circuit_is_open(
 
 
 async def test_unreadable_records_are_dead_lettered_not_lost(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
-    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
-    worker = _worker(kafka, topics, transport)
+    worker = _worker(kafka, topics, _succeeding())
     deliveries = topics.deliveries(Transport.WEBHOOK)
     async with _running(worker):
         producer = create_producer(kafka)
@@ -380,18 +384,16 @@ async def test_unreadable_records_are_dead_lettered_not_lost(
 
 
 async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
     # The dead-letter topic takes at most 20,000 bytes; the unreadable record is 19,900, so its
     # dead letter (the record plus headers) is refused, which used to stall the partition.
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     dead_letters = await _small_dead_letter_topic(kafka, topics, partitions=2)
     garbage = b"z" * 19_900
-    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
-    worker = _worker(kafka, topics, transport)
+    worker = _worker(kafka, topics, _succeeding())
     deliveries = topics.deliveries(Transport.WEBHOOK)
     async with _running(worker):
-        await publish_records(kafka_bootstrap_servers, deliveries, [(b"k", garbage)])
+        await publish_records(kafka.bootstrap_servers, deliveries, [(b"k", garbage)])
         await _publish(kafka, deliveries, [_job("ev-after-large")])
         dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= 1)
         logs = _logs(
@@ -409,21 +411,18 @@ async def test_a_dead_letter_kafka_refuses_as_too_large_goes_without_its_value(
 
 
 async def test_records_refused_only_for_their_batch_are_sent_again_alone_intact(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
     # The dead-letter topic takes at most 20,000 bytes: each dead letter (6,000 bytes and its
     # headers) fits, but the producer batches them together (its batches are far larger), and
     # such a batch is refused as too large. Each record then goes alone, whole; none is shrunk.
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     dead_letters = await _small_dead_letter_topic(kafka, topics, partitions=1)
     garbage = [bytes([ord("a") + i]) * 6_000 for i in range(8)]
-    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
-    worker = _worker(kafka, topics, transport)
-    await ensure_topics(kafka, worker.topic_specs())
-    deliveries = topics.deliveries(Transport.WEBHOOK)
-    await publish_records(kafka_bootstrap_servers, deliveries, [(b"k", v) for v in garbage])
-    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
-    async with _running(_worker(kafka, topics, transport)):
+    worker = _worker(kafka, topics, _succeeding())
+    await ensure_topics(kafka, worker.topic_specs())  # all 8 wait before the worker starts
+    records = [(b"k", value) for value in garbage]
+    await publish_records(kafka.bootstrap_servers, topics.deliveries(Transport.WEBHOOK), records)
+    async with _running(worker):
         dead = await _read_all(kafka, dead_letters, until=lambda v: len(v) >= len(garbage))
 
     assert sorted(value for value, _ in dead) == garbage
@@ -431,11 +430,10 @@ async def test_records_refused_only_for_their_batch_are_sent_again_alone_intact(
 
 
 async def test_a_backlog_beyond_the_fast_lane_is_read_from_kafka_once(
-    kafka_bootstrap_servers: str, topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
+    kafka: KafkaSettings, topics: TopicSettings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The fast lane holds 4 jobs and one poll returns all 60: the records beyond the lane are
     # held until it has room, not read (fetched and unpacked) again from Kafka.
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     deliveries = topics.deliveries(Transport.WEBHOOK)
     read: list[int] = []
     getmany = AIOKafkaConsumer.getmany
@@ -451,7 +449,7 @@ async def test_a_backlog_beyond_the_fast_lane_is_read_from_kafka_once(
 
     monkeypatch.setattr(AIOKafkaConsumer, "getmany", counted)
     jobs = [_job(f"ev-{i}", f"int-{i % 6}") for i in range(60)]
-    transport = ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True, status_code=200))
+    transport = _succeeding()
     worker = _worker(kafka, topics, transport, concurrency=4, batch_size=2)
     await ensure_topics(kafka, worker.topic_specs())
     await _publish(kafka, deliveries, jobs)
@@ -487,13 +485,12 @@ def test_an_oversized_first_attempt_log_also_drops_its_event() -> None:
 
 
 async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
     """Regression: Python 3.11's `asyncio.wait_for` swallows a cancel that lands while its
     inner wait has just finished, so the commit loop went on forever and the sender never
     stopped (seen in CI). A batch that finishes during shutdown asks for a commit exactly then.
     """
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     worker = _worker(kafka, topics, ScriptedTransport(lambda job: DeliveryOutcome(succeeded=True)))
     committer = asyncio.create_task(worker._commit_loop())
     await asyncio.sleep(0.05)
@@ -506,11 +503,10 @@ async def test_the_commit_loop_stops_when_cancelled_just_as_a_commit_is_asked(
 
 
 async def test_a_retry_already_queued_uses_the_newest_integration_version_seen(
-    kafka_bootstrap_servers: str, topics: TopicSettings
+    kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
     """One rule for every transport: the owner fixes the URL (version 2) while the version-1
     job waits in a retry tier; its retry goes to the fixed URL."""
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     fixed_url = "http://127.0.0.1:2/fixed"
     transport = ScriptedTransport(
         lambda job: DeliveryOutcome(succeeded=job.integration.configuration["url"] == fixed_url)

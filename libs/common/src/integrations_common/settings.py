@@ -26,7 +26,10 @@ from integrations_common.address_policy import AddressPolicy, IPNetwork, parse_n
 from integrations_common.transports import Transport
 
 
-class _Section(BaseModel):
+class SettingsSection(BaseModel):
+    """A nested section of a service's settings (`<PREFIX>_<SECTION>__<FIELD>`): unknown fields
+    are refused, and the values are frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -47,7 +50,7 @@ class SaslMechanism(StrEnum):
     SCRAM_SHA_512 = "SCRAM-SHA-512"
 
 
-class KafkaSettings(_Section):
+class KafkaSettings(SettingsSection):
     """How to reach Kafka."""
 
     bootstrap_servers: str = "127.0.0.1:9092"
@@ -93,7 +96,7 @@ DEAD_LETTER_SUFFIX = ".dlq"
 SLOW_LANE_SUFFIX = ".slow"
 
 
-class TopicSettings(_Section):
+class TopicSettings(SettingsSection):
     """Topic names (defaults from the architecture contract) and how to create them."""
 
     events: str = "commerce.events"
@@ -117,7 +120,7 @@ class TopicSettings(_Section):
         return f"{self.deliveries(transport)}{SLOW_LANE_SUFFIX}"
 
 
-class MongoSettings(_Section):
+class MongoSettings(SettingsSection):
     """How to reach the MongoDB-compatible store."""
 
     uri: SecretStr = SecretStr("mongodb://127.0.0.1:27017")
@@ -130,7 +133,7 @@ class MongoSettings(_Section):
     )
 
 
-class SsrfSettings(_Section):
+class SsrfSettings(SettingsSection):
     """The SSRF guard of a sender: on by default; `allow_cidrs` opens specific ranges (e.g. the
     loopback range for local demos and tests)."""
 
@@ -152,7 +155,7 @@ class SsrfSettings(_Section):
         return AddressPolicy(enabled=self.enabled, allow=self.allowed_networks)
 
 
-class OpsServerSettings(_Section):
+class OpsServerSettings(SettingsSection):
     """Where a service serves `/healthz`, `/readyz` and `/metrics`."""
 
     host: str = "127.0.0.1"

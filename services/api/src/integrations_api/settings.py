@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings
 
 from integrations_api.console.settings import ConsoleSettings
@@ -13,6 +13,7 @@ from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     MongoSettings,
+    SettingsSection,
     TopicSettings,
     service_config,
 )
@@ -21,10 +22,8 @@ HMAC_ALGORITHMS = ("HS256",)
 PUBLIC_KEY_ALGORITHMS = ("RS256", "ES256")
 
 
-class AuthSettings(BaseModel):
+class AuthSettings(SettingsSection):
     """How bearer tokens are verified: an HS256 secret, or an RS256/ES256 public key or JWKS URL."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     jwt_secret: SecretStr | None = None
     public_key: SecretStr | None = None
@@ -68,19 +67,15 @@ class AuthSettings(BaseModel):
         )
 
 
-class PaginationSettings(BaseModel):
+class PaginationSettings(SettingsSection):
     """Page sizes for `page[limit]`."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     default_limit: int = Field(default=25, ge=1)
     max_limit: int = Field(default=100, ge=1)
 
 
-class ServerSettings(BaseModel):
+class ServerSettings(SettingsSection):
     """Limits of the HTTP server, per process: what one client may hold, and for how long."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # Request line plus headers, in bytes; more is 431 (a JWT is ~1 KiB).
     max_header_bytes: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
@@ -98,14 +93,12 @@ class ServerSettings(BaseModel):
     graceful_shutdown_timeout_s: int = Field(default=10, ge=0, le=300)
 
 
-class RateLimitSettings(BaseModel):
+class RateLimitSettings(SettingsSection):
     """A token bucket per tenant and per API process: over it, 429 with `Retry-After`.
 
     Each replica (process) counts on its own, so a tenant may get up to `replicas x` these
     rates across a load-balanced deployment.
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     enabled: bool = True
     # Sustained authenticated requests per second a tenant may make (the refill rate).
@@ -116,10 +109,8 @@ class RateLimitSettings(BaseModel):
     max_tenants: int = Field(default=100_000, ge=1)
 
 
-class PublishingSettings(BaseModel):
+class PublishingSettings(SettingsSection):
     """How config snapshots and integration events reach Kafka."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     timeout_s: float = Field(default=5.0, gt=0)
     reconcile_interval_s: float = Field(default=5.0, gt=0)

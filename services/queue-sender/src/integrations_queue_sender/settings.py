@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings
 
 from integrations_common.delivery import DeliverySettings
@@ -13,6 +13,7 @@ from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     OpsServerSettings,
+    SettingsSection,
     SsrfSettings,
     TopicSettings,
     service_config,
@@ -20,11 +21,7 @@ from integrations_common.settings import (
 from integrations_common.transports import Transport
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SqsSettings(_Section):
+class SqsSettings(SettingsSection):
     """How the SQS transport reaches queues (`QUEUE_SENDER_SQS__*`)."""
 
     endpoint_url: str | None = Field(
@@ -49,7 +46,7 @@ class SqsSettings(_Section):
         return None if isinstance(value, str) and not value.strip() else value
 
 
-class StompSettings(_Section):
+class StompSettings(SettingsSection):
     """How the STOMP transport talks to brokers (`QUEUE_SENDER_STOMP__*`)."""
 
     connect_timeout_s: float = Field(default=5.0, gt=0)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from pydantic_settings import BaseSettings
 
 from integrations_common.delivery import DeliverySettings
@@ -14,6 +14,7 @@ from integrations_common.settings import (
     KafkaSettings,
     LogLevel,
     OpsServerSettings,
+    SettingsSection,
     SsrfSettings,
     TopicSettings,
     service_config,
@@ -28,11 +29,7 @@ def default_user_agent() -> str:
     return f"{PRODUCT}/{version('integrations-webhook-sender')}"
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class HttpSettings(_Section):
+class HttpSettings(SettingsSection):
     """The shared HTTP client: limits, timeouts and what is sent."""
 
     timeout_s: float = Field(
