@@ -74,6 +74,10 @@ bench: install infra-up ## End-to-end benchmark: stepped load, latency, CPU; wri
 bench-logs: install infra-up ## Attempt logs/s through the log writer vs raw insert_many (same run); docs/benchmarks.md.
 	.venv/bin/python -m bench.logs_bench $(BENCH_LOGS_ARGS)
 
+.PHONY: bench-scaling
+bench-scaling: install infra-up ## Deliveries/s with 1, 2, 3 webhook-sender replicas on 6 partitions; docs/benchmarks.md.
+	.venv/bin/python -m bench.scaling $(SCALING_ARGS)
+
 chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
 	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
 
