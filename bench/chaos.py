@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import itertools
 import json
 import os
@@ -112,6 +113,7 @@ class SteadyLoad:
     topic: str
     rate: float
     sent: dict[str, float] = field(default_factory=dict)
+    emitting_s: float = 0.0
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def _send(self, event_id: str) -> None:
@@ -127,13 +129,20 @@ class SteadyLoad:
                 return
 
     async def run(self) -> None:
-        """Emit until `stop`; waits for every send in flight."""
+        """Emit until `stop`, keeping to the rate (catching up after a late tick); waits for
+        every send in flight."""
         tasks: set[asyncio.Task[None]] = set()
+        began = time.monotonic()
+        emitted = 0
         while not self._stop.is_set():
-            task = asyncio.create_task(self._send(str(uuid.uuid4())))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-            await asyncio.sleep(1 / self.rate)
+            due = int((time.monotonic() - began) * self.rate) + 1
+            while emitted < due:
+                task = asyncio.create_task(self._send(str(uuid.uuid4())))
+                tasks.add(task)
+                task.add_done_callback(tasks.discard)
+                emitted += 1
+            await asyncio.sleep(min(0.01, 1 / self.rate))
+        self.emitting_s = time.monotonic() - began
         await asyncio.gather(*tasks)
 
     def stop(self) -> None:
@@ -156,6 +165,7 @@ class ScenarioResult:
     longest_stall_s: float | None = None
     fault_s: float = 0.0
     incomplete: tuple[str, ...] = ()
+    events_per_s: float = 0.0
 
 
 class ReceiverProcess:
@@ -556,7 +566,9 @@ async def run_scenario(
             rig.deliveries.record(job_id, job_index[job_id], arrived)
     event_of = {job_id_for(e, i): e for e in outcome.sent for i in rig.integration_ids}
     expected = {(e, i) for e in outcome.sent for i in rig.integration_ids}
-    return score(
+    if outcome.events_per_s < 0.95 * rate:
+        incomplete.append(f"the load reached {outcome.events_per_s:g} of {rate:g} events/s")
+    result = score(
         name,
         rig,
         event_of=event_of,
@@ -565,6 +577,7 @@ async def run_scenario(
         fault=(outcome.fault_at, outcome.fault_over),
         incomplete=tuple(incomplete),
     )
+    return dataclasses.replace(result, events_per_s=outcome.events_per_s)
 
 
 async def completeness(
@@ -678,6 +691,7 @@ class Outcome:
     fault_over: float
     down: str | None
     incomplete: tuple[str, ...]
+    events_per_s: float = 0.0
 
 
 async def drive(
@@ -727,7 +741,10 @@ async def drive(
     fold_stomp(rig, collector)
     stop_drain.set()
     await drainer
-    return Outcome(dict(load.sent), fault_at, fault_over, rig.down, tuple(incomplete))
+    achieved = len(load.sent) / max(load.emitting_s, 1e-6)
+    return Outcome(
+        dict(load.sent), fault_at, fault_over, rig.down, tuple(incomplete), round(achieved, 1)
+    )
 
 
 def longest_stall(
@@ -877,8 +894,9 @@ def load_row(result: ScenarioResult, args: argparse.Namespace, command: str, sta
     recover = f"{result.recover_s:.1f} s" if result.recover_s is not None else "did not drain"
     integrations = args.webhooks + 1 + int(args.stomp)
     return (
-        f"| {result.scenario} | {args.rate:g} events/s x {integrations} integrations "
-        f"({args.rate * args.webhooks:g} webhook deliveries/s) | {args.replicas} | "
+        f"| {result.scenario} | {args.rate:g} events/s (sent {result.events_per_s:g}/s) x "
+        f"{integrations} integrations ({args.rate * args.webhooks:g} webhook deliveries/s) | "
+        f"{args.replicas} | "
         f"{result.events} | {result.expected_deliveries} | {result.lost} | "
         f"{result.duplicates} ({result.duplicate_percent:g} %) | {recover} | "
         f"{result.longest_stall_s:g} s | {result.fault_s:g} s | `{command}` ({stamp}) |"

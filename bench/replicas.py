@@ -14,6 +14,7 @@ import os
 import subprocess
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -214,3 +215,16 @@ def server_pids() -> dict[str, int]:
             if f":{port} " in line and "127.0.0.1" in line and "pid=" in line:
                 pids[name] = int(line.split("pid=", 1)[1].split(",", 1)[0])
     return pids
+
+
+def machine_ticks() -> tuple[int, int]:
+    """(busy, total) CPU ticks of the whole machine so far, from /proc/stat."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = fields[3] + fields[4]  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+def busy_percent(before: tuple[int, int], after: tuple[int, int]) -> float:
+    """The machine's CPU busy share between two `machine_ticks` (every process, ours or not)."""
+    busy, total = after[0] - before[0], after[1] - before[1]
+    return round(100 * busy / max(total, 1), 1)
