@@ -78,6 +78,10 @@ bench-logs: install infra-up ## Attempt logs/s through the log writer vs raw ins
 bench-scaling: install infra-up ## Deliveries/s with 1, 2, 3 webhook-sender replicas on 6 partitions; docs/benchmarks.md.
 	.venv/bin/python -m bench.scaling $(SCALING_ARGS)
 
+.PHONY: bench-rebalance
+bench-rebalance: install infra-up ## Routers and webhook senders scaled 1 -> 3 -> 1 under load: lost, duplicates, p99; docs/benchmarks.md.
+	.venv/bin/python -m bench.rebalance $(REBALANCE_ARGS)
+
 chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
 	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
 
