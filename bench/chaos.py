@@ -166,6 +166,7 @@ class ScenarioResult:
     fault_s: float = 0.0
     incomplete: tuple[str, ...] = ()
     events_per_s: float = 0.0
+    p99_before_ms: float = 0.0
 
 
 class ReceiverProcess:
@@ -431,6 +432,10 @@ def receiver_hangs(window_s: float) -> Fault:
     return fault
 
 
+async def no_fault(_: Rig) -> None:
+    """Nothing: the baseline of a run's shape (its latency and recovery without a fault)."""
+
+
 SCENARIOS: dict[str, Fault] = {
     "kill -9 router": kill_and_restart("router"),
     "kill -9 webhook-sender": kill_and_restart("webhook-sender"),
@@ -444,11 +449,13 @@ SCENARIOS: dict[str, Fault] = {
     **{f"kill -9 {s}, restarted at once": kill_and_restart(s, 0) for s in (*WORKERS, "api")},
     **{f"kill -9 {s}, stays down": kill_stays_down(s) for s in WORKERS},
     "rolling restart (SIGTERM)": rolling_restart,
+    "no fault (baseline)": no_fault,
 }
 # What `make chaos` runs by default (the page's first table).
 CLASSIC = list(SCENARIOS)[:9]
 # The at-load run: no server restarts (the servers are shared; see docs/reliability.md).
 AT_LOAD = [
+    "no fault (baseline)",
     *(f"kill -9 {s}, stays down" for s in WORKERS),
     *(f"kill -9 {s}, restarted at once" for s in (*WORKERS, "api")),
     "rolling restart (SIGTERM)",
@@ -781,6 +788,7 @@ def score(
     missing_count = len(expected - delivered.keys())
     backlog = [first_arrival[k] for k in delivered if sent[k[0]] <= fault_over]
     firsts = {k: t for k, t in first_arrival.items() if k in expected}
+    before = sorted(1000 * (t - sent[k[0]]) for k, t in firsts.items() if sent[k[0]] < fault_at)
     return ScenarioResult(
         scenario=name,
         events=len(sent),
@@ -793,6 +801,7 @@ def score(
         longest_stall_s=round(longest_stall(firsts, rig.integration_ids, fault_at), 1),
         fault_s=round(fault_over - fault_at, 1),
         incomplete=incomplete,
+        p99_before_ms=round(before[int(0.99 * (len(before) - 1))] if before else 0.0, 1),
     )
 
 
@@ -875,8 +884,11 @@ LOAD_INTRO = [
     "is started again once it has stopped, the next one once it is ready.",
     "*longest stall*: the longest gap between two consecutive deliveries of one integration's",
     "events from the fault on (what the partitions of the killed process waited), over every",
-    "integration. *fault took*: from the kill or first SIGTERM until the process(es) were back",
-    "and ready (0 when it stays down). A row counts only when every delivery arrived, every",
+    "integration. *latency p99 before the fault*: event time to first delivery, for the events",
+    "sent before the fault (how loaded the pipeline already was). *no fault (baseline)*: the same",
+    "run without a fault (its time to recover is the pipeline's own latency). *fault took*: from",
+    "the kill or first SIGTERM until the process(es) were back and ready (0 when it stays down).",
+    "A row counts only when every delivery arrived, every",
     "attempt log was stored, and at the end every process that should run was ready with its",
     "consumer groups stable (`bench.chaos` exits 1 with NOT A RESULT otherwise, and writes no",
     "row).",
@@ -884,8 +896,9 @@ LOAD_INTRO = [
     "(`make chaos`'s broker and store rows) are not run at load.",
     "",
     "| scenario | offered | processes per worker | events | expected deliveries | lost "
-    "| duplicates | time to recover | longest stall | fault took | command (run at) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|",
+    "| duplicates | time to recover | longest stall | fault took | latency p99 before the fault "
+    "| command (run at) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -899,7 +912,8 @@ def load_row(result: ScenarioResult, args: argparse.Namespace, command: str, sta
         f"{args.replicas} | "
         f"{result.events} | {result.expected_deliveries} | {result.lost} | "
         f"{result.duplicates} ({result.duplicate_percent:g} %) | {recover} | "
-        f"{result.longest_stall_s:g} s | {result.fault_s:g} s | `{command}` ({stamp}) |"
+        f"{result.longest_stall_s:g} s | {result.fault_s:g} s | {result.p99_before_ms:g} ms | "
+        f"`{command}` ({stamp}) |"
     )
 
 
@@ -911,9 +925,14 @@ def load_section(page: str, rows: dict[str, str]) -> str:
         section = page[page.index(marker) :]
         end = section.find("\n## ", len(marker))
         section = section if end < 0 else section[:end]
-        for line in section.splitlines()[len(LOAD_INTRO) :]:
-            if line.startswith("| "):
-                merged[line.split("|")[1].strip()] = line
+        columns = LOAD_INTRO[-2].count("|") - 1
+        for line in section.splitlines():
+            cells = line.split("|")[1:-1]
+            if not line.startswith("| ") or cells[0].strip() == "scenario":
+                continue
+            if len(cells) < columns:  # a row from before a column was added
+                cells[-1:-1] = [" - "] * (columns - len(cells))
+            merged[cells[0].strip()] = "|" + "|".join(cells) + "|"
     merged.update(rows)
     order = {name: n for n, name in enumerate(AT_LOAD)}
     ordered = sorted(merged, key=lambda name: order.get(name, len(order)))
