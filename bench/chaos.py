@@ -941,11 +941,22 @@ def load_section(page: str, rows: dict[str, str]) -> str:
     )
 
 
-def command_line(args: argparse.Namespace) -> str:
-    """The command that reproduces this run."""
-    if not sys.argv[1:]:
+def command_line(args: argparse.Namespace, scenario: str | None = None) -> str:
+    """The command that reproduces this run (or, with `scenario`, that scenario alone)."""
+    argv = sys.argv[1:]
+    if scenario is not None:
+        kept, skip = [], False
+        for arg in argv:
+            if skip:
+                skip = False
+            elif arg == "--scenarios":
+                skip = True
+            elif not arg.startswith("--scenarios=") and arg != "--doc-load":
+                kept.append(arg)
+        return f"""make chaos CHAOS_ARGS='{shlex.join(kept)} --scenarios "{scenario}"'"""
+    if not argv:
         return "make chaos"
-    return f"make chaos CHAOS_ARGS={shlex.quote(shlex.join(sys.argv[1:]))}"
+    return f"make chaos CHAOS_ARGS={shlex.quote(shlex.join(argv))}"
 
 
 async def main_async(args: argparse.Namespace) -> list[ScenarioResult]:
@@ -987,7 +998,9 @@ async def main_async(args: argparse.Namespace) -> list[ScenarioResult]:
     page = page_path.read_text() if page_path.exists() else ""
     complete = [r for r in results if not r.lost and not r.incomplete]
     if args.doc_load:
-        rows = {r.scenario: load_row(r, args, command, stamp) for r in complete}
+        rows = {
+            r.scenario: load_row(r, args, command_line(args, r.scenario), stamp) for r in complete
+        }
         page_path.write_text(load_section(page, rows))
     elif not args.scenarios and len(complete) == len(results):
         classic = reliability_markdown(results, command, stamp)

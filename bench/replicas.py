@@ -80,13 +80,16 @@ def running_replicas(platform: Platform, service: str) -> list[str]:
 
 def scale(platform: Platform, service: str, count: int) -> list[str]:
     """Start or SIGTERM replicas of `service` until `count` run (highest index stops first)."""
+    to_start = []
     for index in range(1, count + 1):
         name = replica_name(service, index)
         if index > 1:
             add_replica(platform, service, index)
         process = platform.services[name]
         if process.process is None or process.process.poll() is not None:
-            platform.start(name)
+            to_start.append(name)
+    if to_start:
+        platform.start(*to_start)  # all at once, then each waits until ready
     for name in running_replicas(platform, service):
         index = 1 if name == service else int(name.rsplit("-", 1)[1])
         if index > count:
