@@ -525,8 +525,9 @@ async def run_scenario(
     stomp: bool = False,
     replicas: int = 1,
     log_wait_s: float = 60.0,
+    replicated: tuple[str, ...] = WORKERS,
 ) -> ScenarioResult:
-    """One scenario on a fresh platform."""
+    """One scenario on a fresh platform; `replicas` processes of each worker in `replicated`."""
     shape = Shape(rate, before_s, after_s, drain_s, webhooks, stomp, replicas, log_wait_s)
     scenario_dir = out_dir / name.replace(" ", "_").replace(",", "")
     platform = Platform(run_config, scenario_dir)
@@ -541,7 +542,7 @@ async def run_scenario(
     rig: Rig | None = None
     try:
         await asyncio.to_thread(platform.start)
-        for service in WORKERS:
+        for service in replicated:
             await asyncio.to_thread(scale, platform, service, replicas)
         await settle_groups(platform, replicas, 120)
         await producer.start()

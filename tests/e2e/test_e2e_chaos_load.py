@@ -1,6 +1,6 @@
-"""The fast version of the chaos-at-load run (`make chaos CHAOS_ARGS='--scenarios at-load ...'`):
-two processes of every worker, webhook, SQS and STOMP traffic, and one of the two webhook senders
-killed with -9 and left down: its peer takes its partitions over and nothing is lost."""
+"""The fast version of the chaos-at-load run (`make chaos CHAOS_ARGS='--scenarios at-load ...'`,
+docs/reliability.md, "At load"): webhook, SQS and STOMP traffic, two webhook senders, and one
+of them killed with -9 and left down: its peer takes its partitions over and nothing is lost."""
 
 from __future__ import annotations
 
@@ -25,13 +25,14 @@ async def test_a_killed_sender_replica_that_stays_down_loses_nothing(
         run_config=chaos_run_config(),
         out_dir=tmp_path_factory.mktemp("chaos-load"),
         rate=20,
-        before_s=3,
-        after_s=4,
+        before_s=2,
+        after_s=3,
         drain_s=90,
         webhooks=6,
         stomp=True,
         replicas=2,
         log_wait_s=60,
+        replicated=("webhook-sender",),
     )
 
     print(f"{SCENARIO}: {result}")  # noqa: T201 - the duplicates figure belongs in the test log
