@@ -918,9 +918,16 @@ def load_row(result: ScenarioResult, args: argparse.Namespace, command: str, sta
     )
 
 
-def load_section(page: str, rows: dict[str, str]) -> str:
-    """The "At load" section: its existing rows, with `rows` (by scenario) replacing or added."""
-    merged: dict[str, str] = {}
+def row_key(row: str) -> tuple[str, str]:
+    """A row of the "At load" table is one scenario at one offered load."""
+    cells = row.split("|")[1:-1]
+    return cells[0].strip(), cells[1].strip().split(" events/s")[0]
+
+
+def load_section(page: str, rows: list[str]) -> str:
+    """The "At load" section: its existing rows, with `rows` replacing those of the same
+    scenario and offered load, or added."""
+    merged: dict[tuple[str, str], str] = {}
     marker = f"## {LOAD_HEADING}\n"
     if marker in page:
         section = page[page.index(marker) :]
@@ -933,12 +940,18 @@ def load_section(page: str, rows: dict[str, str]) -> str:
                 continue
             if len(cells) < columns:  # a row from before a column was added
                 cells[-1:-1] = [" - "] * (columns - len(cells))
-            merged[cells[0].strip()] = "|" + "|".join(cells) + "|"
-    merged.update(rows)
+            row = "|" + "|".join(cells) + "|"
+            merged[row_key(row)] = row
+    merged.update({row_key(row): row for row in rows})
     order = {name: n for n, name in enumerate(AT_LOAD)}
-    ordered = sorted(merged, key=lambda name: order.get(name, len(order)))
+
+    def position(key: tuple[str, str]) -> tuple[float, int]:
+        rate = float(key[1]) if key[1].replace(".", "", 1).isdigit() else 0.0
+        return -rate, order.get(key[0], len(order))
+
+    ordered = sorted(merged, key=position)
     return replace_section(
-        page, LOAD_HEADING, "\n".join([*LOAD_INTRO, *(merged[n] for n in ordered), ""])
+        page, LOAD_HEADING, "\n".join([*LOAD_INTRO, *(merged[k] for k in ordered), ""])
     )
 
 
@@ -999,9 +1012,7 @@ async def main_async(args: argparse.Namespace) -> list[ScenarioResult]:
     page = page_path.read_text() if page_path.exists() else ""
     complete = [r for r in results if not r.lost and not r.incomplete]
     if args.doc_load:
-        rows = {
-            r.scenario: load_row(r, args, command_line(args, r.scenario), stamp) for r in complete
-        }
+        rows = [load_row(r, args, command_line(args, r.scenario), stamp) for r in complete]
         page_path.write_text(load_section(page, rows))
     elif not args.scenarios and len(complete) == len(results):
         classic = reliability_markdown(results, command, stamp)
