@@ -268,6 +268,21 @@ def summarise(
     return result
 
 
+READING = [
+    "",
+    "Reading it: a rebalance pauses a group's consumption (Kafka's eager protocol, the one",
+    "aiokafka speaks, revokes every partition of every member; each member finishes and commits",
+    "the jobs of its revoked partitions before it rejoins), and the events sent meanwhile wait.",
+    "A member that leaves by SIGTERM says so (LeaveGroup), so scaling in rebalances at once;",
+    "scaling out waits for the new processes to start. Here the two new routers and senders",
+    "start on the same 2 cores as the pipeline, so the scale-out phase also measures their",
+    "start-up eating the pipeline's CPU (the backlog then drains in the next phase); on a",
+    "cluster new pods start on other cores. Graceful leaves and joins lose and duplicate",
+    "nothing: offsets are committed for what is done before partitions move.",
+    "",
+]
+
+
 def markdown(result: dict[str, Any]) -> str:
     """The "Rebalance under load" section of docs/benchmarks.md."""
     args = result["args"]
@@ -303,7 +318,7 @@ def markdown(result: dict[str, Any]) -> str:
             f"| {r['phase']} | {r['seconds']:g} | {r['events']} | {r['deliveries']} | "
             f"{r['duplicates']} | {r['p50_ms']:g} | {r['p99_ms']:g} | {r['max_ms']:g} |"
         )
-    lines.append("")
+    lines.extend(READING)
     return "\n".join(lines)
 
 
