@@ -280,7 +280,7 @@ EXPECTATIONS = [
     "",
     "- Here the machine is the limit, not the sender: every process of the pipeline, Kafka, the",
     "  store, the receiver and the load generator share 2 cores (with other sessions' work), and",
-    "  the machine is busy most of each step (last column). More replicas only split the same CPU",
+    "  the machine is busy most of each step (machine busy column). More replicas only split the same CPU",
     "  among more processes, each with its own fetches, heartbeats and smaller batches, so",
     "  deliveries/s does not rise, and the sender CPU per delivery grows with the replica count.",
     "  The efficiency per replica measured here is therefore about 1/N by construction; it is the",
