@@ -167,6 +167,7 @@ class ScenarioResult:
     incomplete: tuple[str, ...] = ()
     events_per_s: float = 0.0
     p99_before_ms: float = 0.0
+    worst_after_ms: float | None = None
 
 
 class ReceiverProcess:
@@ -803,6 +804,13 @@ def score(
         fault_s=round(fault_over - fault_at, 1),
         incomplete=incomplete,
         p99_before_ms=round(before[int(0.99 * (len(before) - 1))] if before else 0.0, 1),
+        worst_after_ms=round(
+            max(
+                (1000 * (t - sent[k[0]]) for k, t in firsts.items() if sent[k[0]] >= fault_at),
+                default=0.0,
+            ),
+            1,
+        ),
     )
 
 
@@ -891,7 +899,11 @@ LOAD_INTRO = [
     "*longest stall*: the longest gap between two consecutive deliveries of one integration's",
     "events from the fault on (what the partitions of the killed process waited), over every",
     "integration. *latency p99 before the fault*: event time to first delivery, for the events",
-    "sent before the fault (how loaded the pipeline already was). *no fault (baseline)*: the same",
+    "sent before the fault (how loaded the pipeline already was); *worst latency after the fault*:",
+    "the longest an event sent after the fault waited for a delivery (it shows what *time to",
+    "recover* and *longest stall* miss when a killed router stays down: the events on its",
+    "partitions wait for the takeover while the other partitions keep every integration busy).",
+    "*no fault (baseline)*: the same",
     "run without a fault (its time to recover is the pipeline's own latency). *fault took*: from",
     "the kill or first SIGTERM until the process(es) were back and ready (0 when it stays down).",
     "A row counts only when every delivery arrived, every",
@@ -903,8 +915,8 @@ LOAD_INTRO = [
     "",
     "| scenario | offered | processes per worker | events | expected deliveries | lost "
     "| duplicates | time to recover | longest stall | fault took | latency p99 before the fault "
-    "| command (run at) |",
-    "|---|---|---|---|---|---|---|---|---|---|---|---|",
+    "| worst latency after the fault | command (run at) |",
+    "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
 ]
 
 
@@ -919,6 +931,7 @@ def load_row(result: ScenarioResult, args: argparse.Namespace, command: str, sta
         f"{result.events} | {result.expected_deliveries} | {result.lost} | "
         f"{result.duplicates} ({result.duplicate_percent:g} %) | {recover} | "
         f"{result.longest_stall_s:g} s | {result.fault_s:g} s | {result.p99_before_ms:g} ms | "
+        f"{result.worst_after_ms:g} ms | "
         f"`{command}` ({stamp}) |"
     )
 
