@@ -912,6 +912,7 @@ LOAD_INTRO = [
     "row).",
     "The local Kafka and store are shared with other work on this machine, so their restarts",
     "(`make chaos`'s broker and store rows) are not run at load.",
+    "A `-` is a figure the bench did not measure yet when that row was run.",
     "",
     "| scenario | offered | processes per worker | events | expected deliveries | lost "
     "| duplicates | time to recover | longest stall | fault took | latency p99 before the fault "
