@@ -74,6 +74,14 @@ bench: install infra-up ## End-to-end benchmark: stepped load, latency, CPU; wri
 bench-logs: install infra-up ## Attempt logs/s through the log writer vs raw insert_many (same run); docs/benchmarks.md.
 	.venv/bin/python -m bench.logs_bench $(BENCH_LOGS_ARGS)
 
+.PHONY: bench-scaling
+bench-scaling: install infra-up ## Deliveries/s with 1, 2, 3 webhook-sender replicas on 6 partitions; docs/benchmarks.md.
+	.venv/bin/python -m bench.scaling $(SCALING_ARGS)
+
+.PHONY: bench-rebalance
+bench-rebalance: install infra-up ## Routers and webhook senders scaled 1 -> 3 -> 1 under load: lost, duplicates, p99; docs/benchmarks.md.
+	.venv/bin/python -m bench.rebalance $(REBALANCE_ARGS)
+
 chaos: install infra-up ## Fault injection under load: lost/duplicate deliveries, recovery; docs/reliability.md.
 	.venv/bin/python -m bench.chaos $(CHAOS_ARGS)
 

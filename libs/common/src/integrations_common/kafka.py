@@ -55,13 +55,20 @@ def create_producer(settings: KafkaSettings, **overrides: Any) -> AIOKafkaProduc
 def create_consumer(
     settings: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any
 ) -> AIOKafkaConsumer:
-    """A consumer that commits only when told to, starting from the earliest offset."""
+    """A consumer that commits only when told to, starting from the earliest offset; in a group,
+    with the settings' session timeout, heartbeat interval and rebalance timeout."""
     options: dict[str, Any] = {
         "group_id": group_id,
         "enable_auto_commit": False,
         "auto_offset_reset": "earliest",
         "isolation_level": "read_committed",
     }
+    if group_id is not None:
+        options.update(
+            session_timeout_ms=settings.session_timeout_ms,
+            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            rebalance_timeout_ms=settings.rebalance_timeout_ms,
+        )
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **connection_options(settings), **options)
 

@@ -61,6 +61,25 @@ class KafkaSettings(SettingsSection):
     ssl_cafile: Path | None = None
     client_id: str = "integrations"
     request_timeout_ms: int = Field(default=30_000, gt=0)
+    session_timeout_ms: int = Field(
+        default=6_000,
+        ge=1_000,
+        description="A group member that sends no heartbeat for this long is removed and its "
+        "partitions go to the others: how long a killed process's partitions wait. At least the "
+        "broker's group.min.session.timeout.ms (6 s by default).",
+    )
+    heartbeat_interval_ms: int = Field(
+        default=1_000,
+        ge=100,
+        description="Heartbeats to the group coordinator; below a third of the session timeout.",
+    )
+    rebalance_timeout_ms: int = Field(
+        default=20_000,
+        ge=1_000,
+        description="How long a rebalance waits for members to rejoin; a member first finishes "
+        "the jobs of its revoked partitions (up to the delivery shutdown grace, 15 s). Keep it "
+        "below request_timeout_ms: a join request waits for the rebalance.",
+    )
 
     @field_validator("bootstrap_servers")
     @classmethod
@@ -89,6 +108,12 @@ class KafkaSettings(SettingsSection):
             raise ValueError(
                 f"{self.security_protocol} needs sasl_mechanism, sasl_username and sasl_password"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _heartbeats_fit_the_session(self) -> Self:
+        if self.heartbeat_interval_ms * 3 > self.session_timeout_ms:
+            raise ValueError("heartbeat_interval_ms must be at most a third of session_timeout_ms")
         return self
 
 

@@ -134,8 +134,10 @@ class Router:
         consumer = create_consumer(
             settings.kafka,
             group_id=settings.group_id,
-            session_timeout_ms=settings.session_timeout_ms,
-            heartbeat_interval_ms=settings.heartbeat_interval_ms,
+            session_timeout_ms=settings.session_timeout_ms or settings.kafka.session_timeout_ms,
+            heartbeat_interval_ms=(
+                settings.heartbeat_interval_ms or settings.kafka.heartbeat_interval_ms
+            ),
             max_poll_records=settings.max_batch,
         )
         with map_exceptions(KAFKA_ERRORS):

@@ -27,8 +27,12 @@ class RouterSettings(BaseSettings):
     group_id: str = Field(default="integrations-router", min_length=1)
     max_batch: int = Field(default=1_000, ge=1, le=100_000)
     poll_timeout_ms: int = Field(default=200, ge=1, le=10_000)
-    session_timeout_ms: int = Field(default=10_000, ge=6_000)
-    heartbeat_interval_ms: int = Field(default=3_000, ge=100)
+    session_timeout_ms: int | None = Field(
+        default=None, ge=1_000, description="Overrides the kafka section's (the default)."
+    )
+    heartbeat_interval_ms: int | None = Field(
+        default=None, ge=100, description="Overrides the kafka section's (the default)."
+    )
     send_retry_max_s: float = Field(default=5.0, gt=0)
     max_job_bytes: int = Field(default=1_000_000, ge=1_024)
     max_dead_letter_bytes: int = Field(
