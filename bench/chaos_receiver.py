@@ -16,11 +16,12 @@ import argparse
 import asyncio
 import json
 import random
-import signal
 import time
 from pathlib import Path
 
 from aiohttp import web
+
+from bench.receiver import serve_until_stopped
 
 
 async def serve(ready_file: Path) -> list[tuple[str, float]]:
@@ -56,18 +57,7 @@ async def serve(ready_file: Path) -> list[tuple[str, float]]:
     app.router.add_get("/count", count)
     app.router.add_post("/control", control)
     app.router.add_post("/{tail:.*}", handle)
-    runner = web.AppRunner(app, access_log=None)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0, backlog=1024)
-    await site.start()
-    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-    await asyncio.to_thread(ready_file.write_text, str(port))
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    loop.add_signal_handler(signal.SIGTERM, stop.set)
-    loop.add_signal_handler(signal.SIGINT, stop.set)
-    await stop.wait()
-    await runner.cleanup()
+    await serve_until_stopped(app, ready_file)
     return arrivals
 
 

@@ -17,12 +17,10 @@ import asyncio
 import contextlib
 import json
 import os
-import subprocess
 import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +35,6 @@ from bench.logprobe import (
     LagSampler,
     ListProbe,
     api_client,
-    mongo_client,
     stored_ids,
 )
 from bench.report import (
@@ -52,35 +49,16 @@ from bench.report import (
     saturation,
     store_description,
 )
+from bench.stand import ORG_ID, STORE_ID, close_stand, open_stand
 from integrations_common.jobs import job_id_for
-from integrations_common.kafka import create_producer
-from integrations_common.settings import KafkaSettings
-from tests.e2e.harness import REPO, Platform, RunConfig
+from tests.e2e.harness import REPO, RunConfig
 from tests.e2e.tokens import mint_token
-
-STORE_ID = "bench-store"
-ORG_ID = "bench-org"
 
 
 def say(message: str) -> None:
     """Progress on stdout, at once."""
     sys.stdout.write(message + "\n")
     sys.stdout.flush()
-
-
-def start_receiver(out_dir: Path) -> tuple[subprocess.Popen[bytes], int, Path]:
-    """The receiver process, its port, and where it will dump arrivals."""
-    ready, dump = out_dir / "receiver.port", out_dir / "arrivals.jsonl"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "bench.receiver", "--ready-file", str(ready), "--out", str(dump)],
-        cwd=REPO,
-    )
-    deadline = time.monotonic() + 30
-    while not ready.exists() or not ready.read_text():
-        if time.monotonic() > deadline or process.poll() is not None:
-            raise RuntimeError("the receiver did not start")
-        time.sleep(0.1)
-    return process, int(ready.read_text()), dump
 
 
 async def create_integrations(api: str, token: str, url: str, count: int) -> list[str]:
@@ -128,9 +106,6 @@ async def wait_for_arrivals(port: int, target: int, timeout: float, label: str) 
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """The whole benchmark; answers the result document."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = REPO / "results" / f"bench-{stamp}"
-    out_dir.mkdir(parents=True, exist_ok=True)
     run_config = RunConfig(
         kafka_bootstrap_servers=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092"),
         mongodb_uri=os.environ.get("MONGODB_URI", LOCAL_STORE),
@@ -139,21 +114,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         # measure itself, not the record.
         extra_env={"API_RATE_LIMIT__ENABLED": "false"},
     )
-    platform = Platform(run_config, out_dir / "logs")
-    say(f"starting the platform (logs in {out_dir / 'logs'})")
-    platform.start()
-    receiver, receiver_port, dump = start_receiver(out_dir)
-    producer = create_producer(KafkaSettings(bootstrap_servers=run_config.kafka_bootstrap_servers))
-    await producer.start()
-    records = AttemptRecords(
-        KafkaSettings(bootstrap_servers=run_config.kafka_bootstrap_servers),
-        run_config.topics.logs,
-        run_config.topics.partitions,
-    )
-    store = mongo_client(run_config.mongodb_uri)
+    stand = await open_stand("bench", run_config, partitions=run_config.topics.partitions)
+    stamp, out_dir, platform, receiver = stand.stamp, stand.out_dir, stand.platform, stand.receiver
+    receiver_port, dump, records, store = stand.port, stand.dump, stand.records, stand.store
+    generator = stand.generator
     steps_meta: list[dict[str, Any]] = []
     lag_timeline: list[tuple[float, float]] = []
-    generator = LoadGenerator(producer, run_config.topics.events, STORE_ID, ORG_ID)
     integration_ids: list[str] = []
     try:
         token = mint_token(run_config, store_id=STORE_ID, org_id=ORG_ID)
@@ -192,13 +158,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 steps_meta.append(await runner.step(rate, label))
                 lag_timeline.extend(steps_meta[-1].pop("lag_timeline"))
     finally:
-        await producer.stop()
-        with contextlib.suppress(Exception):
-            await records.stop()
-        await store.close()
-        receiver.terminate()
-        receiver.wait(timeout=60)
-        platform.stop()
+        await close_stand(stand)
     return summarise(
         args=args,
         sent=generator.sent,

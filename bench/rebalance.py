@@ -19,35 +19,33 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import itertools
 import json
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.e2e_bench import check_logs, start_receiver, wait_for_arrivals
+from bench.e2e_bench import check_logs, wait_for_arrivals
 from bench.load import LoadGenerator
-from bench.logprobe import AttemptRecords, mongo_client
 from bench.replicas import (
+    add_stand_arguments,
     balanced_webhooks,
     busy_percent,
+    exit_unless_complete,
     group_of,
     machine_ticks,
-    replace_section,
     running_replicas,
+    save_result,
     scale,
     wait_group,
     wide_run_config,
 )
 from bench.report import machine, percentile
+from bench.stand import close_stand, open_stand
 from integrations_common.jobs import job_id_for
-from integrations_common.kafka import create_producer
-from integrations_common.settings import KafkaSettings
-from tests.e2e.harness import REPO, Platform
+from tests.e2e.harness import Platform
 from tests.e2e.tokens import mint_token
 
 STORE_ID = "rebalance-store"
@@ -125,20 +123,12 @@ async def step(
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """The step; answers the result document."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = REPO / "results" / f"rebalance-{stamp}"
-    out_dir.mkdir(parents=True, exist_ok=True)
     config = wide_run_config(args.partitions, {"API_RATE_LIMIT__ENABLED": "false"})
-    platform = Platform(config, out_dir / "logs")
-    say(f"starting the platform (logs in {out_dir / 'logs'})")
-    platform.start()
-    receiver, port, dump = start_receiver(out_dir)
-    kafka = KafkaSettings(bootstrap_servers=config.kafka_bootstrap_servers)
-    producer = create_producer(kafka)
-    await producer.start()
-    records = AttemptRecords(kafka, config.topics.logs, args.partitions)
-    store = mongo_client(config.mongodb_uri)
-    generator = LoadGenerator(producer, config.topics.events, STORE_ID, ORG_ID)
+    stand = await open_stand(
+        "rebalance", config, partitions=args.partitions, store_id=STORE_ID, org_id=ORG_ID
+    )
+    stamp, out_dir, platform, port = stand.stamp, stand.out_dir, stand.platform, stand.port
+    generator, records, store = stand.generator, stand.records, stand.store
     ids: list[str] = []
     phases: list[tuple[str, float]] = []
     failures: list[str] = []
@@ -173,19 +163,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                 f"{len(jobs)} jobs"
             )
     finally:
-        await producer.stop()
-        with contextlib.suppress(Exception):
-            await records.stop()
-        await store.close()
-        receiver.terminate()
-        receiver.wait(timeout=60)
-        platform.stop()
+        await close_stand(stand)
     return summarise(
         args=args,
         sent={e: t for e, t in generator.sent.items() if e not in warm},
         ids=ids,
         phases=phases,
-        dump=dump,
+        dump=stand.dump,
         failures=failures,
         logs=logs,
         busy=busy,
@@ -261,10 +245,8 @@ def summarise(
         "logs": logs,
         "failures": failures,
     }
-    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
-    if not failures and args.docs:
-        page = REPO / "docs" / "benchmarks.md"
-        page.write_text(replace_section(page.read_text(), HEADING, markdown(result)))
+    wanted = not failures and args.docs
+    save_result(out_dir, result, heading=HEADING, section=markdown(result) if wanted else None)
     return result
 
 
@@ -325,19 +307,13 @@ def markdown(result: dict[str, Any]) -> str:
 def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--per-partition", type=int, default=2, help="integrations per partition")
     parser.add_argument("--rate", type=float, default=40, help="offered events/s")
     parser.add_argument("--hold", type=float, default=15, help="seconds per steady phase")
-    parser.add_argument("--drain", type=float, default=120, help="max seconds to drain")
-    parser.add_argument("--log-wait", type=float, default=60, help="max seconds for the logs")
-    parser.add_argument("--no-docs", dest="docs", action="store_false")
+    add_stand_arguments(parser)
     args = parser.parse_args()
     result = asyncio.run(run(args))
     say(json.dumps({k: v for k, v in result.items() if k not in ("machine", "logs")}))
-    if result["failures"]:
-        say("NOT A RESULT: " + "; ".join(result["failures"]))
-        sys.exit(1)
+    exit_unless_complete(result)
 
 
 if __name__ == "__main__":

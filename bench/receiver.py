@@ -65,6 +65,15 @@ async def serve(
     app = web.Application(client_max_size=4 * 1024 * 1024)
     app.router.add_get("/count", count)
     app.router.add_post("/{tail:.*}", handle)
+    await serve_until_stopped(app, ready_file, ports=ports, port=port)
+    return arrivals
+
+
+async def serve_until_stopped(
+    app: web.Application, ready_file: Path, *, ports: int = 1, port: int = 0
+) -> None:
+    """Serve `app` on `ports` listeners of 127.0.0.1 (`port`, or free ones), write their ports
+    (comma-separated) to `ready_file`, and return after SIGTERM or SIGINT."""
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     bound = []
@@ -73,14 +82,12 @@ async def serve(
         await site.start()
         bound.append(str(site._server.sockets[0].getsockname()[1]))  # type: ignore[union-attr]
     await asyncio.to_thread(ready_file.write_text, ",".join(bound))
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     loop.add_signal_handler(signal.SIGTERM, stop.set)
     loop.add_signal_handler(signal.SIGINT, stop.set)
     await stop.wait()
     await runner.cleanup()
-    return arrivals
 
 
 def write_arrivals(arrivals: list[Arrival], out: Path) -> None:

@@ -9,12 +9,16 @@ same topics and consumer group) and its own ops port, registered in the platform
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import json
 import os
 import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 from aiokafka.admin import AIOKafkaAdminClient
@@ -23,7 +27,14 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from integrations_common.settings import TopicSettings
 from integrations_testkit.kafka_tools import prefixed_topics
-from tests.e2e.harness import Platform, RunConfig, ServiceProcess, free_port, service_environment
+from tests.e2e.harness import (
+    REPO,
+    Platform,
+    RunConfig,
+    ServiceProcess,
+    free_port,
+    service_environment,
+)
 
 
 @dataclass(frozen=True)
@@ -200,6 +211,33 @@ def replace_section(page: str, heading: str, body: str) -> str:
     end = page.find("\n## ", start + len(marker))
     tail = "" if end < 0 else page[end:]
     return page[:start] + body.rstrip("\n") + "\n" + tail
+
+
+def add_stand_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options every replica benchmark shares: layout, drain, log wait, docs."""
+    parser.add_argument("--partitions", type=int, default=6)
+    parser.add_argument("--per-partition", type=int, default=2, help="integrations per partition")
+    parser.add_argument("--drain", type=float, default=120, help="max seconds to drain")
+    parser.add_argument("--log-wait", type=float, default=60, help="max seconds for the logs")
+    parser.add_argument("--no-docs", dest="docs", action="store_false")
+
+
+def exit_unless_complete(result: dict[str, Any]) -> None:
+    """Exit 1, saying why, when the run's work was not complete (its figures are no result)."""
+    if result["failures"]:
+        sys.stdout.write("NOT A RESULT: " + "; ".join(result["failures"]) + "\n")
+        sys.exit(1)
+
+
+def save_result(
+    out_dir: Path, result: dict[str, Any], *, heading: str, section: str | None
+) -> None:
+    """`result.json` in `out_dir`; and, given a `section`, it replaces `## heading` of
+    docs/benchmarks.md."""
+    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
+    if section is not None:
+        page = REPO / "docs" / "benchmarks.md"
+        page.write_text(replace_section(page.read_text(), heading, section))
 
 
 def server_pids() -> dict[str, int]:

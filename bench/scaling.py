@@ -21,38 +21,37 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
 import time
 from collections import Counter
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from bench.cpu import CpuMeter
-from bench.e2e_bench import arrivals_now, check_logs, start_receiver, wait_for_arrivals
+from bench.e2e_bench import arrivals_now, check_logs, wait_for_arrivals
 from bench.load import LoadGenerator
-from bench.logprobe import AttemptRecords, mongo_client
+from bench.logprobe import AttemptRecords
 from bench.replicas import (
+    add_stand_arguments,
     balanced_webhooks,
     busy_percent,
     delivered_by_replica,
+    exit_unless_complete,
     group_of,
     machine_ticks,
-    replace_section,
     running_replicas,
+    save_result,
     scale,
     server_pids,
     wait_group,
     wide_run_config,
 )
 from bench.report import machine, percentile
+from bench.stand import close_stand, open_stand
 from integrations_common.jobs import job_id_for
-from integrations_common.kafka import create_producer
-from integrations_common.settings import KafkaSettings
-from tests.e2e.harness import REPO, Platform
+from tests.e2e.harness import Platform
 from tests.e2e.tokens import mint_token
 
 STORE_ID = "scaling-store"
@@ -82,20 +81,12 @@ def read_arrivals(dump: Path) -> list[dict[str, Any]]:
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     """Every replica count in turn on one platform; answers the result document."""
-    stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-    out_dir = REPO / "results" / f"scaling-{stamp}"
-    out_dir.mkdir(parents=True, exist_ok=True)
     config = wide_run_config(args.partitions, {"API_RATE_LIMIT__ENABLED": "false"})
-    platform = Platform(config, out_dir / "logs")
-    say(f"starting the platform (logs in {out_dir / 'logs'})")
-    platform.start()
-    receiver, port, dump = start_receiver(out_dir)
-    kafka = KafkaSettings(bootstrap_servers=config.kafka_bootstrap_servers)
-    producer = create_producer(kafka)
-    await producer.start()
-    records = AttemptRecords(kafka, config.topics.logs, args.partitions)
-    store = mongo_client(config.mongodb_uri)
-    generator = LoadGenerator(producer, config.topics.events, STORE_ID, ORG_ID)
+    stand = await open_stand(
+        "scaling", config, partitions=args.partitions, store_id=STORE_ID, org_id=ORG_ID
+    )
+    stamp, out_dir, platform, port = stand.stamp, stand.out_dir, stand.platform, stand.port
+    generator, records, store = stand.generator, stand.records, stand.store
     steps: list[dict[str, Any]] = []
     ids: list[str] = []
     try:
@@ -129,18 +120,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     port,
                     ids,
                     count,
-                    {"receiver": receiver.pid},
+                    {"receiver": stand.receiver.pid},
                 )
             )
     finally:
-        await producer.stop()
-        with contextlib.suppress(Exception):
-            await records.stop()
-        await store.close()
-        receiver.terminate()
-        receiver.wait(timeout=60)
-        platform.stop()
-    return summarise(args, steps, generator.sent, ids, read_arrivals(dump), out_dir, stamp)
+        await close_stand(stand)
+    return summarise(args, steps, generator.sent, ids, read_arrivals(stand.dump), out_dir, stamp)
 
 
 async def step(  # noqa: PLR0917 - one call site, every part named there
@@ -267,10 +252,8 @@ def summarise(  # noqa: PLR0917 - one call site
         "steps": rows,
         "failures": failures,
     }
-    (out_dir / "result.json").write_text(json.dumps(result, indent=2))
-    if not failures and args.docs:
-        page = REPO / "docs" / "benchmarks.md"
-        page.write_text(replace_section(page.read_text(), HEADING, markdown(result)))
+    wanted = not failures and args.docs
+    save_result(out_dir, result, heading=HEADING, section=markdown(result) if wanted else None)
     return result
 
 
@@ -352,20 +335,14 @@ def main() -> None:
     """Parse arguments and run."""
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--replicas", default="1,2,3", help="sender replica counts, in order")
-    parser.add_argument("--partitions", type=int, default=6)
-    parser.add_argument("--per-partition", type=int, default=2, help="integrations per partition")
     parser.add_argument("--rate", type=float, default=150, help="offered events/s per step")
     parser.add_argument("--duration", type=float, default=15, help="seconds of emission per step")
-    parser.add_argument("--drain", type=float, default=120, help="max seconds to drain a step")
-    parser.add_argument("--log-wait", type=float, default=60, help="max seconds for the logs")
-    parser.add_argument("--no-docs", dest="docs", action="store_false")
+    add_stand_arguments(parser)
     args = parser.parse_args()
     result = asyncio.run(run(args))
     for row in result["steps"]:
         say(json.dumps({k: v for k, v in row.items() if k != "logs"}))
-    if result["failures"]:
-        say("NOT A RESULT: " + "; ".join(result["failures"]))
-        sys.exit(1)
+    exit_unless_complete(result)
 
 
 if __name__ == "__main__":
