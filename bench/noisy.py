@@ -28,13 +28,14 @@ import sys
 import time
 import uuid
 from collections import defaultdict
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.partitioner import murmur2
 
 from bench.e2e_bench import say
@@ -440,6 +441,37 @@ async def run_case(case: Case, args: argparse.Namespace, out_dir: Path) -> dict[
                 process.wait(timeout=30)
 
 
+@contextlib.asynccontextmanager
+async def case_clients(
+    platform: Platform, config: RunConfig, *, linger_ms: int = 5
+) -> AsyncIterator[tuple[Api, AIOKafkaProducer, Logs]]:
+    """The API client, an event producer and the logs reader of one case; closed afterwards."""
+    api = Api(platform.api_url, mint_token(config, store_id=STORE_ID, org_id=ORG_ID))
+    producer = create_producer(
+        KafkaSettings(bootstrap_servers=config.kafka_bootstrap_servers), linger_ms=linger_ms
+    )
+    await producer.start()
+    logs = Logs(config.kafka_bootstrap_servers, config.topics.logs)
+    await logs.start()
+    try:
+        yield api, producer, logs
+    finally:
+        await logs.stop()
+        await producer.stop()
+        await api.close()
+
+
+async def healthy_webhooks(api: Api, ports: list[int], *, signed: bool) -> list[str]:
+    """One healthy webhook integration per receiver port (with a secret when `signed`)."""
+    created = []
+    for n, port in enumerate(ports):
+        configuration = {"url": f"http://127.0.0.1:{port}/hook/{n}"}
+        if signed:
+            configuration["secret_key"] = f"s-{n}"
+        created.append(await api.create(f"healthy {n}", "webhook", configuration))
+    return created
+
+
 async def _measure(
     case: Case,
     *,
@@ -450,20 +482,8 @@ async def _measure(
     good_ports: list[int],
     helpers: list[subprocess.Popen[bytes]],
 ) -> dict[str, Any]:
-    api = Api(platform.api_url, mint_token(config, store_id=STORE_ID, org_id=ORG_ID))
-    producer = create_producer(KafkaSettings(bootstrap_servers=config.kafka_bootstrap_servers))
-    await producer.start()
-    logs = Logs(config.kafka_bootstrap_servers, config.topics.logs)
-    await logs.start()
-    try:
-        healthy = [
-            await api.create(
-                f"healthy {n}",
-                "webhook",
-                {"url": f"http://127.0.0.1:{good_ports[n]}/hook/{n}", "secret_key": f"s-{n}"},
-            )
-            for n in range(args.integrations)
-        ]
+    async with case_clients(platform, config) as (api, producer, logs):
+        healthy = await healthy_webhooks(api, good_ports[: args.integrations], signed=True)
         sqs_endpoint = os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324")
         if case.healthy_queue == "sqs":
             url = await sqs_queue(sqs_endpoint, f"noisy-ok-{uuid.uuid4().hex[:8]}")
@@ -494,10 +514,6 @@ async def _measure(
         bad = await create_bad(case, api, case_dir, helpers)
         await asyncio.sleep(5)  # the router reads the new integrations from the config topic
         noisy = await run_phase(bad=bad, label=f"{case.name} with bad")
-    finally:
-        await logs.stop()
-        await producer.stop()
-        await api.close()
     return {"case": case.name, "what": case.what, "control": control, "noisy": noisy}
 
 
@@ -603,74 +619,82 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     platform = Platform(config, case_dir / "logs")
     say("burst: starting the platform")
     platform.start()
-    api = Api(platform.api_url, mint_token(config, store_id=STORE_ID, org_id=ORG_ID))
-    producer = create_producer(
-        KafkaSettings(bootstrap_servers=config.kafka_bootstrap_servers), linger_ms=20
-    )
-    await producer.start()
-    logs = Logs(config.kafka_bootstrap_servers, config.topics.logs)
-    await logs.start()
     try:
-        healthy = [
-            await api.create(
-                f"healthy {n}", "webhook", {"url": f"http://127.0.0.1:{good_ports[n]}/h"}
+        # the burst's 100,000 jobs are queued faster in larger batches
+        async with case_clients(platform, config, linger_ms=20) as (api, producer, logs):
+            return await _burst(
+                args,
+                config=config,
+                platform=platform,
+                api=api,
+                producer=producer,
+                logs=logs,
+                good_ports=good_ports,
             )
-            for n in range(args.integrations)
-        ]
-        partitions = config.topics.partitions
-        partition = partition_of(healthy[0], partitions)
-        same = [i for i in healthy if partition_of(i, partitions) == partition]
-        now = datetime.now(UTC)
-        burst = IntegrationSnapshot(
-            id=f"burst-{uuid.uuid4().hex[:8]}",
-            org_id=ORG_ID,
-            store_id=STORE_ID,
-            name="burst",
-            integration_type=Transport.WEBHOOK,
-            observes=[EVENT_TYPE],
-            configuration={"url": f"http://127.0.0.1:{good_ports[-1]}/burst"},
-            version=1,
-            created_at=now,
-            updated_at=now,
-        )
-        generator = LoadGenerator(producer, config.topics.events, STORE_ID, ORG_ID)
-        await asyncio.sleep(2)
-        await warm_up(generator, logs, healthy)
-        say("burst: control (sender restarted, nothing queued)")
-        restart = functools.partial(
-            first_deliveries,
-            platform,
-            generator=generator,
-            logs=logs,
-            healthy=healthy,
-            burst=burst,
-            partition=partition,
-            config=config,
-        )
-        control, _ = await restart(inject=0)
-        say(f"burst: {args.burst} queued jobs of one integration")
-        started = time.monotonic()
-        with_burst, _ = await restart(inject=args.burst)
-        deadline = time.monotonic() + args.drain
-        done = 0
-        while time.monotonic() < deadline:
-            done = sum(
-                1
-                for job, entries in list(logs.by_job.items())
-                if job.startswith("burst-") and any(s == "succeeded" for _, s, _ in entries)
-            )
-            say(f"  burst: {done}/{args.burst} burst jobs delivered")
-            if done >= args.burst:
-                break
-            await asyncio.sleep(5)
-        drained_s = round(time.monotonic() - started, 1)
     finally:
-        await logs.stop()
-        await producer.stop()
-        await api.close()
         platform.stop()
         good.terminate()
         good.wait(timeout=30)
+
+
+async def _burst(
+    args: argparse.Namespace,
+    *,
+    config: RunConfig,
+    platform: Platform,
+    api: Api,
+    producer: AIOKafkaProducer,
+    logs: Logs,
+    good_ports: list[int],
+) -> dict[str, Any]:
+    healthy = await healthy_webhooks(api, good_ports[: args.integrations], signed=False)
+    partitions = config.topics.partitions
+    partition = partition_of(healthy[0], partitions)
+    same = [i for i in healthy if partition_of(i, partitions) == partition]
+    now = datetime.now(UTC)
+    burst = IntegrationSnapshot(
+        id=f"burst-{uuid.uuid4().hex[:8]}",
+        org_id=ORG_ID,
+        store_id=STORE_ID,
+        name="burst",
+        integration_type=Transport.WEBHOOK,
+        observes=[EVENT_TYPE],
+        configuration={"url": f"http://127.0.0.1:{good_ports[-1]}/burst"},
+        version=1,
+        created_at=now,
+        updated_at=now,
+    )
+    generator = LoadGenerator(producer, config.topics.events, STORE_ID, ORG_ID)
+    await asyncio.sleep(2)
+    await warm_up(generator, logs, healthy)
+    say("burst: control (sender restarted, nothing queued)")
+    restart = functools.partial(
+        first_deliveries,
+        platform,
+        generator=generator,
+        logs=logs,
+        healthy=healthy,
+        burst=burst,
+        partition=partition,
+        config=config,
+    )
+    control, _ = await restart(inject=0)
+    say(f"burst: {args.burst} queued jobs of one integration")
+    started = time.monotonic()
+    with_burst, _ = await restart(inject=args.burst)
+    deadline = time.monotonic() + args.drain
+    done = 0
+    while time.monotonic() < deadline:
+        done = sum(
+            1
+            for job, entries in list(logs.by_job.items())
+            if job.startswith("burst-") and any(s == "succeeded" for _, s, _ in entries)
+        )
+        say(f"  burst: {done}/{args.burst} burst jobs delivered")
+        if done >= args.burst:
+            break
+        await asyncio.sleep(5)
+    drained_s = round(time.monotonic() - started, 1)
     delays = {i: round(with_burst[i] - control[i], 1) for i in healthy}
     return {
         "case": "burst",
