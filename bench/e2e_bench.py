@@ -115,38 +115,39 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         extra_env={"API_RATE_LIMIT__ENABLED": "false"},
     )
     stand = await open_stand("bench", run_config, partitions=run_config.topics.partitions)
-    stamp, out_dir, platform, receiver = stand.stamp, stand.out_dir, stand.platform, stand.receiver
-    receiver_port, dump, records, store = stand.port, stand.dump, stand.records, stand.store
-    generator = stand.generator
     steps_meta: list[dict[str, Any]] = []
     lag_timeline: list[tuple[float, float]] = []
     integration_ids: list[str] = []
     try:
         token = mint_token(run_config, store_id=STORE_ID, org_id=ORG_ID)
         integration_ids = await create_integrations(
-            platform.api_url, token, f"http://127.0.0.1:{receiver_port}/hook", args.integrations
+            stand.platform.api_url, token, f"http://127.0.0.1:{stand.port}/hook", args.integrations
         )
         say(f"{len(integration_ids)} integrations created; warming up")
         await asyncio.sleep(2)
-        await generator.emit_one()
-        if await wait_for_arrivals(receiver_port, args.integrations, 60, "warm-up") < 1:
+        await stand.generator.emit_one()
+        if await wait_for_arrivals(stand.port, args.integrations, 60, "warm-up") < 1:
             raise RuntimeError("no delivery arrived during warm-up")
-        await records.start()
-        pids = {**platform.pids(), "receiver": receiver.pid, "load-generator": os.getpid()}
+        await stand.records.start()
+        pids = {
+            **stand.platform.pids(),
+            "receiver": stand.receiver.pid,
+            "load-generator": os.getpid(),
+        }
         pids.update(infra_pids())
         rates: list[float | None] = [float(r) for r in args.rates.split(",") if r]
         if args.max_step:
             rates.append(None)
         async with (
-            api_client(platform.api_url, token, 8) as poll_client,
-            api_client(platform.api_url, token, 2) as list_client,
+            api_client(stand.platform.api_url, token, 8) as poll_client,
+            api_client(stand.platform.api_url, token, 2) as list_client,
         ):
             runner = StepRunner(
                 args=args,
-                generator=generator,
-                receiver_port=receiver_port,
-                records=records,
-                store=store,
+                generator=stand.generator,
+                receiver_port=stand.port,
+                records=stand.records,
+                store=stand.store,
                 database=run_config.database,
                 pids=pids,
                 integration_ids=integration_ids,
@@ -161,13 +162,13 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await close_stand(stand)
     return summarise(
         args=args,
-        sent=generator.sent,
+        sent=stand.generator.sent,
         integration_ids=integration_ids,
         steps_meta=steps_meta,
         lag_timeline=lag_timeline,
-        dump=dump,
-        out_dir=out_dir,
-        stamp=stamp,
+        dump=stand.dump,
+        out_dir=stand.out_dir,
+        stamp=stand.stamp,
     )
 
 

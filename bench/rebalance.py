@@ -127,8 +127,6 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stand = await open_stand(
         "rebalance", config, partitions=args.partitions, store_id=STORE_ID, org_id=ORG_ID
     )
-    stamp, out_dir, platform, port = stand.stamp, stand.out_dir, stand.platform, stand.port
-    generator, records, store = stand.generator, stand.records, stand.store
     ids: list[str] = []
     phases: list[tuple[str, float]] = []
     failures: list[str] = []
@@ -138,24 +136,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         token = mint_token(config, store_id=STORE_ID, org_id=ORG_ID)
         ids = await balanced_webhooks(
-            platform.api_url,
+            stand.platform.api_url,
             token,
-            [f"http://127.0.0.1:{port}/hook"],
+            [f"http://127.0.0.1:{stand.port}/hook"],
             per_partition=args.per_partition,
             partitions=args.partitions,
             name="rebalance",
         )
         await asyncio.sleep(2)
-        await generator.emit_one()
-        if await wait_for_arrivals(port, len(ids), 60, "warm-up") < len(ids):
+        await stand.generator.emit_one()
+        if await wait_for_arrivals(stand.port, len(ids), 60, "warm-up") < len(ids):
             raise RuntimeError("the warm-up event was not delivered")
-        warm = set(generator.sent)
-        await records.start()
-        phases, failures, busy = await step(args, platform, generator, port, len(ids))
-        events = set(generator.sent) - warm
+        warm = set(stand.generator.sent)
+        await stand.records.start()
+        phases, failures, busy = await step(
+            args, stand.platform, stand.generator, stand.port, len(ids)
+        )
+        events = set(stand.generator.sent) - warm
         jobs = {job_id_for(e, i) for e in events for i in ids}
         logs = await check_logs(
-            records, store, config.database, jobs, wait=args.log_wait, label="logs"
+            stand.records, stand.store, config.database, jobs, wait=args.log_wait, label="logs"
         )
         if logs["logs_stored"] < logs["attempts_made"] or logs["attempts_made"] < len(jobs):
             failures.append(
@@ -166,15 +166,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         await close_stand(stand)
     return summarise(
         args=args,
-        sent={e: t for e, t in generator.sent.items() if e not in warm},
+        sent={e: t for e, t in stand.generator.sent.items() if e not in warm},
         ids=ids,
         phases=phases,
         dump=stand.dump,
         failures=failures,
         logs=logs,
         busy=busy,
-        out_dir=out_dir,
-        stamp=stamp,
+        out_dir=stand.out_dir,
+        stamp=stand.stamp,
     )
 
 

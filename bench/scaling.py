@@ -85,39 +85,37 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     stand = await open_stand(
         "scaling", config, partitions=args.partitions, store_id=STORE_ID, org_id=ORG_ID
     )
-    stamp, out_dir, platform, port = stand.stamp, stand.out_dir, stand.platform, stand.port
-    generator, records, store = stand.generator, stand.records, stand.store
     steps: list[dict[str, Any]] = []
     ids: list[str] = []
     try:
         token = mint_token(config, store_id=STORE_ID, org_id=ORG_ID)
         ids = await balanced_webhooks(
-            platform.api_url,
+            stand.platform.api_url,
             token,
-            [f"http://127.0.0.1:{port}/hook"],
+            [f"http://127.0.0.1:{stand.port}/hook"],
             per_partition=args.per_partition,
             partitions=args.partitions,
             name="scaling",
         )
         say(f"{len(ids)} integrations, {args.per_partition} per partition")
         await asyncio.sleep(2)
-        await probe(generator, port, len(ids), "warm-up")
-        await records.start()
+        await probe(stand.generator, stand.port, len(ids), "warm-up")
+        await stand.records.start()
         for count in [int(n) for n in args.replicas.split(",")]:
-            names = await asyncio.to_thread(scale, platform, SENDER, count)
+            names = await asyncio.to_thread(scale, stand.platform, SENDER, count)
             settled = await wait_group(
-                config.kafka_bootstrap_servers, group_of(platform, SENDER), count, 120
+                config.kafka_bootstrap_servers, group_of(stand.platform, SENDER), count, 120
             )
             say(f"{count} {SENDER} replica(s): {names}; group stable after {settled:.1f} s")
-            await probe(generator, port, len(ids), f"{count} replicas settle")
+            await probe(stand.generator, stand.port, len(ids), f"{count} replicas settle")
             steps.append(
                 await step(
                     args,
-                    platform,
-                    generator,
-                    records,
-                    store,
-                    port,
+                    stand.platform,
+                    stand.generator,
+                    stand.records,
+                    stand.store,
+                    stand.port,
                     ids,
                     count,
                     {"receiver": stand.receiver.pid},
@@ -125,7 +123,15 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             )
     finally:
         await close_stand(stand)
-    return summarise(args, steps, generator.sent, ids, read_arrivals(stand.dump), out_dir, stamp)
+    return summarise(
+        args,
+        steps,
+        stand.generator.sent,
+        ids,
+        read_arrivals(stand.dump),
+        stand.out_dir,
+        stand.stamp,
+    )
 
 
 async def step(  # noqa: PLR0917 - one call site, every part named there

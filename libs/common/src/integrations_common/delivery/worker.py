@@ -300,21 +300,19 @@ class DeliveryWorker:
         for index, record in enumerate(records):
             raw = record.key
             if tier is None and raw and record.value is not None:
+                # First attempts are due at once: decide on the key, before parsing.
                 offsets = set_aside.get(raw)
+                key = _key(record) if offsets is None else None
+                if key is not None:
+                    reason = self._admission.aside_reason(key) or self._paced_reason(key)
+                    if reason is not None:
+                        offsets = set_aside[raw] = self._note_aside(tp, key, reason, aside)
+                    elif self._admission.fast >= self._settings.concurrency:
+                        self._hold(tp, records, index)  # the fast lane is full: admit it later
+                        return
                 if offsets is not None:
                     offsets.append(record.offset)
                     continue
-            key = _key(record)
-            if tier is None and key is not None and record.value is not None:
-                # First attempts are due at once: decide on the key, before parsing.
-                reason = self._admission.aside_reason(key) or self._paced_reason(key)
-                if reason is not None:
-                    set_aside[raw] = self._note_aside(tp, key, reason, aside)
-                    set_aside[raw].append(record.offset)
-                    continue
-                if self._admission.fast >= self._settings.concurrency:
-                    self._hold(tp, records, index)  # the fast lane is full: admit it later
-                    return
             job = self._read(tp, record)
             if job is None:
                 continue
@@ -506,15 +504,14 @@ class DeliveryWorker:
             return 0
 
     def _paced_reason(self, key: str) -> str | None:
-        return "paced" if self._paced_out(key) else None
+        """`paced` when a job of `key` would be skipped and the skips' pace has no turn for it."""
+        if self._skipping(key) and not self._skip_pacer.try_take(1):
+            return "paced"
+        return None
 
     def _skipping(self, key: str) -> bool:
         """Would a job of `key` be skipped now (its circuit open, no probe due)?"""
         return self._breaker.is_open(key) and self._breaker.remaining(key) > 0
-
-    def _paced_out(self, key: str) -> bool:
-        """A job of `key` would be skipped and the skips' pace has no turn for it now."""
-        return self._skipping(key) and not self._skip_pacer.try_take(1)
 
     async def _read_pointer(self, pointer: Pointer) -> list[ConsumerRecord]:
         side = self._side
