@@ -59,15 +59,11 @@ class _AsIntegrationType:
         return reference
 
 
-_BY_SPELLING = {t.integration_type: t for t in Transport}
-
-
 def _parse(value: Any) -> Transport:
     if isinstance(value, Transport):
         return value
-    transport = _BY_SPELLING.get(value) if isinstance(value, str) else None
-    if transport is not None:
-        return transport
+    if isinstance(value, str) and value in INTEGRATION_TYPES:
+        return Transport.from_integration_type(value)
     raise PydanticCustomError(
         "enum",
         "Input should be 'webhook', 'aws_sqs' or 'stomp'",

@@ -10,7 +10,6 @@ model field of type `integrations.IntegrationType` reads and writes it.
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Self
 
 
 class Transport(StrEnum):
@@ -26,12 +25,13 @@ class Transport(StrEnum):
         return "aws_sqs" if self is Transport.SQS else self.value
 
     @classmethod
-    def from_integration_type(cls, value: str) -> Self:
+    def from_integration_type(cls, value: str) -> Transport:
         """The transport the API calls `value` (ValueError for another name)."""
-        for transport in cls:
-            if transport.integration_type == value:
-                return transport
-        raise ValueError(f"{value!r} is not an integration type")
+        try:
+            return _BY_INTEGRATION_TYPE[value]
+        except KeyError:
+            raise ValueError(f"{value!r} is not an integration type") from None
 
 
-INTEGRATION_TYPES = tuple(t.integration_type for t in Transport)
+_BY_INTEGRATION_TYPE = {t.integration_type: t for t in Transport}
+INTEGRATION_TYPES = tuple(_BY_INTEGRATION_TYPE)
