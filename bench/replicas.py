@@ -74,7 +74,10 @@ def add_replica(platform: Platform, service: str, index: int) -> ServiceProcess:
     spec = platform.services[service].spec
     port = free_port()
     process = ServiceProcess(
-        spec, port, platform.log_dir / f"{name}.log", service_environment(spec, platform.run, port)
+        spec,
+        port,
+        platform.log_dir / f"{name}.log",
+        service_environment(spec, platform.run, port, name),
     )
     platform.services[name] = process
     return process

@@ -144,13 +144,17 @@ def secret_data(manifest: Manifest) -> dict[str, str]:
     return {k: base64.b64decode(v).decode() for k, v in manifest.get("data", {}).items()}
 
 
+# What the kubelet would put in a container's fieldRef variables.
+POD_FIELDS = {"metadata.name": "integrations-router-5d8f7c9b4-x2x7q"}
+
+
 def environment(
     manifests: list[Manifest],
     container: dict[str, Any],
     existing_secret: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
-    """The environment a container starts with, secrets resolved (`existing_secret` stands in
-    for a Secret the chart does not render)."""
+    """The environment a container starts with, secrets and pod fields resolved
+    (`existing_secret` stands in for a Secret the chart does not render)."""
     env: dict[str, str] = {}
     for source in container.get("envFrom", []):
         env.update(named(manifests, "ConfigMap", source["configMapRef"]["name"])["data"])
@@ -158,6 +162,9 @@ def environment(
     for entry in container.get("env", []):
         if "value" in entry:
             env[entry["name"]] = entry["value"]
+            continue
+        if "fieldRef" in entry["valueFrom"]:
+            env[entry["name"]] = POD_FIELDS[entry["valueFrom"]["fieldRef"]["fieldPath"]]
             continue
         ref = entry["valueFrom"]["secretKeyRef"]
         env[entry["name"]] = secrets.get(ref["name"], existing_secret or {})[ref["key"]]

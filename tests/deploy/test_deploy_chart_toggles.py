@@ -210,3 +210,20 @@ def test_deploy_notes_warn_when_replicas_exceed_partitions(helm: Path, tmp_path:
     assert "webhookSender.keda.maxReplicaCount (6) exceeds topics.partitions (4)" in loud
     assert "router.replicaCount (5) exceeds topics.partitions (4)" in loud
     assert "queueSender" not in loud
+
+
+def test_deploy_static_membership_names_each_worker_pod_and_can_be_switched_off(
+    render: Render,
+) -> None:
+    def instance_ids(values: dict[str, object]) -> dict[str, object]:
+        found: dict[str, object] = {}
+        for deployment in by_kind(render(values=values), "Deployment"):
+            (container,) = deployment["spec"]["template"]["spec"]["containers"]
+            for entry in container.get("env", []):
+                if entry["name"].endswith("KAFKA__GROUP_INSTANCE_ID"):
+                    found[component(deployment)] = entry["valueFrom"]["fieldRef"]["fieldPath"]
+        return found
+
+    workers = {"log-writer", "router", "webhook-sender", "queue-sender"}
+    assert instance_ids({}) == dict.fromkeys(workers, "metadata.name")
+    assert instance_ids({"kafka.staticMembership": False}) == {}

@@ -17,6 +17,7 @@ from integrations_api.settings import ApiSettings
 from integrations_router.settings import RouterSettings
 
 from .conftest import (
+    POD_FIELDS,
     PROD_VALUES,
     SASL_VALUES,
     SECRET_VALUES,
@@ -90,6 +91,9 @@ def test_deploy_each_component_accepts_its_environment(
             " ", ""
         )
         assert settings.kafka.client_id == f"integrations-{component(deployment)}"
+        worker = cls is not ApiSettings
+        pod = POD_FIELDS["metadata.name"]
+        assert settings.kafka.group_instance_id == (pod if worker else None)
         assert settings.topics.partitions == int(env[f"{prefix}TOPICS__PARTITIONS"])
         listener = settings if cls is ApiSettings else settings.ops
         assert listener.host == "0.0.0.0"  # noqa: S104

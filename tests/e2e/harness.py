@@ -141,14 +141,19 @@ def _walk(model: type[BaseModel], path: str) -> Iterator[tuple[str, str]]:
             yield env_path, name
 
 
-def overrides_for(spec: ServiceSpec, run: RunConfig, port: int) -> dict[str, str]:
-    """Environment overrides that point a service at this run's servers and names."""
+def overrides_for(
+    spec: ServiceSpec, run: RunConfig, port: int, instance: str | None = None
+) -> dict[str, str]:
+    """Environment overrides that point a service at this run's servers and names; the process
+    is a static group member named after `instance` (its replica name; the service's name)."""
     topics = run.topics.model_dump()
     env: dict[str, str] = {spec.port_variable: str(port)}
     for env_path, name in _walk(_settings_class(spec), spec.prefix):
         section = env_path.removeprefix(spec.prefix).split("__")[0]
         if section == "KAFKA" and name == "bootstrap_servers":
             env[env_path] = run.kafka_bootstrap_servers
+        elif section == "KAFKA" and name == "group_instance_id":
+            env[env_path] = f"run-{run.run_id}-{instance or spec.name}"
         elif section == "TOPICS" and name in topics:
             env[env_path] = str(topics[name])
         elif section == "MONGODB" and name == "uri":
@@ -162,8 +167,11 @@ def overrides_for(spec: ServiceSpec, run: RunConfig, port: int) -> dict[str, str
     return env
 
 
-def service_environment(spec: ServiceSpec, run: RunConfig, port: int) -> dict[str, str]:
-    """The full environment of a service: secrets, its local.env, then this run's overrides."""
+def service_environment(
+    spec: ServiceSpec, run: RunConfig, port: int, instance: str | None = None
+) -> dict[str, str]:
+    """The full environment of a service: secrets, its local.env, then this run's overrides
+    (`instance`: the replica's name, for its static group membership)."""
     local_env = REPO / "services" / spec.name / "local.env"
     script = 'set -a; [ ! -f "$1" ] || . "$1"; exec env -0'
     output = subprocess.run(
@@ -173,7 +181,7 @@ def service_environment(spec: ServiceSpec, run: RunConfig, port: int) -> dict[st
         check=True,
     ).stdout
     env = dict(item.split("=", 1) for item in output.decode().split("\0") if "=" in item)
-    env.update(overrides_for(spec, run, port))
+    env.update(overrides_for(spec, run, port, instance))
     env.update({k: v for k, v in run.extra_env.items() if k.startswith((spec.prefix, "OTEL_"))})
     return env
 

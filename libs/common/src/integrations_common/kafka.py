@@ -56,7 +56,8 @@ def create_consumer(
     settings: KafkaSettings, *topics: str, group_id: str | None, **overrides: Any
 ) -> AIOKafkaConsumer:
     """A consumer that commits only when told to, starting from the earliest offset; in a group,
-    with the settings' session timeout, heartbeat interval and rebalance timeout."""
+    with the settings' session timeout, heartbeat interval, rebalance timeout and instance id.
+    Stop a group consumer with `kafka_group.stop_consumer`."""
     options: dict[str, Any] = {
         "group_id": group_id,
         "enable_auto_commit": False,
@@ -68,6 +69,7 @@ def create_consumer(
             session_timeout_ms=settings.session_timeout_ms,
             heartbeat_interval_ms=settings.heartbeat_interval_ms,
             rebalance_timeout_ms=settings.rebalance_timeout_ms,
+            group_instance_id=settings.group_instance_id,
         )
     options.update(overrides)
     return AIOKafkaConsumer(*topics, **connection_options(settings), **options)

@@ -73,6 +73,14 @@ class KafkaSettings(SettingsSection):
         ge=100,
         description="Heartbeats to the group coordinator; below a third of the session timeout.",
     )
+    group_instance_id: str | None = Field(
+        default=None,
+        max_length=249,
+        description="Static group membership (KIP-345): a stable name for this process, unique "
+        "among the replicas of a service (on Kubernetes, the pod name). A process restarted "
+        "with the same name within the session timeout takes back its partitions without a "
+        "rebalance; a graceful stop leaves the group at once. Unset: dynamic membership.",
+    )
     rebalance_timeout_ms: int = Field(
         default=20_000,
         ge=1_000,
@@ -92,6 +100,13 @@ class KafkaSettings(SettingsSection):
             if not sep or not host or not port.isdigit():
                 raise ValueError(f"'{server}' is not host:port")
         return ",".join(servers)
+
+    @field_validator("group_instance_id", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        if isinstance(value, str):
+            return value.strip() or None
+        return value
 
     @field_validator("security_protocol", "sasl_mechanism", mode="before")
     @classmethod

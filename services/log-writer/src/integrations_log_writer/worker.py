@@ -18,6 +18,7 @@ from pydantic import ValidationError
 from integrations_common.attempts import AttemptLog
 from integrations_common.errors import IntegrationsError, StoreUnavailableError
 from integrations_common.kafka import create_consumer, create_producer, ensure_topics
+from integrations_common.kafka_group import stop_consumer
 from integrations_common.store.health import HEALTH_COLLECTION, HealthStore
 from integrations_common.store.integrations import INTEGRATIONS_COLLECTION, IntegrationStore
 from integrations_common.store.log_documents import LogCollections
@@ -164,7 +165,9 @@ class LogWriter:
         """Leave the group and close connections."""
         self._started = False
         if self._consumer is not None:
-            await self._consumer.stop()
+            await stop_consumer(
+                self._consumer, self.settings.kafka, group_id=self.settings.group_id
+            )
         if self._producer is not None:
             await self._producer.stop()
         await self._mongo.close()

@@ -29,6 +29,7 @@ from aiokafka.errors import (
 from integrations_common.errors import map_exceptions
 from integrations_common.jobs import utc_now
 from integrations_common.kafka import KAFKA_ERRORS, create_consumer, create_producer, ensure_topics
+from integrations_common.kafka_group import stop_consumer
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.topic_catalogue import platform_topics
 from integrations_common.tracing import TRACING
@@ -155,7 +156,7 @@ class Router:
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await follower
-            await consumer.stop()
+            await stop_consumer(consumer, settings.kafka, group_id=settings.group_id)
             await producer.stop()
 
     async def _consume(

@@ -57,6 +57,7 @@ from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTran
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
+from integrations_common.kafka_group import stop_consumer
 from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
 from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import delivery_topic_specs
@@ -926,7 +927,7 @@ class DeliveryWorker:
         self._consumer = None
         side, self._side = self._side, None
         try:
-            await consumer.stop()
+            await stop_consumer(consumer, self._kafka, group_id=self._group)
         finally:
             if side is not None:
                 with contextlib.suppress(KafkaError):
