@@ -789,6 +789,18 @@ def score(
     duplicates = sum(v - 1 for v in delivered.values())
     missing_count = len(expected - delivered.keys())
     backlog = [first_arrival[k] for k in delivered if sent[k[0]] <= fault_over]
+    last = max(
+        (k for k in delivered if sent[k[0]] <= fault_over), key=first_arrival.get, default=None
+    )
+    if last is not None:
+        kind = (
+            "webhook" if last[1] in rig.webhook_ids else "sqs" if last[1] == rig.sqs_id else "stomp"
+        )
+        say(
+            f"  last delivery of an event sent before the fault ended: {kind} "
+            f"integration {last[1]}, {first_arrival[last] - sent[last[0]]:.1f} s after it was sent, "
+            f"{first_arrival[last] - fault_at:.1f} s after the fault"
+        )
     firsts = {k: t for k, t in first_arrival.items() if k in expected}
     before = sorted(1000 * (t - sent[k[0]]) for k, t in firsts.items() if sent[k[0]] < fault_at)
     return ScenarioResult(
