@@ -797,8 +797,8 @@ def score(
             "webhook" if last[1] in rig.webhook_ids else "sqs" if last[1] == rig.sqs_id else "stomp"
         )
         say(
-            f"  last delivery of an event sent before the fault ended: {kind} "
-            f"integration {last[1]}, {first_arrival[last] - sent[last[0]]:.1f} s after it was sent, "
+            f"  last delivery of an event sent before the fault ended: {kind} integration "
+            f"{last[1]}, {first_arrival[last] - sent[last[0]]:.1f} s after it was sent, "
             f"{first_arrival[last] - fault_at:.1f} s after the fault"
         )
     firsts = {k: t for k, t in first_arrival.items() if k in expected}
