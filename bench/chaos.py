@@ -790,7 +790,9 @@ def score(
     missing_count = len(expected - delivered.keys())
     backlog = [first_arrival[k] for k in delivered if sent[k[0]] <= fault_over]
     last = max(
-        (k for k in delivered if sent[k[0]] <= fault_over), key=first_arrival.get, default=None
+        (k for k in delivered if sent[k[0]] <= fault_over),
+        key=first_arrival.__getitem__,
+        default=None,
     )
     if last is not None:
         kind = (
