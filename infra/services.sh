@@ -6,7 +6,8 @@
 # REPLICAS="router=2 webhook-sender=3" starts more than one process of the workers (router,
 # webhook-sender, queue-sender, log-writer): each replica joins its service's consumer group;
 # replica i (2, 3, ...) is named <service>-i and answers /healthz on the service's ops port
-# plus 10*(i-1). `make up REPLICAS=...` passes it through.
+# plus 10*(i-1). `make up REPLICAS=...` passes it through. Each worker process is a static
+# member of its group, named <hostname>-<instance> (KAFKA__GROUP_INSTANCE_ID).
 #
 # Each service reads its settings from the environment: shared secrets generated once into
 # .run/secrets.env, then the committed local defaults in services/<dir>/local.env.
@@ -57,6 +58,11 @@ ops_variable() {
   printf '%s_OPS__PORT' "${upper//-/_}"
 }
 
+instance_variable() {
+  local upper="${1^^}"
+  printf '%s_KAFKA__GROUP_INSTANCE_ID' "${upper//-/_}"
+}
+
 # instances NAME: NAME and the replicas of it that have a pid file.
 instances() {
   local f
@@ -91,7 +97,11 @@ launch_service() {
     # shellcheck disable=SC1091
     source "$RUN_DIR/secrets.env"
     [ -f "$REPO_DIR/services/$name/local.env" ] && source "$REPO_DIR/services/$name/local.env"
-    [ "$name" = api ] || export "$(ops_variable "$name")=$port"
+    if [ "$name" != api ]; then
+      export "$(ops_variable "$name")=$port"
+      # A static group member per process, named like a pod (docs/reliability.md).
+      export "$(instance_variable "$name")=$(hostname)-$instance"
+    fi
     set +a
     launch "$instance" "$REPO_DIR/.venv/bin/integrations-$name"
   )
