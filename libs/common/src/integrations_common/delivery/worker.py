@@ -51,7 +51,6 @@ from integrations_common.delivery.disposition import (
 from integrations_common.delivery.offsets import OffsetTracker
 from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.pacing import Pacer
-from integrations_common.delivery.read_through import ReadThroughGate
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.spans import AttemptSpans
 from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
@@ -77,8 +76,6 @@ _MAX_POINTERS = 1000  # slow-lane pointers taken (queued per integration) at onc
 _POINTER_SPAN = 2000  # source offsets one pointer may span (bounds what one re-read reads)
 _POINTER_PIECE = 256  # offsets of a pointer read again at once
 _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one pointer
-_READ_THROUGH = 1000  # records set aside by one poll: reading through a burst (`read_through`)
-_READ_THROUGH_HOLD_SECONDS = 0.5  # the slow lane steps back this long at most, then as long not
 # The producer's batch size per partition (aiokafka's default is 16 KB). An attempt log carries
 # the event (2 KB and more), so 16 KB batches filled after a few logs and the other writers of
 # that partition waited for the batch in flight, woke, and mostly waited again: profiled under
@@ -153,11 +150,6 @@ class DeliveryWorker:
         self._aside_count = 0
         self._aside_timer: asyncio.TimerHandle | None = None
         self._pointers = 0
-        self._read_through = ReadThroughGate(
-            threshold=_READ_THROUGH,
-            hold_s=_READ_THROUGH_HOLD_SECONDS,
-            rest_s=_READ_THROUGH_HOLD_SECONDS,
-        )
         self._side: SideReader | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._capacity = asyncio.Event()
@@ -280,7 +272,6 @@ class DeliveryWorker:
                 self._admit_partition(
                     consumer, tp, records, now=now, admitted=admitted, aside=aside
                 )
-        self._read_through.observe(sum(len(offsets) for offsets in aside.values()))
         if aside:
             self._buffer_aside(aside)
         for key, group in admitted.items():
@@ -453,7 +444,6 @@ class DeliveryWorker:
         for piece in pieces:
             room = 0
             while room == 0:
-                await self._read_through.wait()
                 await self._capacity.wait()
                 room = await self._room_or_open_circuit(key)
             jobs: list[_Record] = []
@@ -918,7 +908,6 @@ class DeliveryWorker:
         for handle in self._paused.values():
             handle.cancel()
         self._paused.clear()
-        self._read_through.release()
         self._flush_aside()
         if self._tasks:
             _, pending = await asyncio.wait(
