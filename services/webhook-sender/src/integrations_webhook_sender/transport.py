@@ -22,7 +22,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from integrations_common.delivery import DeliveryOutcome, failed
+from integrations_common.delivery import DeliveryOutcome, failed, may_start, not_started
 from integrations_common.errors import IntegrationsError
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox, UndecryptableSecretError, redact
@@ -151,10 +151,15 @@ class WebhookTransport:
         except BlockedAddressError as exc:
             return self._failed(started, exc, detail=_blocked(exc), sent=False)
         key = (request.url.host or "", request.url.port or 0)
+        if not may_start():
+            return not_started()
         await self._overall.acquire()
         try:
             await self._per_host.acquire(key)
             try:
+                # after the wait for a slot: a revoke or a stop meanwhile hands the job back
+                if not may_start():
+                    return not_started()
                 return await self._send(request, started)
             finally:
                 self._per_host.release(key)
