@@ -184,6 +184,7 @@ class DeliveryWorker:
         self._pointer_queues: dict[str, deque[_PointerWork]] = {}
         self._leases: dict[TopicPartition, _Lease] = {}
         self._handing_over = asyncio.Event()  # set (and replaced) when a handover begins
+        self._handed_over = 0  # jobs handed over unattempted so far (for the handover's log)
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
         self._aside_timer: asyncio.TimerHandle | None = None
@@ -418,8 +419,11 @@ class DeliveryWorker:
         """
         await self._point_to(tp, key, offsets)
         self._tracker.finish_many(tp, offsets)
-        counter = metrics.HANDED_OVER if handed_over else metrics.SET_ASIDE
-        counter.labels(self._label).inc(len(offsets))
+        if handed_over:
+            self._handed_over += len(offsets)
+            metrics.HANDED_OVER.labels(self._label).inc(len(offsets))
+        else:
+            metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
         self._commit_wanted.set()
 
     async def _point_to(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
@@ -574,6 +578,7 @@ class DeliveryWorker:
                 pointer.integration_id,
                 sorted(work.pending),
             )
+            self._handed_over += len(work.pending)
             metrics.HANDED_OVER.labels(self._label).inc(len(work.pending))
         if work.lease.ours:
             self._tracker.finish(work.tp, work.offset)
@@ -1029,9 +1034,14 @@ class DeliveryWorker:
         for handle in self._paused.values():
             handle.cancel()
         self._paused.clear()
+        handed_before = self._handed_over
         self._begin_handover(list(self._leases))
         self._flush_aside()
         await self._finish_tasks()
+        logger.info(
+            "stopping: jobs not started were handed over",
+            extra={"transport": self._label, "handed_over": self._handed_over - handed_before},
+        )
         committer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await committer
@@ -1092,6 +1102,7 @@ class DeliveryWorker:
         """Hand the partitions over: jobs not started are set aside by reference for the next
         owner, requests already started finish; then the finished offsets are committed."""
         tps = list(revoked)
+        handed_before = self._handed_over
         self._begin_handover(tps)
         for tp in tps:
             self._held.pop(tp, None)
@@ -1103,6 +1114,14 @@ class DeliveryWorker:
         drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_s)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
+        logger.info(
+            "partitions revoked: jobs not started were handed over",
+            extra={
+                "transport": self._label,
+                "partitions": len(tps),
+                "handed_over": self._handed_over - handed_before,
+            },
+        )
         await self.commit(only=tps)
         for tp in tps:
             lease = self._leases.pop(tp, None)
