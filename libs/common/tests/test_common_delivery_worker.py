@@ -676,3 +676,32 @@ async def test_a_revoke_hands_over_jobs_not_started_and_nothing_is_delivered_twi
     assert first.handed_back  # the revoke handed jobs back unattempted
     assert _event_ids(first.started + second.seen) == _event_ids(jobs)  # each exactly once
     assert _logged_event_ids(values) == _event_ids(jobs)
+
+
+async def test_a_stop_with_jobs_set_aside_hands_everything_over_once(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    # Each integration may hold 8 jobs, so most of the 120 are set aside by reference and their
+    # pointers wait in the slow lane for room that never comes (4 requests hang). A stop then
+    # hands over the admitted jobs not started and the untouched pointers: a second worker of
+    # the group delivers every job not delivered yet, once.
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    first = HangingTransport(slots=4, hang=4)
+    worker = _worker(kafka, topics, first, consumer_group=group, integration_concurrency=8)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, deliveries, jobs)
+    async with _running(worker):
+        async with asyncio.timeout(60):
+            await first.hanging.wait()
+            while worker._pointers == 0:  # noqa: ASYNC110 - the slow lane took pointers
+                await asyncio.sleep(0.05)
+
+    assert len(first.started) == 4
+    second = _succeeding()
+    async with _running(_worker(kafka, topics, second, consumer_group=group)):
+        values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(jobs))
+
+    assert _event_ids(first.started + second.seen) == _event_ids(jobs)  # each exactly once
+    assert _logged_event_ids(values) == _event_ids(jobs)
