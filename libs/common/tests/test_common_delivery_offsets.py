@@ -55,16 +55,3 @@ async def test_a_set_aside_run_starts_and_finishes_in_one_call() -> None:
     tracker.finish_many(TP, [6])
     assert tracker.committable() == {TP: 7}
     assert await tracker.drain([TP], timeout=0.01)
-
-
-async def test_released_records_hold_the_commit_but_not_the_drain() -> None:
-    tracker = OffsetTracker()
-    tracker.start_many(TP, [1, 2, 3, 4])
-    tracker.finish(TP, 1)
-    tracker.finish(TP, 3)
-    tracker.release(TP, [2, 4])
-    assert await tracker.drain([TP], timeout=0.01)
-    assert tracker.committable() == {TP: 2}
-    assert tracker.highest_done(TP) == 3  # 4 is above every record done: left to the next owner
-    tracker.finish_released(TP, [2])  # 2 was set aside by reference after all
-    assert tracker.committable() == {TP: 4}

@@ -580,24 +580,6 @@ async def _committed(kafka: KafkaSettings, group: str, topic: str) -> dict[int, 
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
-async def _publish_at(
-    kafka: KafkaSettings, topic: str, jobs: list[DeliveryJob]
-) -> dict[str, tuple[int, int]]:
-    """Publish the jobs; each job id's (partition, offset)."""
-    producer = create_producer(kafka)
-    await producer.start()
-    placed: dict[str, tuple[int, int]] = {}
-    try:
-        for job in jobs:
-            meta = await producer.send_and_wait(
-                topic, job.model_dump_json().encode(), key=job.kafka_key
-            )
-            placed[job.job_id] = (meta.partition, meta.offset)
-    finally:
-        await producer.stop()
-    return placed
-
-
 def _event_ids(jobs: Sequence[DeliveryJob]) -> list[str]:
     return sorted(job.event.id for job in jobs)
 
@@ -609,40 +591,26 @@ def _logged_event_ids(values: list[tuple[bytes, dict[str, bytes]]]) -> list[str]
 async def test_a_stop_waits_only_for_started_requests_and_hands_the_rest_over(
     kafka: KafkaSettings, topics: TopicSettings
 ) -> None:
-    # 120 jobs of 3 integrations on 2 partitions are admitted at once, 4 requests start and
-    # hang, the rest wait for a connection. A stop then: the 4 finish, the 116 others are handed
-    # back unattempted. Those below the highest offset done in their partition are set aside by
-    # reference (pointers on the slow lane's topic), the others are left uncommitted, so the
-    # commit covers exactly the finished prefix; a second worker of the group delivers the
-    # 116, so every job is delivered once and logged once.
+    # 120 jobs are admitted at once, 4 requests start and hang, the rest wait for a
+    # connection. A stop then: the 4 finish, the 116 others are handed over unattempted
+    # (pointers on the slow lane's topic), and every offset is committed; a second worker of
+    # the group delivers those 116, so every job is delivered once and logged once.
     deliveries = topics.deliveries(Transport.WEBHOOK)
     jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
     group = f"test-group-{uuid.uuid4().hex[:8]}"
     first = HangingTransport(slots=4, hang=4)
     worker = _worker(kafka, topics, first, consumer_group=group)
     await ensure_topics(kafka, worker.topic_specs())
-    placed = await _publish_at(kafka, deliveries, jobs)
-    set_aside = metrics.HANDED_OVER.labels("webhook")._value.get()
+    await _publish(kafka, deliveries, jobs)
+    handed_over = metrics.HANDED_OVER.labels("webhook")._value.get()
     async with _running(worker):
         async with asyncio.timeout(60):
             await first.hanging.wait()
 
     assert len(first.started) == 4  # nothing was attempted after the stop began
-    prefix: dict[int, int] = {}
-    for job in first.started:
-        partition, offset = placed[job.job_id]
-        prefix[partition] = max(prefix.get(partition, 0), offset + 1)
+    assert metrics.HANDED_OVER.labels("webhook")._value.get() - handed_over == len(jobs) - 4
     committed = await _committed(kafka, group, deliveries)
-    assert {p: o for p, o in committed.items() if o > 0} == prefix
-    # jobs not started below the last one done were set aside by reference (if any)
-    started = {job.job_id for job in first.started}
-    below = [
-        job
-        for job in jobs
-        if job.job_id not in started
-        and placed[job.job_id][1] < prefix.get(placed[job.job_id][0], 0)
-    ]
-    assert metrics.HANDED_OVER.labels("webhook")._value.get() - set_aside == len(below)
+    assert sum(committed.values()) == len(jobs)  # the finished prefix is all of it
 
     second = _succeeding()
     async with _running(_worker(kafka, topics, second, consumer_group=group)):

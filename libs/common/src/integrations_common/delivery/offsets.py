@@ -1,10 +1,8 @@
 """Per-partition commit bookkeeping for records processed concurrently and out of order.
 
-A partition's committable offset is the lowest offset still in flight (or released), or one past
-the highest offset started when nothing is. So an offset is committed only once every record
-before it has its outcome durably in Kafka, whatever order the records finish in. A released
-record (handed back unattempted while its partition is handed over) no longer holds up a drain,
-but it is never committed: the partition's next owner reads it again.
+A partition's committable offset is the lowest offset still in flight, or one past the highest
+offset started when nothing is in flight. So an offset is committed only once every record
+before it has its outcome durably in Kafka, whatever order the records finish in.
 """
 
 from __future__ import annotations
@@ -19,7 +17,6 @@ from aiokafka import TopicPartition
 @dataclass
 class _Partition:
     in_flight: set[int] = field(default_factory=set)
-    released: set[int] = field(default_factory=set)
     next_offset: int | None = None
     committed: int | None = None
     drained: asyncio.Event = field(default_factory=asyncio.Event)
@@ -71,36 +68,6 @@ class OffsetTracker:
         if not state.in_flight:
             state.drained.set()
 
-    def release(self, tp: TopicPartition, offsets: Collection[int]) -> None:
-        """Records handed back unattempted: not waited for by `drain`, never committed."""
-        state = self._partitions.get(tp)
-        if state is None:
-            return
-        state.in_flight.difference_update(offsets)
-        state.released.update(offsets)
-        if not state.in_flight:
-            state.drained.set()
-
-    def finish_released(self, tp: TopicPartition, offsets: Collection[int]) -> None:
-        """Released records that were taken care of after all (set aside by reference)."""
-        state = self._partitions.get(tp)
-        if state is not None:
-            state.released.difference_update(offsets)
-
-    def highest_done(self, tp: TopicPartition) -> int | None:
-        """The highest offset started whose record is done (None: no such record).
-
-        Released records above it can simply be left to the next owner: no record done lies
-        beyond them, so leaving them uncommitted redelivers nothing that was delivered.
-        """
-        state = self._partitions.get(tp)
-        if state is None or state.next_offset is None:
-            return None
-        offset = state.next_offset - 1
-        while offset in state.in_flight or offset in state.released:
-            offset -= 1
-        return offset
-
     def in_flight(self, tp: TopicPartition) -> int:
         """How many records of a partition are being processed."""
         state = self._partitions.get(tp)
@@ -112,12 +79,7 @@ class OffsetTracker:
         for tp, state in self._partitions.items():
             if state.next_offset is None:
                 continue
-            offset = state.next_offset
-            if state.in_flight:
-                offset = min(state.in_flight)
-            if state.released:
-                lowest_released = min(state.released)
-                offset = min(offset, lowest_released)
+            offset = min(state.in_flight) if state.in_flight else state.next_offset
             if state.committed is None or offset > state.committed:
                 result[tp] = offset
         return result

@@ -113,7 +113,6 @@ class _PointerWork:
     pointer: Pointer
     lease: _Lease
     pending: set[int] = field(default_factory=set)
-    started: bool = False  # a piece of it was read
 
 
 @dataclass(frozen=True)
@@ -186,10 +185,6 @@ class DeliveryWorker:
         self._leases: dict[TopicPartition, _Lease] = {}
         self._handing_over = asyncio.Event()  # set (and replaced) when a handover begins
         self._handed_over = 0  # jobs handed over unattempted so far (for the handover's log)
-        # released (handed back unattempted) during a handover, until it decides their way:
-        # offset -> integration id; offset of a slow-lane pointer -> the pointer
-        self._released: dict[TopicPartition, dict[int, str]] = defaultdict(dict)
-        self._released_pointers: dict[TopicPartition, dict[int, Pointer]] = defaultdict(dict)
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
         self._aside_timer: asyncio.TimerHandle | None = None
@@ -414,20 +409,30 @@ class DeliveryWorker:
         for (tp, key), offsets in buffered.items():
             self._track(self._write_pointers(tp, key, offsets))
 
-    async def _write_pointers(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
-        """Write pointers to set-aside records; then their offsets are done."""
-        await self._produce_all(self._pointer_records(tp, key, offsets))
+    async def _write_pointers(
+        self, tp: TopicPartition, key: str, offsets: list[int], *, handed_over: bool = False
+    ) -> None:
+        """Write pointers to set-aside records; then their offsets are done.
+
+        `handed_over`: jobs given back unattempted when their partition was handed over (or
+        the rest of a pointer), rather than set aside for want of room.
+        """
+        await self._point_to(tp, key, offsets)
         self._tracker.finish_many(tp, offsets)
-        metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
+        if handed_over:
+            self._handed_over += len(offsets)
+            metrics.HANDED_OVER.labels(self._label).inc(len(offsets))
+        else:
+            metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
         self._commit_wanted.set()
 
-    def _pointer_records(
-        self, tp: TopicPartition, key: str, offsets: list[int]
-    ) -> list[OutgoingRecord]:
-        """Pointer records to `key`'s records at `offsets` of `tp`."""
+    async def _point_to(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
+        """Write (and wait for Kafka to take) pointers to `key`'s records at `offsets` of `tp`."""
         pointers = pointers_for(tp.topic, tp.partition, key, offsets, max_span=_POINTER_SPAN)
         header = [(SET_ASIDE_HEADER, b"reference")]
-        return [OutgoingRecord(self._slow, key.encode(), p.encode(), header) for p in pointers]
+        await self._produce_all(
+            [OutgoingRecord(self._slow, key.encode(), p.encode(), header) for p in pointers]
+        )
 
     def _take_pointer(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord
@@ -500,7 +505,6 @@ class DeliveryWorker:
             room = await self._pointer_room(work)
             if room == 0:
                 break
-            work.started = True
             jobs: list[_Record] = []
             for record in await self._read_pointer(piece):
                 job = await self._read_referenced(source, record)
@@ -568,17 +572,11 @@ class DeliveryWorker:
         if work.pending:
             if not work.lease.ours:
                 return  # not committed: the partition's next owner reads the pointer again
-            if not work.started:  # untouched: the handover decides (`_hand_over`)
-                self._released_pointers[work.tp][work.offset] = work.pointer
-                self._tracker.release(work.tp, [work.offset])
-                return
             pointer = work.pointer
-            await self._produce_all(
-                self._pointer_records(
-                    TopicPartition(pointer.topic, pointer.partition),
-                    pointer.integration_id,
-                    sorted(work.pending),
-                )
+            await self._point_to(
+                TopicPartition(pointer.topic, pointer.partition),
+                pointer.integration_id,
+                sorted(work.pending),
             )
             self._handed_over += len(work.pending)
             metrics.HANDED_OVER.labels(self._label).inc(len(work.pending))
@@ -816,18 +814,20 @@ class DeliveryWorker:
             )
             if spans is not None:
                 spans.end()
+            handed: dict[TopicPartition, list[int]] = defaultdict(list)
             for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
                 if disposition is None:
                     if item.tracked and work.leases[item.tp].ours:
-                        # handed back unattempted: the handover decides (`_hand_over`)
-                        self._released[item.tp][item.offset] = work.key
-                        self._tracker.release(item.tp, [item.offset])
+                        handed[item.tp].append(item.offset)
                     continue  # read through a pointer: stays pending in it (`_finish_pointer`)
                 self._observe(outcome, disposition)
                 if work.pointer is not None:
                     work.pointer.pending.discard(item.offset)
                 elif item.tracked and work.leases[item.tp].ours:
                     self._tracker.finish(item.tp, item.offset)
+            for tp, offsets in handed.items():
+                # set aside by reference for the partition's next owner; then they are done
+                await self._write_pointers(tp, work.key, offsets, handed_over=True)
             self._commit_wanted.set()
         finally:
             if spans is not None:
@@ -1038,14 +1038,9 @@ class DeliveryWorker:
         self._begin_handover(list(self._leases))
         self._flush_aside()
         await self._finish_tasks()
-        left = await self._hand_over(list(self._leases))
         logger.info(
             "stopping: jobs not started were handed over",
-            extra={
-                "transport": self._label,
-                "set_aside": self._handed_over - handed_before,
-                "left_in_place": left,
-            },
+            extra={"transport": self._label, "handed_over": self._handed_over - handed_before},
         )
         committer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -1083,57 +1078,6 @@ class DeliveryWorker:
         if abandoned:
             logger.warning("abandoned %d tasks in flight; they will be redelivered", abandoned)
 
-    async def _hand_over(self, tps: list[TopicPartition]) -> int:
-        """Decide the way of the records released (handed back unattempted) in `tps`.
-
-        Those below their partition's highest record done are set aside by reference (one
-        pointer per integration; an untouched slow-lane pointer is written again): left
-        uncommitted, they would hold back the commit of the records done after them, which the
-        next owner would then deliver again. Those above it are left uncommitted: the next
-        owner reads them in place and in order, with nothing done beyond them. Answers how many
-        jobs were left in place.
-        """
-        records: list[OutgoingRecord] = []
-        settled: list[tuple[TopicPartition, list[int]]] = []
-        pointed = left = 0
-        for tp in tps:
-            top = self._tracker.highest_done(tp)
-            released = self._released.pop(tp, {})
-            below: dict[str, list[int]] = defaultdict(list)
-            for offset, key in released.items():
-                if top is not None and offset < top:
-                    below[key].append(offset)
-            for key, offsets in below.items():
-                offsets.sort()
-                records.extend(self._pointer_records(tp, key, offsets))
-                settled.append((tp, offsets))
-                pointed += len(offsets)
-            left += len(released) - sum(len(offsets) for offsets in below.values())
-            again: list[int] = []
-            for offset, pointer in self._released_pointers.pop(tp, {}).items():
-                size = sum(hi - lo + 1 for lo, hi in pointer.ranges)
-                if top is not None and offset < top:
-                    records.append(self._pointer_again(pointer))
-                    again.append(offset)
-                    pointed += size
-                else:
-                    left += size
-            settled.append((tp, again))
-        if records:
-            await self._produce_all(records)
-        for tp, offsets in settled:
-            self._tracker.finish_released(tp, offsets)
-        if pointed:
-            self._handed_over += pointed
-            metrics.HANDED_OVER.labels(self._label).inc(pointed)
-            self._commit_wanted.set()
-        return left
-
-    def _pointer_again(self, pointer: Pointer) -> OutgoingRecord:
-        """A slow-lane pointer written again, as it was."""
-        header = [(SET_ASIDE_HEADER, b"reference")]
-        return OutgoingRecord(self._slow, pointer.integration_id.encode(), pointer.encode(), header)
-
     def _lease(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> _Lease:
         """The lease of a partition records were read from (closed if no longer assigned)."""
         lease = self._leases.get(tp)
@@ -1170,14 +1114,12 @@ class DeliveryWorker:
         drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_s)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
-        left = await self._hand_over(tps)
         logger.info(
             "partitions revoked: jobs not started were handed over",
             extra={
                 "transport": self._label,
                 "partitions": len(tps),
-                "set_aside": self._handed_over - handed_before,
-                "left_in_place": left,
+                "handed_over": self._handed_over - handed_before,
             },
         )
         await self.commit(only=tps)
