@@ -24,8 +24,11 @@ from integrations_common.delivery import (
     DEAD_LETTER_REASON_HEADER,
     DeliveryOutcome,
     DeliverySettings,
+    DeliveryTransport,
     DeliveryWorker,
+    may_start,
     metrics,
+    not_started,
 )
 from integrations_common.delivery.oversize import smaller
 from integrations_common.jobs import DeliveryJob
@@ -132,7 +135,7 @@ def _succeeding() -> ScriptedTransport:
 def _worker(
     kafka: KafkaSettings,
     topics: TopicSettings,
-    transport: ScriptedTransport,
+    transport: DeliveryTransport,
     **settings: object,
 ) -> DeliveryWorker:
     options: dict[str, object] = {
@@ -532,3 +535,141 @@ async def test_a_retry_already_queued_uses_the_newest_integration_version_seen(
     assert by_job[(broken.job_id, 2)].succeeded  # the retry, with version 2
     retried = [job for job in transport.seen if job.job_id == broken.job_id]
     assert [(job.attempt, job.integration.version) for job in retried] == [(1, 1), (2, 2)]
+
+
+class HangingTransport:
+    """A destination with `slots` connections whose first `hang` requests stay open until the
+    worker hands their partition over (a revoke or a stop), as requests in flight at that
+    moment do; later requests succeed at once. Asks `may_start()` after the wait for a slot,
+    as the real transports do."""
+
+    def __init__(self, *, slots: int, hang: int) -> None:
+        self._slots = asyncio.Semaphore(slots)
+        self._hang = hang
+        self.started: list[DeliveryJob] = []
+        self.handed_back: list[DeliveryJob] = []
+        self.hanging = asyncio.Event()
+
+    async def deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
+        return await asyncio.gather(*(self._request(job) for job in jobs))
+
+    async def _request(self, job: DeliveryJob) -> DeliveryOutcome:
+        async with self._slots:
+            if not may_start():
+                self.handed_back.append(job)
+                return not_started()
+            self.started.append(job)
+            if len(self.started) <= self._hang:
+                if len(self.started) == self._hang:
+                    self.hanging.set()
+                while may_start():  # noqa: ASYNC110 - the gate is a predicate, not an event
+                    await asyncio.sleep(0.01)
+            return DeliveryOutcome(succeeded=True, status_code=200)
+
+    async def aclose(self) -> None:
+        pass
+
+
+async def _committed(kafka: KafkaSettings, group: str, topic: str) -> dict[int, int]:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap_servers)
+    await admin.start()
+    try:
+        offsets = await admin.list_consumer_group_offsets(group)
+    finally:
+        await admin.close()
+    return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
+
+
+def _event_ids(jobs: Sequence[DeliveryJob]) -> list[str]:
+    return sorted(job.event.id for job in jobs)
+
+
+def _logged_event_ids(values: list[tuple[bytes, dict[str, bytes]]]) -> list[str]:
+    return sorted(log.event_id for log in _logs([v for v, _ in values]))
+
+
+async def test_a_stop_waits_only_for_started_requests_and_hands_the_rest_over(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    # 120 jobs are admitted at once, 4 requests start and hang, the rest wait for a
+    # connection. A stop then: the 4 finish, the 116 others are handed over unattempted
+    # (pointers on the slow lane's topic), and every offset is committed; a second worker of
+    # the group delivers those 116, so every job is delivered once and logged once.
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    first = HangingTransport(slots=4, hang=4)
+    worker = _worker(kafka, topics, first, consumer_group=group)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, deliveries, jobs)
+    handed_over = metrics.HANDED_OVER.labels("webhook")._value.get()
+    async with _running(worker):
+        async with asyncio.timeout(60):
+            await first.hanging.wait()
+
+    assert len(first.started) == 4  # nothing was attempted after the stop began
+    assert metrics.HANDED_OVER.labels("webhook")._value.get() - handed_over == len(jobs) - 4
+    committed = await _committed(kafka, group, deliveries)
+    assert sum(committed.values()) == len(jobs)  # the finished prefix is all of it
+
+    second = _succeeding()
+    async with _running(_worker(kafka, topics, second, consumer_group=group)):
+        values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(jobs))
+
+    assert _event_ids(first.started + second.seen) == _event_ids(jobs)  # each exactly once
+    assert _logged_event_ids(values) == _event_ids(jobs)
+
+
+async def test_a_revoke_hands_over_jobs_not_started_and_nothing_is_delivered_twice(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    # A second member joins while the first holds 120 admitted jobs, 4 of them in requests
+    # that hang: the rebalance revokes every partition of the first (Kafka's eager protocol),
+    # which finishes its 4 started requests, hands the rest over and commits; then the two
+    # share the partitions and the handed-over jobs. Nothing is lost, nothing duplicated.
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    first = HangingTransport(slots=4, hang=4)
+    second = _succeeding()
+    worker = _worker(kafka, topics, first, consumer_group=group)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, deliveries, jobs)
+    async with _running(worker):
+        async with asyncio.timeout(60):
+            await first.hanging.wait()
+        async with _running(_worker(kafka, topics, second, consumer_group=group)):
+            values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(jobs))
+
+    assert first.handed_back  # the revoke handed jobs back unattempted
+    assert _event_ids(first.started + second.seen) == _event_ids(jobs)  # each exactly once
+    assert _logged_event_ids(values) == _event_ids(jobs)
+
+
+async def test_a_stop_with_jobs_set_aside_hands_everything_over_once(
+    kafka: KafkaSettings, topics: TopicSettings
+) -> None:
+    # Each integration may hold 8 jobs, so most of the 120 are set aside by reference and their
+    # pointers wait in the slow lane for room that never comes (4 requests hang). A stop then
+    # hands over the admitted jobs not started and the untouched pointers: a second worker of
+    # the group delivers every job not delivered yet, once.
+    deliveries = topics.deliveries(Transport.WEBHOOK)
+    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    first = HangingTransport(slots=4, hang=4)
+    worker = _worker(kafka, topics, first, consumer_group=group, integration_concurrency=8)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, deliveries, jobs)
+    async with _running(worker):
+        async with asyncio.timeout(60):
+            await first.hanging.wait()
+            while worker._pointers == 0:  # noqa: ASYNC110 - the slow lane took pointers
+                await asyncio.sleep(0.05)
+
+    assert len(first.started) == 4
+    second = _succeeding()
+    async with _running(_worker(kafka, topics, second, consumer_group=group)):
+        values = await _read_all(kafka, topics.logs, until=lambda v: len(v) >= len(jobs))
+
+    assert _event_ids(first.started + second.seen) == _event_ids(jobs)  # each exactly once
+    assert _logged_event_ids(values) == _event_ids(jobs)

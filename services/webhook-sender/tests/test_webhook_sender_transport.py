@@ -16,6 +16,7 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from standardwebhooks import Webhook
 
 from integrations_common.delivery import Verdict
+from integrations_common.delivery.transport import start_gate
 from integrations_common.secret_box import SecretBox, mask
 from integrations_testkit.contract import WEBHOOK_BODY_FIELDS
 from integrations_testkit.factories import JobFactory, make_event, make_webhook_job, new_secret_box
@@ -329,4 +330,32 @@ async def test_an_undecryptable_secret_gives_up_without_sending(
     assert outcome.verdict is Verdict.GIVE_UP
     assert outcome.skipped
     assert "cannot be decrypted" in (outcome.error_detail or "")
+    assert receiver.requests == []
+
+
+async def test_closing_waits_for_a_request_on_its_way(
+    receiver: Receiver, transport: WebhookTransport, job_factory: JobFactory
+) -> None:
+    arrived = asyncio.Event()
+
+    async def slow(request: web.Request, received: Received) -> web.StreamResponse:
+        arrived.set()
+        await asyncio.sleep(0.3)
+        return web.Response(status=200)
+
+    receiver.routes["/slow"] = slow
+    sending = asyncio.create_task(transport.deliver([job_factory(receiver.url("/slow"))]))
+    await arrived.wait()
+    await transport.aclose()
+    [outcome] = await sending
+    assert (outcome.succeeded, outcome.status_code) == (True, 200)  # not "Session is closed"
+
+
+async def test_a_job_handed_back_before_its_request_sends_nothing(
+    receiver: Receiver, transport: WebhookTransport, job_factory: JobFactory
+) -> None:
+    with start_gate(lambda: False):
+        [outcome] = await transport.deliver([job_factory(receiver.url("/hook"))])
+    assert outcome.released
+    assert outcome.verdict is Verdict.SKIPPED
     assert receiver.requests == []

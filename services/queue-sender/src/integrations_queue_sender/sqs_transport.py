@@ -18,7 +18,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from integrations_common.delivery.transport import DeliveryOutcome
+from integrations_common.delivery.transport import DeliveryOutcome, may_start, not_started
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
@@ -132,6 +132,10 @@ class SqsTransport:
         self, key: object, chunk: list[_Item], outcomes: list[DeliveryOutcome | None]
     ) -> None:
         async with self._limiter.hold(key):
+            if not may_start():  # handed back while waiting for a slot (a revoke or a stop)
+                for item in chunk:
+                    outcomes[item.index] = not_started()
+                return
             started = utc_now()
             await self._attempt(chunk, outcomes)
             finished = utc_now()

@@ -22,7 +22,7 @@ from functools import partial
 from typing import TypeVar
 
 from integrations_common.address_policy import AddressPolicy
-from integrations_common.delivery.transport import DeliveryOutcome
+from integrations_common.delivery.transport import DeliveryOutcome, may_start, not_started
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox
 from integrations_queue_sender.destinations import DestinationRegistry
@@ -114,6 +114,10 @@ class StompTransport:
         outcomes: list[DeliveryOutcome | None],
     ) -> None:
         async with self._limiter.hold(destination.integration_id):
+            if not may_start():  # handed back while waiting for a slot (a revoke or a stop)
+                for index in indices:
+                    outcomes[index] = not_started()
+                return
             started = utc_now()
             try:
                 link = await self._link(destination)

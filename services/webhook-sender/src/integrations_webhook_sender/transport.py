@@ -8,6 +8,7 @@ resolver hook lets the SSRF guard hand the connector exactly the addresses it ch
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import errno
 import logging
 import ssl
@@ -22,7 +23,7 @@ from aiohttp.abc import AbstractResolver
 from aiohttp.resolver import DefaultResolver
 from yarl import URL
 
-from integrations_common.delivery import DeliveryOutcome, failed
+from integrations_common.delivery import DeliveryOutcome, failed, may_start, not_started
 from integrations_common.errors import IntegrationsError
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.secret_box import SecretBox, UndecryptableSecretError, redact
@@ -103,6 +104,9 @@ class WebhookTransport:
         self._per_host = _HostLimits(http.max_per_host)
         self._plain: dict[str, str] = {}
         self._urls: dict[str, URL] = {}
+        self._sending = 0  # requests on their way
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -134,7 +138,15 @@ class WebhookTransport:
         return await asyncio.gather(*(self._attempt(job) for job in jobs))
 
     async def aclose(self) -> None:
-        """Close the pooled connections."""
+        """Close the pooled connections, once the requests on their way are over.
+
+        The worker closes its transport only after its last batch (`DeliveryWorker` waits for
+        every task at a stop); this is the transport's own guard, bounded by the request
+        timeout: a request is never cut off with "Session is closed".
+        """
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self._http.timeout_s):
+                await self._idle.wait()
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -151,11 +163,23 @@ class WebhookTransport:
         except BlockedAddressError as exc:
             return self._failed(started, exc, detail=_blocked(exc), sent=False)
         key = (request.url.host or "", request.url.port or 0)
+        if not may_start():
+            return not_started()
         await self._overall.acquire()
         try:
             await self._per_host.acquire(key)
             try:
-                return await self._send(request, started)
+                # after the wait for a slot: a revoke or a stop meanwhile hands the job back
+                if not may_start():
+                    return not_started()
+                self._sending += 1
+                self._idle.clear()
+                try:
+                    return await self._send(request, started)
+                finally:
+                    self._sending -= 1
+                    if not self._sending:
+                        self._idle.set()
             finally:
                 self._per_host.release(key)
         finally:

@@ -47,7 +47,11 @@ What `run` does:
   `max_retry_after_s`) or, after the last tier or on `outcome.give_up`, to `.dlq` (header
   `x-job-status: failed`, `x-dead-letter-reason`); records that are not jobs go to `.dlq` too;
 - commits a partition's offset only after every earlier record's writes (or its set-aside
-  pointer) were acknowledged.
+  pointer) were acknowledged;
+- on a revoke or a stop, hands over the jobs whose request has not started (the transport asks
+  `may_start()` before each request and answers `not_started()` when told no): they are set
+  aside by reference for the partition's next owner, without an attempt, so only requests
+  already started are waited for; see docs/reliability.md, "Graceful handover".
 
 Metrics (label `transport`): `integrations_delivery_attempts_total{outcome,status_class}`,
 `integrations_delivery_latency_seconds` (event time to success),
@@ -55,7 +59,8 @@ Metrics (label `transport`): `integrations_delivery_attempts_total{outcome,statu
 `integrations_delivery_retry_tier_lag_seconds{tier}`, `integrations_delivery_open_circuits`,
 `integrations_delivery_dead_letters_total{reason}`,
 `integrations_delivery_unreadable_records_total`, `integrations_delivery_slow_lane`,
-`integrations_delivery_set_aside_total`, `integrations_delivery_set_aside_missing_total`.
+`integrations_delivery_set_aside_total`, `integrations_delivery_set_aside_missing_total`,
+`integrations_delivery_handed_over_total`.
 """
 
 from integrations_common.delivery.breaker import CircuitBreaker
@@ -74,6 +79,8 @@ from integrations_common.delivery.transport import (
     DeliveryTransport,
     Verdict,
     failed,
+    may_start,
+    not_started,
 )
 from integrations_common.delivery.worker import DeliveryWorker
 from integrations_common.topic_catalogue import delivery_topic_specs
@@ -95,4 +102,6 @@ __all__ = [
     "decide",
     "delivery_topic_specs",
     "failed",
+    "may_start",
+    "not_started",
 ]

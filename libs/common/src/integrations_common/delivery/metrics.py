@@ -59,6 +59,12 @@ SET_ASIDE = Counter(
     "Jobs set aside by reference to the slow lane's topic (their integration was over its limit).",
     ["transport"],
 )
+HANDED_OVER = Counter(
+    "integrations_delivery_handed_over",
+    "Jobs handed over unattempted by reference to the slow lane's topic when their partition "
+    "was revoked or the worker stopped before their request started.",
+    ["transport"],
+)
 POINTERS = Gauge(
     "integrations_delivery_set_aside_pointers",
     "Slow-lane pointers taken and not yet worked through.",

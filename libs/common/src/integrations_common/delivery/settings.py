@@ -81,7 +81,12 @@ class DeliverySettings(BaseModel):
         default=86_400.0, gt=0, description="Longest receiver Retry-After that is honoured."
     )
     shutdown_grace_s: float = Field(
-        default=15.0, ge=0, description="How long a stop waits for jobs in flight."
+        default=15.0,
+        ge=0,
+        description=(
+            "How long a revoke or a stop waits for requests already started (jobs not started "
+            "are handed over unattempted)."
+        ),
     )
     produce_retry_s: float = Field(
         default=1.0, gt=0, description="Pause between attempts to write outcomes to Kafka."

@@ -67,7 +67,13 @@ class AttemptSpans:
         now = time.time_ns()
         for span, outcome in zip(self._attempts, outcomes, strict=True):
             status = (
-                "succeeded" if outcome.succeeded else "skipped" if outcome.skipped else "failed"
+                "succeeded"
+                if outcome.succeeded
+                else "handed over"
+                if outcome.released
+                else "skipped"
+                if outcome.skipped
+                else "failed"
             )
             span.set_attribute("integrations.status", status)
             if outcome.status_code is not None:
@@ -76,9 +82,12 @@ class AttemptSpans:
                 span.set_status(Status(StatusCode.ERROR, status))
             span.end(end_time=now)
 
-    def disposed(self, dispositions: Sequence[Disposition]) -> None:
-        """Start a `retry` or `dead letter` span for each job that goes on to another topic."""
+    def disposed(self, dispositions: Sequence[Disposition | None]) -> None:
+        """Start a `retry` or `dead letter` span for each job that goes on to another topic
+        (None: a job handed over unattempted)."""
         for index, disposition in enumerate(dispositions):
+            if disposition is None:
+                continue
             job = disposition.next_job
             if disposition.next_topic is None or job is None:
                 continue

@@ -8,7 +8,9 @@ Transports never raise for a failed delivery: a failure is an outcome.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -34,6 +36,8 @@ class DeliveryOutcome:
     `retry_after` is the receiver's own earliest retry time in seconds (`Retry-After`), if any.
     `give_up` means no later attempt can succeed (for example 410 Gone): dead-letter at once.
     `skipped` means no request was made (an open circuit, a blocked address).
+    `released` means the job was not attempted at all because the worker gave it back before its
+    request started (`not_started()`, see `may_start`): no attempt log, no retry, no verdict.
     `started_at` / `finished_at` time this job's own attempt, when the transport knows them
     (otherwise the worker uses the times of the whole batch).
     """
@@ -47,6 +51,7 @@ class DeliveryOutcome:
     skipped: bool = False
     started_at: datetime | None = None
     finished_at: datetime | None = None
+    released: bool = False
 
     @property
     def verdict(self) -> Verdict:
@@ -89,11 +94,51 @@ def failed(
     )
 
 
+_START_GATE: ContextVar[Callable[[], bool] | None] = ContextVar("start_gate", default=None)
+
+
+@contextlib.contextmanager
+def start_gate(gate: Callable[[], bool]) -> Iterator[None]:
+    """Used by the worker around `deliver`: `gate()` answers whether the jobs may still start."""
+    token = _START_GATE.set(gate)
+    try:
+        yield
+    finally:
+        _START_GATE.reset(token)
+
+
+def may_start() -> bool:
+    """Whether a job's request may start now; a transport asks right before sending.
+
+    False once the worker hands the job's partition over (a rebalance revoked it, or the
+    worker stops): the transport sends nothing for the job and answers `not_started()`. Asked
+    after any wait for a connection or a concurrency slot, so that a revoke or a stop waits only
+    for requests already on their way, never for the queue behind them (docs/reliability.md,
+    "Graceful handover"). True outside a worker's `deliver` call.
+    """
+    gate = _START_GATE.get()
+    return gate is None or gate()
+
+
+def not_started() -> DeliveryOutcome:
+    """The outcome of a job not attempted because `may_start()` said no (nothing was sent)."""
+    return DeliveryOutcome(
+        succeeded=False,
+        skipped=True,
+        released=True,
+        error_detail="Not sent: handed over to the partition's next owner before it started",
+    )
+
+
 class DeliveryTransport(Protocol):
     """Attempts delivery of jobs to one kind of destination."""
 
     async def deliver(self, jobs: Sequence[DeliveryJob]) -> Sequence[DeliveryOutcome]:
-        """Attempt every job concurrently; answer one outcome per job, in order."""
+        """Attempt every job concurrently; answer one outcome per job, in order.
+
+        Right before a job's request starts, ask `may_start()`; when it says no, send nothing
+        and answer `not_started()` for that job.
+        """
         ...
 
     async def aclose(self) -> None:

@@ -22,9 +22,9 @@ import contextlib
 import logging
 from collections import defaultdict, deque
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.abc import ConsumerRebalanceListener
@@ -53,7 +53,12 @@ from integrations_common.delivery.oversize import smaller
 from integrations_common.delivery.pacing import Pacer
 from integrations_common.delivery.settings import DeliverySettings
 from integrations_common.delivery.spans import AttemptSpans
-from integrations_common.delivery.transport import DeliveryOutcome, DeliveryTransport
+from integrations_common.delivery.transport import (
+    DeliveryOutcome,
+    DeliveryTransport,
+    not_started,
+    start_gate,
+)
 from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
@@ -67,6 +72,7 @@ from integrations_common.transports import Transport
 logger = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+T = TypeVar("T")
 
 
 _READ_AHEAD = 2000  # records per poll at least, so set-aside runs are read in large steps
@@ -85,6 +91,31 @@ _ASIDE_FLUSH_SECONDS = 0.1  # set-aside offsets are collected this long into one
 _MAX_BATCH_BYTES = 256 * 1024
 
 
+@dataclass(eq=False)
+class _Lease:
+    """This worker's hold on one partition (docs/reliability.md, "Graceful handover").
+
+    `open` while the partition is assigned and the worker runs: its jobs may start. Closed when
+    a rebalance revokes it or the worker stops: jobs whose request has not started are handed
+    over, the others finish. `ours` until the revoke (or the stop) has committed what it
+    could: after that, a straggler's offsets are no longer this worker's to finish or hand over.
+    """
+
+    open: bool = True
+    ours: bool = True
+
+
+@dataclass(eq=False)
+class _PointerWork:
+    """A slow-lane pointer being worked through; `pending`: its offsets not done yet."""
+
+    tp: TopicPartition
+    offset: int
+    pointer: Pointer
+    lease: _Lease
+    pending: set[int] = field(default_factory=set)
+
+
 @dataclass(frozen=True)
 class _Record:
     tp: TopicPartition
@@ -99,8 +130,14 @@ class _Record:
 class _Batch:
     key: str
     records: list[_Record]
+    leases: dict[TopicPartition, _Lease]  # the partitions whose offsets the records are
+    pointer: _PointerWork | None = None  # the pointer the records were read through
     slow: bool = False
     done: bool = False
+
+    def may_start(self) -> bool:
+        """Whether the batch's jobs may still start (every partition of it still open)."""
+        return all(lease.open for lease in self.leases.values())
 
 
 class DeliveryWorker:
@@ -145,7 +182,10 @@ class DeliveryWorker:
         self._paused: dict[TopicPartition, asyncio.TimerHandle] = {}
         self._held: dict[TopicPartition, list[ConsumerRecord]] = {}
         self._pointer_paused: set[TopicPartition] = set()
-        self._pointer_queues: dict[str, deque[tuple[TopicPartition, int, Pointer]]] = {}
+        self._pointer_queues: dict[str, deque[_PointerWork]] = {}
+        self._leases: dict[TopicPartition, _Lease] = {}
+        self._handing_over = asyncio.Event()  # set (and replaced) when a handover begins
+        self._handed_over = 0  # jobs handed over unattempted so far (for the handover's log)
         self._aside: dict[tuple[TopicPartition, str], list[int]] = {}
         self._aside_count = 0
         self._aside_timer: asyncio.TimerHandle | None = None
@@ -264,6 +304,8 @@ class DeliveryWorker:
         admitted: dict[str, list[_Record]] = defaultdict(list)
         aside: dict[tuple[TopicPartition, str], list[int]] = defaultdict(list)
         for tp, records in fetched.items():
+            if not self._lease(consumer, tp).open:
+                continue  # being handed over: not tracked, so the next owner reads them
             if tp.topic == self._slow:
                 for record in records:
                     if not self._take_pointer(consumer, tp, record):
@@ -277,7 +319,8 @@ class DeliveryWorker:
         for key, group in admitted.items():
             size = self._settings.batch_size
             for start in range(0, len(group), size):
-                self._spawn(_Batch(key, group[start : start + size]))
+                chunk = group[start : start + size]
+                self._spawn(_Batch(key, chunk, {r.tp: self._leases[r.tp] for r in chunk}))
         self._gate()
 
     def _admit_partition(
@@ -367,16 +410,30 @@ class DeliveryWorker:
         for (tp, key), offsets in buffered.items():
             self._track(self._write_pointers(tp, key, offsets))
 
-    async def _write_pointers(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
-        """Write pointers to set-aside records; then their offsets are done."""
+    async def _write_pointers(
+        self, tp: TopicPartition, key: str, offsets: list[int], *, handed_over: bool = False
+    ) -> None:
+        """Write pointers to set-aside records; then their offsets are done.
+
+        `handed_over`: jobs given back unattempted when their partition was handed over (or
+        the rest of a pointer), rather than set aside for want of room.
+        """
+        await self._point_to(tp, key, offsets)
+        self._tracker.finish_many(tp, offsets)
+        if handed_over:
+            self._handed_over += len(offsets)
+            metrics.HANDED_OVER.labels(self._label).inc(len(offsets))
+        else:
+            metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
+        self._commit_wanted.set()
+
+    async def _point_to(self, tp: TopicPartition, key: str, offsets: list[int]) -> None:
+        """Write (and wait for Kafka to take) pointers to `key`'s records at `offsets` of `tp`."""
         pointers = pointers_for(tp.topic, tp.partition, key, offsets, max_span=_POINTER_SPAN)
         header = [(SET_ASIDE_HEADER, b"reference")]
         await self._produce_all(
             [OutgoingRecord(self._slow, key.encode(), p.encode(), header) for p in pointers]
         )
-        self._tracker.finish_many(tp, offsets)
-        metrics.SET_ASIDE.labels(self._label).inc(len(offsets))
-        self._commit_wanted.set()
 
     def _take_pointer(
         self, consumer: AIOKafkaConsumer, tp: TopicPartition, record: ConsumerRecord
@@ -401,12 +458,13 @@ class DeliveryWorker:
         self._tracker.start(tp, record.offset)
         self._pointers += 1
         key = pointer.integration_id
+        work = _PointerWork(tp, record.offset, pointer, self._leases[tp])
         queue = self._pointer_queues.get(key)
         if queue is None:
-            self._pointer_queues[key] = deque([(tp, record.offset, pointer)])
+            self._pointer_queues[key] = deque([work])
             self._track(self._run_pointers(key))
         else:
-            queue.append((tp, record.offset, pointer))
+            queue.append(work)
         return True
 
     async def _run_pointers(self, key: str) -> None:
@@ -415,9 +473,8 @@ class DeliveryWorker:
         queue = self._pointer_queues[key]
         try:
             while queue:
-                tp, offset, pointer = queue[0]
                 try:
-                    await self._run_pointer(tp, offset, pointer)
+                    await self._run_pointer(queue[0])
                 finally:
                     queue.popleft()
                     self._pointers -= 1
@@ -427,25 +484,28 @@ class DeliveryWorker:
                 del self._pointer_queues[key]
                 self._pointers -= len(queue)
 
-    async def _run_pointer(self, tp: TopicPartition, offset: int, pointer: Pointer) -> None:
+    async def _run_pointer(self, work: _PointerWork) -> None:
         """Read a pointer's jobs again and attempt them under their integration's limit.
 
         The pointer is worked through in pieces of `_POINTER_PIECE` offsets, each read only once
-        its integration has room, so a waiting pointer holds no jobs in memory.
+        its integration has room, so a waiting pointer holds no jobs in memory. Once its
+        partition is being handed over, no further piece is read: what is left goes to the
+        next owner in a pointer of its own (`_finish_pointer`).
         """
+        pointer = work.pointer
         key = pointer.integration_id
         source = TopicPartition(pointer.topic, pointer.partition)
         tier = self._tiers.get(pointer.topic)
         offsets = [o for lo, hi in pointer.ranges for o in range(lo, hi + 1)]
+        work.pending.update(offsets)
         pieces = pointers_for(
             pointer.topic, pointer.partition, key, offsets, max_span=_POINTER_PIECE
         )
         batches: list[asyncio.Task[None]] = []
         for piece in pieces:
-            room = 0
-            while room == 0:
-                await self._capacity.wait()
-                room = await self._room_or_open_circuit(key)
+            room = await self._pointer_room(work)
+            if room == 0:
+                break
             jobs: list[_Record] = []
             for record in await self._read_pointer(piece):
                 job = await self._read_referenced(source, record)
@@ -455,30 +515,75 @@ class DeliveryWorker:
                             source, record.offset, job, tier, tracked=False, headers=record.headers
                         )
                     )
+            # records gone (retention) or unreadable (dead-lettered) are done with
+            work.pending.difference_update(
+                {o for lo, hi in piece.ranges for o in range(lo, hi + 1)}
+                - {item.offset for item in jobs}
+            )
             position = 0
             while position < len(jobs):
                 if room == 0:
-                    await self._capacity.wait()
-                    room = await self._room_or_open_circuit(key)
-                    continue
+                    room = await self._pointer_room(work)
+                    if room == 0:
+                        break
                 take = min(room, self._settings.batch_size, len(jobs) - position)
                 chunk = jobs[position : position + take]
                 position += take
                 room = 0
                 self._admission.admit(key, take)
-                batches.append(self._spawn(_Batch(key, chunk)))
+                batches.append(self._spawn(_Batch(key, chunk, {work.tp: work.lease}, work)))
                 self._gate()
+            if position < len(jobs):
+                break
         # the runner goes on with the next pointer; this one is done when its batches are
-        self._track(self._finish_pointer(tp, offset, batches))
+        self._track(self._finish_pointer(work, batches))
 
-    async def _finish_pointer(
-        self, tp: TopicPartition, offset: int, batches: list[asyncio.Task[None]]
-    ) -> None:
+    async def _pointer_room(self, work: _PointerWork) -> int:
+        """Room for the pointer's integration; 0 once its partition is being handed over."""
+        key = work.pointer.integration_id
+        while work.lease.open:
+            if not self._capacity.is_set():
+                await self._unless_handing_over(self._capacity.wait())
+                continue
+            room = await self._unless_handing_over(self._room_or_open_circuit(key))
+            if room and work.lease.open:
+                return room
+        return 0
+
+    async def _unless_handing_over(self, wait: Coroutine[Any, Any, T]) -> T | None:
+        """Await `wait`, or stop waiting (None) when a handover begins."""
+        task = asyncio.ensure_future(wait)
+        handover = asyncio.ensure_future(self._handing_over.wait())
+        try:
+            await asyncio.wait({task, handover}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            handover.cancel()
+            if not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        return task.result() if not task.cancelled() else None
+
+    async def _finish_pointer(self, work: _PointerWork, batches: list[asyncio.Task[None]]) -> None:
+        """The pointer is done once its batches are; what they handed back (and any piece not
+        read) goes on in a new pointer, written before this one's offset counts as done."""
         results = await asyncio.gather(*batches, return_exceptions=True)
         if any(isinstance(r, BaseException) for r in results):
             return  # left in flight: not committed, so read again after a restart
-        self._tracker.finish(tp, offset)
-        self._commit_wanted.set()
+        if work.pending:
+            if not work.lease.ours:
+                return  # not committed: the partition's next owner reads the pointer again
+            pointer = work.pointer
+            await self._point_to(
+                TopicPartition(pointer.topic, pointer.partition),
+                pointer.integration_id,
+                sorted(work.pending),
+            )
+            self._handed_over += len(work.pending)
+            metrics.HANDED_OVER.labels(self._label).inc(len(work.pending))
+        if work.lease.ours:
+            self._tracker.finish(work.tp, work.offset)
+            self._commit_wanted.set()
 
     async def _room_or_open_circuit(self, key: str) -> int:
         """Room for `key`'s set-aside jobs; 0 to look again (after at most a second).
@@ -678,9 +783,12 @@ class DeliveryWorker:
             else None
         )
         try:
-            outcomes, started, finished = await self._attempt(batch, spans)
+            outcomes, started, finished = await self._attempt(batch, work, spans)
+            # a job handed back unattempted (`not_started`) has no attempt and no disposition
             dispositions = [
-                decide(
+                None
+                if outcome.released
+                else decide(
                     job=item.job,
                     outcome=outcome,
                     source_tier=item.tier,
@@ -699,6 +807,7 @@ class DeliveryWorker:
                 [
                     record
                     for index, d in enumerate(dispositions)
+                    if d is not None
                     for record in self._records_of(
                         d, spans.headers(index) if spans is not None else None
                     )
@@ -706,10 +815,20 @@ class DeliveryWorker:
             )
             if spans is not None:
                 spans.end()
+            handed: dict[TopicPartition, list[int]] = defaultdict(list)
             for item, outcome, disposition in zip(batch, outcomes, dispositions, strict=True):
+                if disposition is None:
+                    if item.tracked and work.leases[item.tp].ours:
+                        handed[item.tp].append(item.offset)
+                    continue  # read through a pointer: stays pending in it (`_finish_pointer`)
                 self._observe(outcome, disposition)
-                if item.tracked:
+                if work.pointer is not None:
+                    work.pointer.pending.discard(item.offset)
+                elif item.tracked and work.leases[item.tp].ours:
                     self._tracker.finish(item.tp, item.offset)
+            for tp, offsets in handed.items():
+                # set aside by reference for the partition's next owner; then they are done
+                await self._write_pointers(tp, work.key, offsets, handed_over=True)
             self._commit_wanted.set()
         finally:
             if spans is not None:
@@ -722,13 +841,18 @@ class DeliveryWorker:
             self._gate()
 
     async def _attempt(
-        self, batch: list[_Record], spans: AttemptSpans | None = None
+        self, batch: list[_Record], work: _Batch, spans: AttemptSpans | None = None
     ) -> tuple[list[DeliveryOutcome], datetime, datetime]:
         """Outcomes in batch order: circuit-open jobs are skipped, the others attempted.
 
         An operator's replay is attempted even so (it is read from the deliveries topic, not a
         tier): the operator says the endpoint works again, and its success closes the circuit.
+        Once the batch's partitions are being handed over (`_Lease`), jobs not started yet are
+        handed back (`not_started`); the transport asks the same before each request.
         """
+        if not work.may_start():
+            now = self._clock()
+            return [not_started() for _ in batch], now, now
         allowed: list[int] = []
         outcomes: list[DeliveryOutcome | None] = []
         for index, item in enumerate(batch):
@@ -740,11 +864,14 @@ class DeliveryWorker:
                 outcomes.append(self._circuit_open(key))
         started = self._clock()
         traceparents = None if spans is None else spans.traceparents([i.job for i in batch])
-        attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
+        with start_gate(work.may_start):
+            attempted = await self._deliver([batch[i].job for i in allowed], traceparents)
         finished = self._clock()
         seconds = (finished - started).total_seconds()
         for index, outcome in zip(allowed, attempted, strict=True):
             outcomes[index] = outcome
+            if outcome.released:
+                continue
             self._breaker.record(batch[index].job.integration.id, succeeded=outcome.succeeded)
             metrics.ATTEMPT_DURATION.labels(self._label).observe(_duration(outcome, seconds))
         metrics.OPEN_CIRCUITS.labels(self._label).set(self._breaker.open_count)
@@ -908,22 +1035,20 @@ class DeliveryWorker:
         for handle in self._paused.values():
             handle.cancel()
         self._paused.clear()
+        handed_before = self._handed_over
+        self._begin_handover(list(self._leases))
         self._flush_aside()
-        if self._tasks:
-            _, pending = await asyncio.wait(
-                set(self._tasks), timeout=self._settings.shutdown_grace_s
-            )
-            for task in pending:
-                task.cancel()
-            if pending:
-                logger.warning(
-                    "abandoned %d batches in flight; they will be redelivered", len(pending)
-                )
-                await asyncio.gather(*pending, return_exceptions=True)
+        await self._finish_tasks()
+        logger.info(
+            "stopping: jobs not started were handed over",
+            extra={"transport": self._label, "handed_over": self._handed_over - handed_before},
+        )
         committer.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await committer
         await self.commit()
+        for lease in self._leases.values():
+            lease.ours = False
         self._consumer = None
         side, self._side = self._side, None
         try:
@@ -936,22 +1061,80 @@ class DeliveryWorker:
             await self._deliverer.aclose()
         logger.info("delivery worker stopped", extra={"transport": self._label})
 
+    async def _finish_tasks(self) -> None:
+        """At a stop: wait for every task (those started meanwhile too) up to the shutdown
+        grace, then cancel what is left and wait for that, so that nothing runs any more when
+        the transport is closed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self._settings.shutdown_grace_s
+        while self._tasks and loop.time() < deadline:
+            await asyncio.wait(set(self._tasks), timeout=deadline - loop.time())
+        abandoned = 0
+        while self._tasks:
+            pending = set(self._tasks)
+            abandoned += len(pending)
+            for task in pending:
+                task.cancel()
+            await asyncio.gather(*pending, return_exceptions=True)
+        if abandoned:
+            logger.warning("abandoned %d tasks in flight; they will be redelivered", abandoned)
+
+    def _lease(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> _Lease:
+        """The lease of a partition records were read from (closed if no longer assigned)."""
+        lease = self._leases.get(tp)
+        if lease is None:
+            lease = _Lease()
+            if tp in consumer.assignment():
+                self._leases[tp] = lease
+            else:
+                lease.open = lease.ours = False
+        return lease
+
+    def _begin_handover(self, tps: list[TopicPartition]) -> None:
+        """Close the partitions' leases: their jobs not started yet are handed over."""
+        for tp in tps:
+            lease = self._leases.get(tp)
+            if lease is not None:
+                lease.open = False
+        self._handing_over.set()  # wakes pointer runners waiting for room
+        self._handing_over = asyncio.Event()
+
     async def _on_revoked(self, revoked: set[TopicPartition]) -> None:
+        """Hand the partitions over: jobs not started are set aside by reference for the next
+        owner, requests already started finish; then the finished offsets are committed."""
         tps = list(revoked)
+        handed_before = self._handed_over
+        self._begin_handover(tps)
         for tp in tps:
             self._held.pop(tp, None)
             handle = self._paused.pop(tp, None)
             if handle is not None:
                 handle.cancel()
             self._pointer_paused.discard(tp)
+        self._flush_aside()
         drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_s)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
+        logger.info(
+            "partitions revoked: jobs not started were handed over",
+            extra={
+                "transport": self._label,
+                "partitions": len(tps),
+                "handed_over": self._handed_over - handed_before,
+            },
+        )
         await self.commit(only=tps)
+        for tp in tps:
+            lease = self._leases.pop(tp, None)
+            if lease is not None:
+                lease.ours = False
         self._tracker.forget(tps)
 
     def _on_assigned(self, assigned: set[TopicPartition]) -> None:
         self._tracker.forget(list(assigned))
+        for tp in assigned:
+            if tp not in self._leases:
+                self._leases[tp] = _Lease()
 
 
 def _unreadable_reason(exc: ValidationError) -> str:
