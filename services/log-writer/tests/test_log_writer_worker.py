@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from aiokafka.errors import CommitFailedError
 from pydantic import SecretStr
 
 from integrations_common.settings import MongoSettings
@@ -86,3 +87,43 @@ async def test_log_writer_is_ready_only_while_its_consumer_runs(place: Place) ->
         stop.set()
         await task
     assert not readiness()
+
+
+async def test_a_commit_refused_by_a_rebalance_keeps_the_writer_running(place: Place) -> None:
+    """The group rebalanced between a batch's read and its commit (injected: the broker's
+    refusal); the stored batch stays stored and the writer goes on with the next one."""
+    logs = [
+        make_attempt_log("rebalance-integration", f"event-{n}", 1, ok=True, tenant=TENANT)
+        for n in range(2)
+    ]
+    settings = LogWriterSettings(**place.config("test-log-writer-rebalance", batch_timeout_ms=200))
+    writer = LogWriter(settings)
+    await writer.start()
+    consumer = writer._consumer
+    assert consumer is not None
+    commit = consumer.commit
+    refused: list[object] = []
+
+    async def refuse_once(offsets: object = None) -> None:
+        if not refused:
+            refused.append(offsets)
+            raise CommitFailedError("the group is rebalancing")
+        await commit(offsets)
+
+    consumer.commit = refuse_once
+    try:
+        await publish_logs(settings.kafka.bootstrap_servers, place.topics.logs, logs[:1])
+        for _ in range(50):
+            if await writer.run_once(asyncio.Event()):
+                break
+        await publish_logs(settings.kafka.bootstrap_servers, place.topics.logs, logs[1:])
+        for _ in range(50):
+            await writer.run_once(asyncio.Event())
+            if await writer.store.logs.find_one({"_id": logs[1].id}):
+                break
+        assert refused
+        assert await writer.store.logs.find_one({"_id": logs[0].id}) is not None
+        assert await writer.store.logs.find_one({"_id": logs[1].id}) is not None
+        assert writer.ready
+    finally:
+        await writer.stop()

@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pymongo
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from prometheus_client import Counter, Gauge, Histogram
 from pydantic import ValidationError
 
@@ -232,8 +233,20 @@ class LogWriter:
             end_log_writes(spans, stored=stored)
         if stored:
             await self._track_health(logs)
-            await self._consumer.commit()
+            await self._commit({tp: rs[-1].offset + 1 for tp, rs in batches.items() if rs})
         return len(records)
+
+    async def _commit(self, offsets: dict[TopicPartition, int]) -> None:
+        """Commit a stored batch. A commit refused because the group is rebalancing is not an
+        error: the partitions' next owner reads the batch again and stores it idempotently."""
+        assert self._consumer is not None  # noqa: S101 - start() comes first
+        try:
+            await self._consumer.commit(offsets)
+        except (CommitFailedError, IllegalStateError, KafkaError) as exc:
+            logger.warning(
+                "commit refused (the group is rebalancing); the batch will be read again",
+                extra={"error": repr(exc)},
+            )
 
     async def run(self, stop: asyncio.Event) -> None:
         """Loop until `stop` is set, probing the store beside the loop."""
