@@ -1115,14 +1115,15 @@ class DeliveryWorker:
         drained = await self._tracker.drain(tps, timeout=self._settings.shutdown_grace_s)
         if not drained:
             logger.warning("partitions revoked with jobs still in flight; they will be redelivered")
-        logger.info(
-            "partitions revoked: jobs not started were handed over",
-            extra={
-                "transport": self._label,
-                "partitions": len(tps),
-                "handed_over": self._handed_over - handed_before,
-            },
-        )
+        if tps:
+            logger.info(
+                "partitions revoked: jobs not started were handed over",
+                extra={
+                    "transport": self._label,
+                    "partitions": len(tps),
+                    "handed_over": self._handed_over - handed_before,
+                },
+            )
         await self.commit(only=tps)
         for tp in tps:
             lease = self._leases.pop(tp, None)
