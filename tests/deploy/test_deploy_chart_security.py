@@ -153,12 +153,15 @@ def test_deploy_secrets_reach_only_the_components_that_need_them(render: Render)
     for deployment in by_kind(manifests, "Deployment"):
         name = component(deployment)
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        names = {e["name"] for e in container["env"]}
+        secrets = [e for e in container["env"] if "secretKeyRef" in e.get("valueFrom", {})]
+        names = {e["name"] for e in secrets}
         assert {n.removeprefix(PREFIXES[name]) for n in names} == wanted[name]
         assert all(n.startswith(PREFIXES[name]) for n in names)
-        for entry in container["env"]:
+        for entry in secrets:
             assert "value" not in entry, entry["name"]
             assert entry["valueFrom"]["secretKeyRef"]["name"] == "integrations-secrets"
+        others = [e for e in container["env"] if e not in secrets]  # the pod's name, no secret
+        assert all("value" not in e and "fieldRef" in e["valueFrom"] for e in others)
 
 
 def test_deploy_generated_keys_are_valid_and_kept_on_uninstall(render: Render) -> None:
@@ -174,7 +177,11 @@ def test_deploy_existing_secret_replaces_the_charts_secret(render: Render) -> No
     assert by_kind(manifests, "Secret") == []
     for deployment in by_kind(manifests, "Deployment"):
         (container,) = deployment["spec"]["template"]["spec"]["containers"]
-        refs = {e["valueFrom"]["secretKeyRef"]["name"] for e in container["env"]}
+        refs = {
+            e["valueFrom"]["secretKeyRef"]["name"]
+            for e in container["env"]
+            if "secretKeyRef" in e["valueFrom"]
+        }
         assert refs == {"integrations-secrets"}
     (job,) = by_kind(manifests, "Job")
     (container,) = job["spec"]["template"]["spec"]["containers"]
