@@ -59,6 +59,7 @@ from bench.replicas import (
     wait_group,
     wide_run_config,
 )
+from bench.stand import delete_run_topics
 from integrations_common.jobs import job_id_for
 from integrations_common.kafka import create_producer
 from integrations_common.settings import KafkaSettings
@@ -566,6 +567,7 @@ async def run_scenario(
             await records.stop()
         await store.close()
         await asyncio.to_thread(platform.stop)
+        await delete_run_topics(platform)
         arrivals = await asyncio.to_thread(receiver.stop)
     if rig is None:
         raise RuntimeError(f"{name}: the scenario did not start")

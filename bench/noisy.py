@@ -41,6 +41,7 @@ from aiokafka.partitioner import murmur2
 from bench.e2e_bench import say
 from bench.load import EVENT_TYPE, LoadGenerator
 from bench.report import LOCAL_STORE, machine, percentile, with_section
+from bench.stand import delete_run_topics
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
 from integrations_common.jobs import DeliveryJob, job_id_for
@@ -434,6 +435,7 @@ async def run_case(case: Case, args: argparse.Namespace, out_dir: Path) -> dict[
             )
         finally:
             platform.stop()
+            await delete_run_topics(platform)
     finally:
         for process in helpers:
             process.terminate()

@@ -4,6 +4,7 @@ place whatever happened."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import subprocess
 import sys
@@ -20,6 +21,7 @@ from bench.load import LoadGenerator
 from bench.logprobe import AttemptRecords, mongo_client
 from integrations_common.kafka import create_producer
 from integrations_common.settings import KafkaSettings
+from integrations_testkit.kafka_tools import delete_topics
 from tests.e2e.harness import REPO, Platform, RunConfig
 
 STORE_ID = "bench-store"
@@ -104,3 +106,13 @@ async def close_stand(stand: Stand) -> None:
     stand.receiver.terminate()
     stand.receiver.wait(timeout=60)
     stand.platform.stop()
+    await delete_run_topics(stand.platform)
+
+
+async def delete_run_topics(platform: Platform) -> None:
+    """Delete a finished run's topics (best effort): a long-lived Kafka that keeps every bench
+    run's topics takes minutes to restart, which a broker-restart fault then measures."""
+    run = platform.run
+    with contextlib.suppress(Exception):
+        async with asyncio.timeout(60):
+            await delete_topics(run.kafka_bootstrap_servers, f"run-{run.run_id}.")

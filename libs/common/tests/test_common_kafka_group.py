@@ -125,6 +125,13 @@ async def test_leaving_as_an_unknown_member_is_a_broker_error(
         await leave_group(kafka, group_id=unique_name("group"), instance_id="nobody")
 
 
+async def test_leaving_with_the_broker_away_is_a_broker_error_not_a_hang() -> None:
+    kafka = KafkaSettings(bootstrap_servers="127.0.0.1:9")  # nothing listens there
+
+    with pytest.raises(BrokerUnavailableError):
+        await leave_group(kafka, group_id="any", instance_id="pod-0")
+
+
 def test_a_blank_instance_id_means_dynamic_membership() -> None:
     assert KafkaSettings(group_instance_id="  ").group_instance_id is None
     assert KafkaSettings(group_instance_id=" pod-0 ").group_instance_id == "pod-0"

@@ -28,6 +28,7 @@ from integrations_common.settings import KafkaSettings
 logger = logging.getLogger(__name__)
 
 _UNKNOWN_MEMBER_ID = ""
+LEAVE_TIMEOUT_S = 5.0
 
 
 class _LeaveGroupResponseV3(Response):  # type: ignore[misc]
@@ -71,16 +72,21 @@ class _LeaveByInstanceId(Request[_LeaveGroupRequestV3]):  # type: ignore[misc]
 
 
 async def leave_group(settings: KafkaSettings, *, group_id: str, instance_id: str) -> None:
-    """Remove a static member from its group now, so its partitions go to the others."""
+    """Remove a static member from its group now, so its partitions go to the others; within
+    `LEAVE_TIMEOUT_S` (a stopping process must not wait long for a broker that is away)."""
     client = AIOKafkaClient(**connection_options(settings))
-    with map_exceptions(KAFKA_ERRORS):
-        async with asyncio.timeout(settings.request_timeout_ms / 1000):
-            await client.bootstrap()
-            try:
+    try:
+        with map_exceptions(KAFKA_ERRORS):
+            async with asyncio.timeout(LEAVE_TIMEOUT_S):
+                await client.bootstrap()
                 node = await client.coordinator_lookup(CoordinationType.GROUP, group_id)
                 response: Any = await client.send(node, _LeaveByInstanceId(group_id, instance_id))
-            finally:
-                await client.close()
+    except TimeoutError as exc:
+        raise BrokerUnavailableError(
+            f"cannot leave group {group_id}: no answer within {LEAVE_TIMEOUT_S:g} s"
+        ) from exc
+    finally:
+        await client.close()
     codes = [response.error_code, *(member[2] for member in response.members)]
     failed = next((code for code in codes if code), 0)
     if failed:
