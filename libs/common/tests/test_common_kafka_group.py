@@ -59,6 +59,18 @@ async def _joined(consumer: AIOKafkaConsumer) -> set[TopicPartition]:
     return set(consumer.assignment())
 
 
+async def _settled(a: AIOKafkaConsumer, b: AIOKafkaConsumer, *, partitions: int) -> None:
+    """Poll both until they share the partitions out in one generation."""
+    while True:
+        mine, theirs = set(a.assignment()), set(b.assignment())
+        shared_out = bool(mine and theirs) and len(mine | theirs) == partitions
+        same_generation = a._coordinator.generation == b._coordinator.generation
+        if shared_out and not mine & theirs and same_generation:
+            return
+        await a.getmany(timeout_ms=100)
+        await b.getmany(timeout_ms=100)
+
+
 async def test_a_static_member_restarted_takes_back_its_partitions_without_a_rebalance(
     kafka_bootstrap_servers: str,
 ) -> None:
@@ -73,8 +85,7 @@ async def test_a_static_member_restarted_takes_back_its_partitions_without_a_reb
         await _joined(dying)
         await staying.start()
         try:
-            while len(dying.assignment()) + len(await _joined(staying)) < 4:
-                await dying.getmany(timeout_ms=200)
+            await _settled(dying, staying, partitions=4)
             held = set(dying.assignment())
             generation = staying._coordinator.generation
             await dying.stop()  # a static member sends no LeaveGroup: like a killed process
