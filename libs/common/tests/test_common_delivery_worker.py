@@ -580,6 +580,20 @@ async def _committed(kafka: KafkaSettings, group: str, topic: str) -> dict[int, 
     return {tp.partition: meta.offset for tp, meta in offsets.items() if tp.topic == topic}
 
 
+async def _hanging_group(
+    kafka: KafkaSettings, topics: TopicSettings, **settings: object
+) -> tuple[list[DeliveryJob], str, HangingTransport, DeliveryWorker]:
+    """120 queued jobs of 3 integrations, and a worker of a new group whose transport has 4
+    connections and lets the first 4 requests hang: the jobs, the group, transport, worker."""
+    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
+    group = f"test-group-{uuid.uuid4().hex[:8]}"
+    transport = HangingTransport(slots=4, hang=4)
+    worker = _worker(kafka, topics, transport, consumer_group=group, **settings)
+    await ensure_topics(kafka, worker.topic_specs())
+    await _publish(kafka, topics.deliveries(Transport.WEBHOOK), jobs)
+    return jobs, group, transport, worker
+
+
 def _event_ids(jobs: Sequence[DeliveryJob]) -> list[str]:
     return sorted(job.event.id for job in jobs)
 
@@ -595,13 +609,8 @@ async def test_a_stop_waits_only_for_started_requests_and_hands_the_rest_over(
     # connection. A stop then: the 4 finish, the 116 others are handed over unattempted
     # (pointers on the slow lane's topic), and every offset is committed; a second worker of
     # the group delivers those 116, so every job is delivered once and logged once.
+    jobs, group, first, worker = await _hanging_group(kafka, topics)
     deliveries = topics.deliveries(Transport.WEBHOOK)
-    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
-    group = f"test-group-{uuid.uuid4().hex[:8]}"
-    first = HangingTransport(slots=4, hang=4)
-    worker = _worker(kafka, topics, first, consumer_group=group)
-    await ensure_topics(kafka, worker.topic_specs())
-    await _publish(kafka, deliveries, jobs)
     handed_over = metrics.HANDED_OVER.labels("webhook")._value.get()
     async with _running(worker):
         async with asyncio.timeout(60):
@@ -627,14 +636,8 @@ async def test_a_revoke_hands_over_jobs_not_started_and_nothing_is_delivered_twi
     # that hang: the rebalance revokes every partition of the first (Kafka's eager protocol),
     # which finishes its 4 started requests, hands the rest over and commits; then the two
     # share the partitions and the handed-over jobs. Nothing is lost, nothing duplicated.
-    deliveries = topics.deliveries(Transport.WEBHOOK)
-    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
-    group = f"test-group-{uuid.uuid4().hex[:8]}"
-    first = HangingTransport(slots=4, hang=4)
+    jobs, group, first, worker = await _hanging_group(kafka, topics)
     second = _succeeding()
-    worker = _worker(kafka, topics, first, consumer_group=group)
-    await ensure_topics(kafka, worker.topic_specs())
-    await _publish(kafka, deliveries, jobs)
     async with _running(worker):
         async with asyncio.timeout(60):
             await first.hanging.wait()
@@ -653,13 +656,7 @@ async def test_a_stop_with_jobs_set_aside_hands_everything_over_once(
     # pointers wait in the slow lane for room that never comes (4 requests hang). A stop then
     # hands over the admitted jobs not started and the untouched pointers: a second worker of
     # the group delivers every job not delivered yet, once.
-    deliveries = topics.deliveries(Transport.WEBHOOK)
-    jobs = [_job(f"ev-{i}", f"int-{i % 3}") for i in range(120)]
-    group = f"test-group-{uuid.uuid4().hex[:8]}"
-    first = HangingTransport(slots=4, hang=4)
-    worker = _worker(kafka, topics, first, consumer_group=group, integration_concurrency=8)
-    await ensure_topics(kafka, worker.topic_specs())
-    await _publish(kafka, deliveries, jobs)
+    jobs, group, first, worker = await _hanging_group(kafka, topics, integration_concurrency=8)
     async with _running(worker):
         async with asyncio.timeout(60):
             await first.hanging.wait()
