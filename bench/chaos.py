@@ -790,12 +790,9 @@ def score(
     delivered = {k: v for k, v in counts.items() if k in expected}
     duplicates = sum(v - 1 for v in delivered.values())
     missing_count = len(expected - delivered.keys())
-    backlog = [first_arrival[k] for k in delivered if sent[k[0]] <= fault_over]
-    last = max(
-        (k for k in delivered if sent[k[0]] <= fault_over),
-        key=first_arrival.__getitem__,
-        default=None,
-    )
+    backlog_keys = [k for k in delivered if sent[k[0]] <= fault_over]
+    backlog = [first_arrival[k] for k in backlog_keys]
+    last = max(backlog_keys, key=first_arrival.__getitem__, default=None)
     if last is not None:
         kind = (
             "webhook" if last[1] in rig.webhook_ids else "sqs" if last[1] == rig.sqs_id else "stomp"
