@@ -253,8 +253,9 @@ def summarise(
 READING = [
     "",
     "Reading it: a rebalance pauses a group's consumption (Kafka's eager protocol, the one",
-    "aiokafka speaks, revokes every partition of every member; each member finishes and commits",
-    "the jobs of its revoked partitions before it rejoins), and the events sent meanwhile wait.",
+    "aiokafka speaks, revokes every partition of every member; each member finishes the requests",
+    "already started, hands the rest over and commits before it rejoins), and the events sent",
+    "meanwhile wait.",
     "A member that leaves by SIGTERM says so (LeaveGroup), so scaling in rebalances at once;",
     "scaling out waits for the new processes to start. Here the two new routers and senders",
     "start on the same 2 cores as the pipeline, so the scale-out phase also measures their",
