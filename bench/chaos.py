@@ -282,6 +282,8 @@ class Rig:
     replicas: int = 1
     down: str | None = None
     deliveries: Deliveries = field(default_factory=Deliveries)
+    # When the fault struck, if later than its call (a kill chooses its process first).
+    injected_at: float | None = None
 
     @property
     def queue_ids(self) -> list[str]:
@@ -371,9 +373,11 @@ def kill_and_restart(service: str, pause_s: float = 2.0) -> Fault:
 
     async def fault(rig: Rig) -> None:
         name = await busiest(rig, service)
+        rig.injected_at = time.time()
         rig.platform.kill(name)
         await asyncio.sleep(pause_s)
         await asyncio.to_thread(rig.platform.restart, name)
+        say(f"  killed {name}; ready again {time.time() - rig.injected_at:.1f} s after the kill")
 
     return fault
 
@@ -385,6 +389,7 @@ def kill_stays_down(service: str) -> Fault:
         if len(running_replicas(rig.platform, service)) < 2:
             raise ValueError(f"'{service}' stays down needs --replicas 2 or more")
         name = await busiest(rig, service)
+        rig.injected_at = time.time()
         rig.platform.kill(name)
         rig.down = name
 
@@ -726,6 +731,7 @@ async def drive(
     fault_at = time.time()
     await fault(rig)
     fault_over = time.time()
+    fault_at = rig.injected_at or fault_at  # not the time spent choosing the process to kill
     await asyncio.sleep(shape.after_s)
     load.stop()
     await loader

@@ -2,7 +2,9 @@
 
 The local store keeps its data in memory (see infra/mongodb/LocalMongo.java). `save` writes every
 database's collections, documents and index definitions to one BSON file (atomically, through a
-temporary file) before the store stops; `load` puts them back after it starts. Services that
+temporary file) before the store stops, after freezing its writes (they are refused, and retried
+by their clients, until the restart: `save` is for a stop only); `load` puts them back after it
+starts. Services that
 reconnect meanwhile may already have created their collections or written documents: a document
 whose id is there already is left as the client wrote it, which is the newer version.
 Run with the project's Python: `python infra/mongodb_snapshot.py save|load <mongodb uri> <file>`.
@@ -22,6 +24,7 @@ from pymongo.errors import BulkWriteError, OperationFailure
 
 DUPLICATE_KEY = 11000
 NAMESPACE_EXISTS = 48
+COMMAND_NOT_FOUND = 59
 SYSTEM_DATABASES = {"admin", "config", "local"}
 CHUNK = 5_000
 TIMEOUT_MS = 120_000
@@ -41,7 +44,14 @@ def _records(client: MongoClient[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def save(client: MongoClient[dict[str, Any]], path: Path) -> int:
-    """Write every user database to `path`; answers how many documents."""
+    """Freeze the store's writes (it is about to stop), then write every user database to
+    `path`; answers how many documents. Writes refused from then on are retried by their clients
+    once the store is back, so no acknowledged write is left out of the snapshot."""
+    try:
+        client.admin.command("localFreeze")
+    except OperationFailure as exc:  # a store started before the command existed
+        if exc.code != COMMAND_NOT_FOUND:
+            raise
     path.parent.mkdir(parents=True, exist_ok=True)
     temporary = path.with_suffix(".tmp")
     count = 0
