@@ -639,9 +639,9 @@ async def run_burst(args: argparse.Namespace, out_dir: Path) -> dict[str, Any]:
     case_dir = out_dir / "burst"
     case_dir.mkdir(parents=True, exist_ok=True)
     good, good_ports = receiver(case_dir, "healthy-receiver", "--ports", str(args.integrations + 1))
-    config = run_config(
-        os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"), sender_env(args)
-    )
+    # INFO: the sender's "delivery worker started" line times the first deliveries
+    env = {**sender_env(args), "WEBHOOK_SENDER_LOG_LEVEL": "INFO"}
+    config = run_config(os.environ.get("SQS_ENDPOINT_URL", "http://127.0.0.1:9324"), env)
     platform = Platform(config, case_dir / "logs")
     say("burst: starting the platform")
     platform.start()
