@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
-import functools
-
 from integrations_common.runner import run_service
-from integrations_webhook_sender.app import run_sender
+from integrations_webhook_sender.app import build_worker
 from integrations_webhook_sender.settings import WebhookSenderSettings
 
 
 def main() -> None:
-    """Start the webhook sender and run until SIGTERM."""
+    """Start the webhook sender and run until SIGTERM; `/readyz` follows its delivery worker."""
     settings = WebhookSenderSettings()
-    worker = functools.partial(run_sender, settings)
-    run_service(package="integrations-webhook-sender", settings=settings, worker=worker)
+    worker = build_worker(settings)
+    run_service(
+        package="integrations-webhook-sender",
+        settings=settings,
+        worker=worker.run,
+        ready=lambda: worker.ready,
+    )
 
 
 if __name__ == "__main__":
