@@ -37,6 +37,7 @@ from bench.logprobe import (
     api_client,
     stored_ids,
 )
+from bench.memory import RssMeter
 from bench.report import (
     LOCAL_STORE,
     StepResult,
@@ -195,10 +196,12 @@ class StepRunner:
         probe = ListProbe(self.list_client, per_s=args.list_per_s)
         stop_picking, stop_probe = asyncio.Event(), asyncio.Event()
         meter = CpuMeter(self.pids)
+        memory, stop_memory = RssMeter(self.pids), asyncio.Event()
         meter.start()
         started = time.time()
         picking = asyncio.create_task(sampler.pick_while(generator.sent, stop_picking))
         probing = asyncio.create_task(probe.run(stop_probe))
+        sampling = asyncio.create_task(memory.run(stop_memory))
         say(f"{label}: emitting for {args.duration}s")
         emitted = await generator.run(rate=rate, duration=args.duration)
         stop_picking.set()
@@ -206,7 +209,8 @@ class StepRunner:
         await wait_for_arrivals(self.receiver_port, expected_total, args.drain, label)
         cpu = meter.stop(time.time() - started)
         stop_probe.set()
-        await asyncio.gather(picking, probing)
+        stop_memory.set()
+        await asyncio.gather(picking, probing, sampling)
         events = set(generator.sent) - before
         jobs = {job_id_for(e, i) for e in events for i in self.integration_ids}
         logs = await check_logs(
@@ -237,6 +241,7 @@ class StepRunner:
             "started": started,
             "emitted": emitted,
             "cpu": cpu,
+            "rss": {name: round(mib, 1) for name, mib in memory.peak.items()},
             "logs": logs,
             "lags": lags,
             "lag_timeline": seen,
@@ -351,6 +356,7 @@ def summarise(
                 p99_ms=round(percentile(latencies, 99), 1),
                 max_ms=round(max(latencies, default=0.0), 1),
                 cpu_percent=meta["cpu"],
+                rss_peak_mib=meta["rss"],
                 attempts_made=meta["logs"]["attempts_made"],
                 attempt_records=meta["logs"]["attempt_records"],
                 logs_stored=meta["logs"]["logs_stored"],

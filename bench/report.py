@@ -5,9 +5,12 @@ from __future__ import annotations
 import contextlib
 import os
 import platform
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+# The platform's own processes (the RSS column; the servers and the bench are left out).
+SERVICES = ("api", "router", "webhook-sender", "queue-sender", "log-writer")
 
 
 @dataclass(frozen=True)
@@ -41,6 +44,7 @@ class StepResult:
     list_failed: int
     list_p50_ms: float
     list_p99_ms: float
+    rss_peak_mib: dict[str, float] = field(default_factory=dict)
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -65,6 +69,21 @@ def saturation(steps: list[StepResult]) -> str:
                 f"{step.p99_ms:.0f} ms; busiest process: {busiest[0]} at {busiest[1]:g} % of a core"
             )
     return "not reached at the offered loads"
+
+
+def largest_rss(steps: list[dict[str, Any]]) -> str:
+    """The largest peak RSS of any service in any step, in words."""
+    peaks = [
+        (mib, name, step["offered_events_per_s"])
+        for step in steps
+        for name, mib in step.get("rss_peak_mib", {}).items()
+        if name in SERVICES
+    ]
+    if not peaks:
+        return "not measured in this run"
+    mib, name, offered = max(peaks, key=lambda peak: peak[0])
+    at = "the unbounded step" if offered is None else f"{offered:g} events/s"
+    return f"the largest service RSS in any step was {name} at {mib:g} MiB ({at})"
 
 
 def log_failures(steps: list[StepResult]) -> list[str]:
@@ -219,12 +238,15 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
     rows = [
         "| offered events/s | integrations | deliveries/s | p50 ms | p95 ms | p99 ms "
         "| logs stored / attempts | log lag p50 / p99 ms (seen/sampled) "
-        "| GET /logs p50 / p99 ms (requests) | CPU % of a core |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| GET /logs p50 / p99 ms (requests) | CPU % of a core | services' peak RSS MiB |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for step in result["steps"]:
         offered = step["offered_events_per_s"]
         cpu = ", ".join(f"{k} {v:g}" for k, v in sorted(step["cpu_percent"].items()))
+        rss = ", ".join(
+            f"{k} {v:g}" for k, v in sorted(step.get("rss_peak_mib", {}).items()) if k in SERVICES
+        )
         failed = f", {step['list_failed']} failed" if step["list_failed"] else ""
         rows.append(
             f"| {offered if offered is not None else 'max'} | {step['integrations']} | "
@@ -233,7 +255,7 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             f"{step['log_lag_p50_ms']:.0f} / {step['log_lag_p99_ms']:.0f} "
             f"({step['log_lag_seen']}/{step['log_lag_samples']}) | "
             f"{step['list_p50_ms']:.0f} / {step['list_p99_ms']:.0f} "
-            f"({step['list_requests']}{failed}) | {cpu} |"
+            f"({step['list_requests']}{failed}) | {cpu} | {rss or '-'} |"
         )
     m = result["machine"]
     problems = result.get("log_failures", [])
@@ -261,6 +283,8 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             *rows,
             "",
             f"Saturation: {result['saturation']}.",
+            "",
+            f"Memory: {largest_rss(result['steps'])}.",
             "",
             f"Attempt logs: {verdict}",
             "",
@@ -299,6 +323,8 @@ def markdown(result: dict[str, Any], existing: str = "") -> str:
             "- CPU: each process's user+system time over the step (emission and drain), as a",
             "  share of one core; `load-generator` is this bench's process, which also runs the",
             "  log probes (the stored/attempts check comes after); `mongodb` is the store.",
+            "- Services' peak RSS: the largest resident set of each of the platform's processes,",
+            "  sampled once a second over the step (emission and drain).",
             "- Saturation: the first step that delivered less than 90 % of the offered",
             "  deliveries/s or had a p99 above 15 s (or the unbounded step).",
             "- The run exits 1, after writing these results, when an attempt that was on the",
