@@ -17,7 +17,10 @@ install: .venv/.synced ## Install uv (if missing) and every package, pinned by u
 
 .venv/.synced: uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || python3 -m pip install --quiet "uv==$(UV_VERSION)"
-	$(UV) sync --all-packages --frozen
+	$(UV) sync --all-packages --frozen --compile-bytecode
+	@# Bytecode once, here: with PYTHONDONTWRITEBYTECODE set (as on our machines), every process
+	@# would compile every module again at each start (1.3 s of CPU instead of 0.5 s per service).
+	@.venv/bin/python -m compileall -q libs/*/src services/*/src >/dev/null
 	@touch $@
 
 dlq: install ## Dead letters without the API: make dlq ARGS='list --transport webhook' (docs/deploy.md).
