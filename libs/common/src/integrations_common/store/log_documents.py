@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import timedelta
 from typing import Any, Self
 
@@ -97,13 +98,24 @@ class LogCollections:
             await ensure_indexes(self.jobs, job_indexes(retention))
 
 
+@lru_cache(maxsize=4096)
+def tenant_key(org_id: str | None, store_id: str | None) -> str:
+    """`Tenant.key` of an org and store, cached: a writer sees few tenants, and building the
+    model cost more than the rest of a log's document."""
+    return Tenant(org_id=org_id, store_id=store_id).key
+
+
 def log_document(log: AttemptLog) -> dict[str, Any]:
-    """The stored document of one attempt (its `_id` is the attempt log's id)."""
-    document = log.model_dump(mode="python", exclude={"event"})
+    """The stored document of one attempt (its `_id` is the attempt log's id): the log's fields
+    as validated, without its event. Read from the model's `__dict__` (a flat model of plain
+    values; `model_dump` cost ten times more), the same as `model_dump(exclude={"event"})`
+    with the enums as their values."""
+    document = dict(log.__dict__)
+    del document["event"]
     document["_id"] = document.pop("id")
     document["transport"] = log.transport.value
     document["job_status"] = log.job_status.value
-    document["tenant_key"] = Tenant(org_id=log.org_id, store_id=log.store_id).key
+    document["tenant_key"] = tenant_key(log.org_id, log.store_id)
     document["latency_ms"] = log.latency_ms
     return document
 
@@ -111,7 +123,7 @@ def log_document(log: AttemptLog) -> dict[str, Any]:
 def created_fields(first: AttemptLog) -> dict[str, Any]:
     """The fields a job document gets once, from its first attempt seen."""
     return {
-        "tenant_key": Tenant(org_id=first.org_id, store_id=first.store_id).key,
+        "tenant_key": tenant_key(first.org_id, first.store_id),
         "integration_id": first.integration_id,
         "org_id": first.org_id,
         "store_id": first.store_id,
