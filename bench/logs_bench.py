@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -77,15 +78,21 @@ class CpuPerLog:
 
 @dataclass
 class CpuWindow:
-    """Measures `CpuPerLog` between `start` and `stop`."""
+    """Measures `CpuPerLog` between `start` and `stop`. The window opens after a collection of
+    this process's garbage and, with `store_gc` (a private store only: it pauses every client),
+    of the store JVM's, so that neither pays in the window for an earlier round's garbage."""
 
     store_pid: int | None
+    store_gc: bool = False
     _process: float = 0.0
     _store: float | None = None
     _idle_pct: float | None = None
 
     async def start(self) -> None:
         """Sample the store's background use for `IDLE_SAMPLE_S`, then open the window."""
+        gc.collect()
+        if self.store_gc and self.store_pid is not None:
+            await collect_store_garbage(self.store_pid)
         if self.store_pid is not None:
             before = cpu_seconds(self.store_pid)
             await asyncio.sleep(IDLE_SAMPLE_S)
@@ -105,6 +112,15 @@ class CpuWindow:
             store_us=None if store is None else round(1e6 * store / max(logs, 1), 1),
             store_idle_pct=self._idle_pct,
         )
+
+
+async def collect_store_garbage(pid: int) -> None:
+    """A full collection in the store's JVM (`jcmd <pid> GC.run`), bounded."""
+    process = await asyncio.create_subprocess_exec(
+        "jcmd", str(pid), "GC.run", stdout=asyncio.subprocess.DEVNULL
+    )
+    async with asyncio.timeout(60):
+        await process.wait()
 
 
 def store_pid(args: argparse.Namespace) -> int | None:
@@ -290,7 +306,7 @@ async def writer_round(
         say(f"  writer {number}: {len(logs)} logs on {topic}; settings {writer_knobs(settings)}")
         collection = client[database][LOGS_COLLECTION]
         writer, stop = LogWriter(settings), asyncio.Event()
-        window = CpuWindow(store)
+        window = CpuWindow(store, store_gc=args.store_gc)
         await window.start()
         began = time.monotonic()
         await asyncio.wait_for(writer.start(), 60)
@@ -355,6 +371,7 @@ def raw_job_upserts(logs: list[AttemptLog]) -> list[UpdateOne]:
 
 
 async def raw_round(
+    args: argparse.Namespace,
     client: MongoClient,
     logs: list[AttemptLog],
     *,
@@ -373,7 +390,7 @@ async def raw_round(
         batches = [logs[start : start + RAW_BATCH] for start in range(0, len(logs), RAW_BATCH)]
         documents = [[raw_document(log) for log in batch] for batch in batches]
         upserts = [raw_job_upserts(batch) if side == RAW_WITH_JOBS else [] for batch in batches]
-        window = CpuWindow(store)
+        window = CpuWindow(store, store_gc=args.store_gc)
         await window.start()
         began = time.monotonic()
         for batch_documents, batch_upserts in zip(documents, upserts, strict=True):
@@ -496,6 +513,8 @@ def section(result: dict[str, Any]) -> str:
             "store's process (its /proc CPU time), and `store idle %` the store's use in the",
             "second before the window (other clients of a shared store, counted in `store` too).",
             "The polls use the `count` command (`count_documents` scans the collection here).",
+            "Each window opens after a collection of this process's garbage (and, with",
+            "`--store-gc`, for a private store only, of the store JVM's).",
             "",
             f"Reproduce: `{result['command']}` (run at {result['started_at']}). Store: "
             f"{result['store']}; writer settings {result['writer_settings']}. Machine: "
@@ -537,7 +556,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
                     )  # fmt: skip
                 else:
                     result = await raw_round(
-                        client, logs, side=side, jobs=jobs if side == RAW_WITH_JOBS else 0,
+                        args, client, logs, side=side, jobs=jobs if side == RAW_WITH_JOBS else 0,
                         number=number, store=store,
                     )  # fmt: skip
                 rounds.append(replace(result, load_1m=round(os.getloadavg()[0], 2)))
@@ -584,6 +603,11 @@ def main() -> None:
     parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", LOCAL_STORE))
     parser.add_argument(
         "--store-pid", type=int, help="the store's pid (default: .run/mongodb.pid, else the port's)"
+    )
+    parser.add_argument(
+        "--store-gc",
+        action="store_true",
+        help="collect the store JVM's garbage before each round (jcmd; a private store only)",
     )
     parser.add_argument(
         "--sides",
