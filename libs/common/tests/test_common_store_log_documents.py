@@ -83,7 +83,8 @@ async def test_a_job_inserted_whole_is_the_document_its_upsert_creates(
     await mongo_database["upserted"].bulk_write([job_update(logs)])
     inserted = await mongo_database["inserted"].find_one({})
     upserted = await mongo_database["upserted"].find_one({})
-    assert inserted is not None and upserted is not None
+    assert inserted is not None
+    assert upserted is not None
     assert inserted["_id"] == upserted["_id"] == logs[0].job_id
     assert _without_id(inserted) == _without_id(upserted)
     assert inserted["attempts"] == count
