@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import json
 import logging
 import os
@@ -21,14 +22,16 @@ import statistics
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic import SecretStr
 from pymongo import AsyncMongoClient, UpdateOne
+from pymongo.uri_parser import parse_uri
 
+from bench.cpu import cpu_seconds, listening_pid, pid_from_file
 from bench.job_size import order
 from bench.report import LOCAL_STORE, machine, store_description, with_section
 from integrations_api.logs.models import job_resource
@@ -58,6 +61,78 @@ SECTION = "## Log writer"
 WRITER, RAW, RAW_WITH_JOBS = "writer", "raw insert_many", "raw logs + job upserts"
 
 MongoClient = AsyncMongoClient[dict[str, Any]]
+IDLE_SAMPLE_S = 1.0
+
+
+@dataclass(frozen=True)
+class CpuPerLog:
+    """CPU per stored log over a timed window, in microseconds: this process (the writer or the
+    raw loop, with the bench's polling), the store's process (None when not found), and the
+    store's background use just before the window (% of a core: other clients of a shared
+    store), to read the store's figure against."""
+
+    process_us: float
+    store_us: float | None
+    store_idle_pct: float | None
+
+
+@dataclass
+class CpuWindow:
+    """Measures `CpuPerLog` between `start` and `stop`. The window opens after a collection of
+    this process's garbage and, with `store_gc` (a private store only: it pauses every client),
+    of the store JVM's, so that neither pays in the window for an earlier round's garbage."""
+
+    store_pid: int | None
+    store_gc: bool = False
+    _process: float = 0.0
+    _store: float | None = None
+    _idle_pct: float | None = None
+
+    async def start(self) -> None:
+        """Sample the store's background use for `IDLE_SAMPLE_S`, then open the window."""
+        gc.collect()
+        if self.store_gc and self.store_pid is not None:
+            await collect_store_garbage(self.store_pid)
+        if self.store_pid is not None:
+            before = cpu_seconds(self.store_pid)
+            await asyncio.sleep(IDLE_SAMPLE_S)
+            after = cpu_seconds(self.store_pid)
+            if before is not None and after is not None:
+                self._idle_pct = round(100 * (after - before) / IDLE_SAMPLE_S, 1)
+        self._process = time.process_time()
+        self._store = cpu_seconds(self.store_pid) if self.store_pid is not None else None
+
+    def stop(self, logs: int) -> CpuPerLog:
+        """Close the window: CPU per log of `logs` stored."""
+        process = time.process_time() - self._process
+        now = cpu_seconds(self.store_pid) if self.store_pid is not None else None
+        store = None if now is None or self._store is None else now - self._store
+        return CpuPerLog(
+            process_us=round(1e6 * process / max(logs, 1), 1),
+            store_us=None if store is None else round(1e6 * store / max(logs, 1), 1),
+            store_idle_pct=self._idle_pct,
+        )
+
+
+async def collect_store_garbage(pid: int) -> None:
+    """A full collection in the store's JVM (`jcmd <pid> GC.run`), bounded."""
+    process = await asyncio.create_subprocess_exec(
+        "jcmd", str(pid), "GC.run", stdout=asyncio.subprocess.DEVNULL
+    )
+    async with asyncio.timeout(60):
+        await process.wait()
+
+
+def store_pid(args: argparse.Namespace) -> int | None:
+    """The store's pid: `--store-pid`, else the local store's pid file, else whichever process
+    listens on the store's port on this machine."""
+    if args.store_pid:
+        return int(args.store_pid)
+    pid = pid_from_file(REPO / ".run" / "mongodb.pid")
+    if pid is None:
+        port = parse_uri(args.mongodb_uri)["nodelist"][0][1]
+        pid = listening_pid(port)
+    return pid
 
 
 def say(message: str) -> None:
@@ -80,6 +155,7 @@ class Round:
     first_stored_s: float
     seconds: float
     logs_per_s: float
+    cpu: CpuPerLog = field(default_factory=lambda: CpuPerLog(0.0, None, None))
     load_1m: float = 0.0
 
 
@@ -211,8 +287,10 @@ async def writer_round(
     logs: list[AttemptLog],
     jobs: int,
     number: int,
+    store: int | None,
 ) -> Round:
-    """Produce the logs into a fresh topic, then time the log writer until all are stored."""
+    """Produce the logs into a fresh topic, then time the log writer until all are stored (the
+    store polled with the cheap `count` command; `count_documents` scans on some stores)."""
     run = uuid.uuid4().hex[:8]
     topic, database = f"bench-logs-{run}.logs", f"bench_logs_{run}_writer"
     await ensure_topics(kafka, [TopicSpec(topic, args.partitions, 1)])
@@ -228,6 +306,8 @@ async def writer_round(
         say(f"  writer {number}: {len(logs)} logs on {topic}; settings {writer_knobs(settings)}")
         collection = client[database][LOGS_COLLECTION]
         writer, stop = LogWriter(settings), asyncio.Event()
+        window = CpuWindow(store, store_gc=args.store_gc)
+        await window.start()
         began = time.monotonic()
         await asyncio.wait_for(writer.start(), 60)
         task = asyncio.create_task(writer.run(stop))
@@ -238,25 +318,27 @@ async def writer_round(
                     task.result()
                     raise RuntimeError("the log writer stopped by itself")
                 await asyncio.sleep(0.1)
-                stored = await collection.count_documents({})
+                stored = await collection.estimated_document_count()
                 if stored and not first_stored_s:
                     first_stored_s = time.monotonic() - began
                 if time.monotonic() - progress > 5:
                     progress = time.monotonic()
                     say(f"  writer {number}: {stored}/{len(logs)} stored")
             seconds = time.monotonic() - began
+            cpu = window.stop(stored)
         finally:
             stop.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(task, 60)
             await asyncio.wait_for(writer.stop(), 60)
+        stored = await collection.count_documents({})
         jobs_stored, settled = await job_counts(client, database)
         await drop_database(client, database)
     finally:
         await delete_topic(kafka, topic)
     return Round(
         WRITER, number, len(logs), stored, jobs, jobs_stored, settled,
-        round(first_stored_s, 2), round(seconds, 2), round(len(logs) / seconds, 1),
+        round(first_stored_s, 2), round(seconds, 2), round(len(logs) / seconds, 1), cpu,
     )  # fmt: skip
 
 
@@ -289,7 +371,14 @@ def raw_job_upserts(logs: list[AttemptLog]) -> list[UpdateOne]:
 
 
 async def raw_round(
-    client: MongoClient, logs: list[AttemptLog], *, side: str, jobs: int, number: int
+    args: argparse.Namespace,
+    client: MongoClient,
+    logs: list[AttemptLog],
+    *,
+    side: str,
+    jobs: int,
+    number: int,
+    store: int | None,
 ) -> Round:
     """Time a plain loop of equivalent writes into a fresh database: per batch of 1,000 logs,
     `insert_many` of the log documents and (side `RAW_WITH_JOBS`) one upsert per job."""
@@ -301,19 +390,22 @@ async def raw_round(
         batches = [logs[start : start + RAW_BATCH] for start in range(0, len(logs), RAW_BATCH)]
         documents = [[raw_document(log) for log in batch] for batch in batches]
         upserts = [raw_job_upserts(batch) if side == RAW_WITH_JOBS else [] for batch in batches]
+        window = CpuWindow(store, store_gc=args.store_gc)
+        await window.start()
         began = time.monotonic()
         for batch_documents, batch_upserts in zip(documents, upserts, strict=True):
             await db[LOGS_COLLECTION].insert_many(batch_documents, ordered=False)
             if batch_upserts:
                 await db[JOBS_COLLECTION].bulk_write(batch_upserts, ordered=False)
         seconds = time.monotonic() - began
+        cpu = window.stop(len(logs))
         stored = await db[LOGS_COLLECTION].count_documents({})
         jobs_stored = await db[JOBS_COLLECTION].count_documents({})
     finally:
         await drop_database(client, database)
     return Round(
         side, number, len(logs), stored, jobs, jobs_stored if jobs else 0, 0,
-        0.0, round(seconds, 2), round(len(logs) / seconds, 1),
+        0.0, round(seconds, 2), round(len(logs) / seconds, 1), cpu,
     )  # fmt: skip
 
 
@@ -342,34 +434,56 @@ def failures(rounds: list[Round]) -> list[str]:
     return problems
 
 
-def summary(rounds: list[Round]) -> dict[str, float]:
-    """Median logs/s per side, and the writer's as a share of each raw side's."""
-    median = {
-        side: statistics.median(r.logs_per_s for r in rounds if r.side == side)
-        for side in (WRITER, RAW, RAW_WITH_JOBS)
-    }
+def _median(values: list[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return round(statistics.median(present), 1) if present else None
+
+
+def _ratio(a: float | None, b: float | None) -> float | None:
+    return round(a / b, 2) if a is not None and b else None
+
+
+def summary(rounds: list[Round]) -> dict[str, float | None]:
+    """Medians per side (logs/s, CPU per log of this process and of the store), and the
+    writer's logs/s as a share of each raw side's."""
+    sides = {side: [r for r in rounds if r.side == side] for side in (WRITER, RAW, RAW_WITH_JOBS)}
+    rate = {side: _median([r.logs_per_s for r in rs]) for side, rs in sides.items()}
+    process = {side: _median([r.cpu.process_us for r in rs]) for side, rs in sides.items()}
+    store = {side: _median([r.cpu.store_us for r in rs]) for side, rs in sides.items()}
     return {
-        "writer_logs_per_s": median[WRITER],
-        "raw_logs_per_s": median[RAW],
-        "raw_with_jobs_logs_per_s": median[RAW_WITH_JOBS],
-        "ratio": round(median[WRITER] / median[RAW], 2),
-        "ratio_with_jobs": round(median[WRITER] / median[RAW_WITH_JOBS], 2),
+        "writer_logs_per_s": rate[WRITER],
+        "raw_logs_per_s": rate[RAW],
+        "raw_with_jobs_logs_per_s": rate[RAW_WITH_JOBS],
+        "ratio": _ratio(rate[WRITER], rate[RAW]),
+        "ratio_with_jobs": _ratio(rate[WRITER], rate[RAW_WITH_JOBS]),
+        "writer_cpu_us_per_log": process[WRITER],
+        "writer_store_cpu_us_per_log": store[WRITER],
+        "raw_cpu_us_per_log": process[RAW],
+        "raw_store_cpu_us_per_log": store[RAW],
+        "raw_with_jobs_cpu_us_per_log": process[RAW_WITH_JOBS],
+        "raw_with_jobs_store_cpu_us_per_log": store[RAW_WITH_JOBS],
     }
+
+
+def _shown(value: float | None) -> str:
+    return "-" if value is None else f"{value:g}"
 
 
 def section(result: dict[str, Any]) -> str:
     """The `## Log writer` section of docs/benchmarks.md."""
     rows = [
         "| side | round | logs | stored | jobs stored | first stored s | seconds | logs/s "
-        "| load avg after |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| process CPU µs/log | store CPU µs/log | store idle % | load avg after |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in result["rounds"]:
         jobs = f"{r['jobs_stored']}/{r['jobs_expected']}" if r["jobs_expected"] else "-"
         first = f"{r['first_stored_s']:g}" if r["side"] == WRITER else "-"
         rows.append(
             f"| {r['side']} | {r['round']} | {r['logs']} | {r['stored']} | {jobs} | {first} | "
-            f"{r['seconds']:g} | {r['logs_per_s']:.0f} | {r['load_1m']:g} |"
+            f"{r['seconds']:g} | {r['logs_per_s']:.0f} | {_shown(r['cpu']['process_us'])} | "
+            f"{_shown(r['cpu']['store_us'])} | {_shown(r['cpu']['store_idle_pct'])} | "
+            f"{r['load_1m']:g} |"
         )
     s, m = result["summary"], result["machine"]
     problems = result["failures"]
@@ -393,7 +507,14 @@ def section(result: dict[str, Any]) -> str:
             "status of its last attempt. `first stored s`: when `count_documents` (polled every",
             "100 ms) first saw a log, i.e. start-up and the first batch. `load avg after`: the",
             "machine's 1-minute load average when the round ended (2 CPUs; other work on the",
-            "machine shows up there).",
+            "machine shows up there). CPU per stored log, over the same window, far less noisy",
+            "than rates on a shared machine: `process` is the bench's own process (the writer,",
+            "with its Kafka consumer and the 100 ms polls, or the raw loop alone), `store` the",
+            "store's process (its /proc CPU time), and `store idle %` the store's use in the",
+            "second before the window (other clients of a shared store, counted in `store` too).",
+            "The polls use the `count` command (`count_documents` scans the collection here).",
+            "Each window opens after a collection of this process's garbage (and, with",
+            "`--store-gc`, for a private store only, of the store JVM's).",
             "",
             f"Reproduce: `{result['command']}` (run at {result['started_at']}). Store: "
             f"{result['store']}; writer settings {result['writer_settings']}. Machine: "
@@ -401,10 +522,15 @@ def section(result: dict[str, Any]) -> str:
             "",
             *rows,
             "",
-            f"Median logs/s: log writer {s['writer_logs_per_s']:.0f}, raw insert_many "
-            f"{s['raw_logs_per_s']:.0f} (writer/raw {s['ratio']:g}), raw logs + job upserts "
-            f"{s['raw_with_jobs_logs_per_s']:.0f} (writer/that {s['ratio_with_jobs']:g}). "
-            + verdict,
+            f"Median logs/s: log writer {_shown(s['writer_logs_per_s'])}, raw insert_many "
+            f"{_shown(s['raw_logs_per_s'])} (writer/raw {_shown(s['ratio'])}), raw logs + job "
+            f"upserts {_shown(s['raw_with_jobs_logs_per_s'])} (writer/that "
+            f"{_shown(s['ratio_with_jobs'])}). "
+            f"Median CPU per log (process / store, µs): writer {_shown(s['writer_cpu_us_per_log'])}"
+            f" / {_shown(s['writer_store_cpu_us_per_log'])}, raw insert_many "
+            f"{_shown(s['raw_cpu_us_per_log'])} / {_shown(s['raw_store_cpu_us_per_log'])}, raw "
+            f"logs + job upserts {_shown(s['raw_with_jobs_cpu_us_per_log'])} / "
+            f"{_shown(s['raw_with_jobs_store_cpu_us_per_log'])}. " + verdict,
             "",
         ]
     )  # fmt: skip
@@ -421,21 +547,26 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     rounds: list[Round] = []
     try:
         for number in range(1, args.rounds + 1):
-            for side in (WRITER, RAW, RAW_WITH_JOBS):
+            for side in (s for s in (WRITER, RAW, RAW_WITH_JOBS) if s in args.sides):
+                store = store_pid(args)
                 if side == WRITER:
                     result = await writer_round(
-                        args, kafka=kafka, client=client, logs=logs, jobs=jobs, number=number
-                    )
+                        args, kafka=kafka, client=client, logs=logs, jobs=jobs, number=number,
+                        store=store,
+                    )  # fmt: skip
                 else:
                     result = await raw_round(
-                        client, logs, side=side, jobs=jobs if side == RAW_WITH_JOBS else 0,
-                        number=number,
+                        args, client, logs, side=side, jobs=jobs if side == RAW_WITH_JOBS else 0,
+                        number=number, store=store,
                     )  # fmt: skip
                 rounds.append(replace(result, load_1m=round(os.getloadavg()[0], 2)))
                 say(
                     f"{result.side} round {number}: {result.stored}/{result.logs} logs in "
                     f"{result.seconds:g}s = {result.logs_per_s:.0f} logs/s"
                     + (f"; jobs {result.jobs_stored}/{jobs}" if result.jobs_expected else "")
+                    + f"; CPU per log: process {result.cpu.process_us:g} us, store "
+                    f"{_shown(result.cpu.store_us)} us "
+                    f"(store idle {_shown(result.cpu.store_idle_pct)} %)"
                 )
     finally:
         await client.close()
@@ -470,7 +601,24 @@ def main() -> None:
         "--kafka", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
     )
     parser.add_argument("--mongodb-uri", default=os.environ.get("MONGODB_URI", LOCAL_STORE))
+    parser.add_argument(
+        "--store-pid", type=int, help="the store's pid (default: .run/mongodb.pid, else the port's)"
+    )
+    parser.add_argument(
+        "--store-gc",
+        action="store_true",
+        help="collect the store JVM's garbage before each round (jcmd; a private store only)",
+    )
+    parser.add_argument(
+        "--sides",
+        nargs="+",
+        choices=(WRITER, "raw", "raw-jobs"),
+        default=[WRITER, "raw", "raw-jobs"],
+        help="which sides run (the summary needs all three)",
+    )
     args = parser.parse_args()
+    names = {WRITER: WRITER, "raw": RAW, "raw-jobs": RAW_WITH_JOBS}
+    args.sides = [names[side] for side in args.sides]
     logging.basicConfig(level=logging.WARNING)
     result = asyncio.run(run(args))
     out_dir = REPO / "results"
