@@ -8,7 +8,9 @@ One receiver for every measurement: nginx (Debian) with one worker answering `re
 3. the sender itself (Kafka in, one worker in this process, attempt logs out) delivering a backlog
    of N jobs, then a paced load whose event-time to 2xx latency is the latency the pipeline adds.
 Runs are short (seconds). Environment: BENCH_N, BENCH_C, BENCH_PACED_RATE, BENCH_PACED_SECONDS,
-KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase.
+KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase;
+BENCH_SENDER_ONLY=1 skips the two httpx loops (for A/B runs of the sender: wrk and raw aiohttp,
+the ratio's baseline, are still measured).
 
 Besides the rate, the sender's CPU per delivered job in the backlog phase is printed (this
 process's CPU time, the sender's and the benchmark's polling, divided by the jobs delivered): far
@@ -401,8 +403,13 @@ async def main() -> None:
     async with nginx() as url:
         limit = wrk(url, c, 4)
         aio = await raw_aiohttp(url, n=n, c=c)
-        hx_aio = await raw_httpx(url, n=n, c=c, aiohttp_transport=True)
-        hx = await raw_httpx(url, n=max(1000, n // 5), c=c, aiohttp_transport=False)
+        sender_only = os.environ.get("BENCH_SENDER_ONLY") == "1"
+        hx_aio = 0.0 if sender_only else await raw_httpx(url, n=n, c=c, aiohttp_transport=True)
+        hx = (
+            0.0
+            if sender_only
+            else await raw_httpx(url, n=max(1000, n // 5), c=c, aiohttp_transport=False)
+        )
         result = await sender(url, kafka=kafka, n=n, paced_rate=paced_rate, paced_s=paced_s)
     _out(f"# bench-webhook: nginx return 204, 2 KB POST bodies, N={n}, C={c}")
     _out("| client | req/s | vs wrk | vs raw aiohttp |")
@@ -410,8 +417,11 @@ async def main() -> None:
     for name, rate in (
         (f"wrk -t1 -c{c} (machine limit)", limit),
         ("aiohttp ClientSession (Python limit)", aio),
-        ("httpx + httpx-aiohttp transport", hx_aio),
-        ("httpx default transport", hx),
+        *(
+            []
+            if sender_only
+            else [("httpx + httpx-aiohttp transport", hx_aio), ("httpx default transport", hx)]
+        ),
         ("webhook sender (Kafka in, logs out)", result.rate),
     ):
         _out(f"| {name} | {rate:,.0f} | {rate / limit:.3f} | {rate / aio:.2f} |")
