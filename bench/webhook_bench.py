@@ -9,8 +9,10 @@ One receiver for every measurement: nginx (Debian) with one worker answering `re
    of N jobs, then a paced load whose event-time to 2xx latency is the latency the pipeline adds.
 Runs are short (seconds). Environment: BENCH_N, BENCH_C, BENCH_PACED_RATE, BENCH_PACED_SECONDS,
 KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase;
-BENCH_SENDER_ONLY=1 skips the two httpx loops (for A/B runs of the sender: wrk and raw aiohttp,
-the ratio's baseline, are still measured).
+BENCH_PYSPY=<file> records py-spy's samples (collapsed stacks, `--format raw`; py-spy must be
+installed) of the same phase, without pausing the process; BENCH_SENDER_ONLY=1 skips the two
+httpx loops (for A/B runs of the sender: wrk and raw aiohttp, the ratio's baseline, are still
+measured).
 
 Besides the rate, the sender's CPU per delivered job in the backlog phase is printed (this
 process's CPU time, the sender's and the benchmark's polling, divided by the jobs delivered): far
@@ -26,6 +28,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -333,6 +336,9 @@ async def sender(
 
 async def _backlog(base: float, n: int) -> tuple[float, float]:
     """The backlog's delivery rate and this process's CPU microseconds per delivered job."""
+    sampler = _py_spy(os.environ.get("BENCH_PYSPY"))
+    if sampler is not None:
+        await asyncio.sleep(0.5)  # py-spy attaches (the worker is joining its group meanwhile)
     await _until(lambda: _succeeded() - base >= 1, 0.005)
     profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     if profile is not None:
@@ -345,7 +351,19 @@ async def _backlog(base: float, n: int) -> tuple[float, float]:
     if profile is not None:
         profile.disable()
         profile.dump_stats(os.environ["BENCH_PROFILE"])
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        await asyncio.to_thread(sampler.wait)
     return rate, cpu_us_per_job
+
+
+def _py_spy(output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling this process into `output` (collapsed stacks) until sent SIGINT."""
+    if not output:
+        return None
+    binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [binary, "record", "--pid", str(os.getpid()), "--rate", "200", "--nonblocking"]
+    return subprocess.Popen([*command, "--format", "raw", "--output", output])
 
 
 def _pct(values: list[float], pct: int) -> float:
