@@ -63,7 +63,7 @@ from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_group import stop_consumer
-from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all, send_each
 from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import delivery_topic_specs
 from integrations_common.tracing import TRACING, job_traceparents
@@ -952,10 +952,10 @@ class DeliveryWorker:
             alone = [record for record, alone in pending if alone]
             if alone:
                 sent, sent_alone = await asyncio.gather(
-                    send_all(producer, together), send_all(producer, alone, self._partitioner)
+                    send_each(producer, together), send_all(producer, alone, self._partitioner)
                 )
             else:
-                sent, sent_alone = await send_all(producer, together), []
+                sent, sent_alone = await send_each(producer, together), []
             pending = [
                 *((record, False) for record in together),
                 *((record, True) for record in alone),
