@@ -209,6 +209,19 @@ async def raw_httpx(url: str, *, n: int, c: int, aiohttp_transport: bool) -> flo
         return await _loop(post, n=n, c=c)
 
 
+_COMMITS = [0]  # offset commits made in this process (the sender's; the benchmark makes none)
+
+
+def _count_commits() -> None:
+    original = AIOKafkaConsumer.commit
+
+    async def commit(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> None:
+        _COMMITS[0] += 1
+        await original(self, *args, **kwargs)
+
+    AIOKafkaConsumer.commit = commit
+
+
 def _succeeded() -> float:
     value = REGISTRY.get_sample_value(
         "integrations_delivery_attempts_total",
@@ -224,6 +237,7 @@ class SenderResult:
     rate: float
     cpu_us_per_job: float
     paced_cpu_us_per_job: float
+    commits: tuple[int, int]  # offset commits in the backlog and in the paced phase
     attempt_p50_ms: float
     attempt_p99_ms: float
     latency_p50_ms: float
@@ -301,7 +315,10 @@ async def sender(
         stop = asyncio.Event()
         base = _succeeded()
         running = asyncio.create_task(worker.run(stop))
+        commits_before = _COMMITS[0]
         rate, cpu_us_per_job = await _backlog(base, n)
+        commits_backlog = _COMMITS[0] - commits_before
+        commits_before = _COMMITS[0]
         paced = 0
         tick = 0.01
         per_tick = max(1, int(paced_rate * tick))
@@ -320,6 +337,7 @@ async def sender(
         total = n + paced
         await _until(lambda: _succeeded() - base >= total, 0.05)
         paced_cpu_us_per_job = (time.process_time() - cpu_paced - cpu_making) * 1e6 / paced
+        commits = (commits_backlog, _COMMITS[0] - commits_before)
         stop.set()
         await running
     finally:
@@ -334,6 +352,7 @@ async def sender(
         rate=rate,
         cpu_us_per_job=cpu_us_per_job,
         paced_cpu_us_per_job=paced_cpu_us_per_job,
+        commits=commits,
         attempt_p50_ms=_pct(attempts, 50),
         attempt_p99_ms=_pct(attempts, 99),
         latency_p50_ms=_pct(latencies, 50),
@@ -418,6 +437,7 @@ async def main() -> None:
     would not be the sender's own.
     """
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    _count_commits()
     warnings = _WarningCount()
     logging.getLogger("integrations_common").addHandler(warnings)
     n = int(os.environ.get("BENCH_N", "10000"))
@@ -458,6 +478,7 @@ async def main() -> None:
         f"sender paced: CPU {result.paced_cpu_us_per_job:.0f} us per delivered job "
         "(with the benchmark's producer, without making the jobs)"
     )
+    _out(f"sender offset commits: {result.commits[0]} in the backlog, {result.commits[1]} paced")
     _out(
         f"sender backlog: per-attempt HTTP time p50 {result.attempt_p50_ms:.1f} ms, "
         f"p99 {result.attempt_p99_ms:.1f} ms"
