@@ -10,9 +10,9 @@ One receiver for every measurement: nginx (Debian) with one worker answering `re
 Runs are short (seconds). Environment: BENCH_N, BENCH_C, BENCH_PACED_RATE, BENCH_PACED_SECONDS,
 KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase;
 BENCH_PYSPY=<file> records py-spy's samples (collapsed stacks, `--format raw`; py-spy must be
-installed) of the same phase, without pausing the process; BENCH_SENDER_ONLY=1 skips the two
-httpx loops (for A/B runs of the sender: wrk and raw aiohttp, the ratio's baseline, are still
-measured).
+installed) of the same phase, without pausing the process (BENCH_PYSPY_PACED: of the paced
+phase); BENCH_SENDER_ONLY=1 skips the two httpx loops (for A/B runs of the sender: wrk and raw
+aiohttp, the ratio's baseline, are still measured).
 
 Besides the rate, the sender's CPU per delivered job in the backlog phase is printed (this
 process's CPU time, the sender's and the benchmark's polling, divided by the jobs delivered): far
@@ -47,7 +47,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from httpx_aiohttp import AiohttpTransport
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -319,24 +319,13 @@ async def sender(
         rate, cpu_us_per_job = await _backlog(base, n)
         commits_backlog = _COMMITS[0] - commits_before
         commits_before = _COMMITS[0]
-        paced = 0
-        tick = 0.01
-        per_tick = max(1, int(paced_rate * tick))
-        until = time.perf_counter() + paced_s
-        cpu_paced, cpu_making = time.process_time(), 0.0
-        while time.perf_counter() < until:
-            for _ in range(per_tick):
-                making = time.process_time()
-                j = _job(templates, paced, prefix="paced")
-                value = j.model_dump_json().encode()
-                cpu_making += time.process_time() - making
-                await producer.send(deliveries, value, key=j.kafka_key)
-                paced += 1
-            await asyncio.sleep(tick)
-        await producer.flush()
+        sampler = _py_spy(os.environ.get("BENCH_PYSPY_PACED"))
+        cpu_paced = time.process_time()
+        paced, cpu_making = await _paced(producer, deliveries, templates, paced_rate, paced_s)
         total = n + paced
         await _until(lambda: _succeeded() - base >= total, 0.05)
         paced_cpu_us_per_job = (time.process_time() - cpu_paced - cpu_making) * 1e6 / paced
+        await _stop(sampler)
         commits = (commits_backlog, _COMMITS[0] - commits_before)
         stop.set()
         await running
@@ -379,10 +368,39 @@ async def _backlog(base: float, n: int) -> tuple[float, float]:
     if profile is not None:
         profile.disable()
         profile.dump_stats(os.environ["BENCH_PROFILE"])
+    await _stop(sampler)
+    return rate, cpu_us_per_job
+
+
+async def _paced(
+    producer: AIOKafkaProducer,
+    topic: str,
+    templates: list[DeliveryJob],
+    rate: int,
+    seconds: int,
+) -> tuple[int, float]:
+    """Send jobs at `rate` for `seconds`: how many, and the CPU seconds spent making them."""
+    paced, cpu_making = 0, 0.0
+    tick = 0.01
+    per_tick = max(1, int(rate * tick))
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        for _ in range(per_tick):
+            making = time.process_time()
+            j = _job(templates, paced, prefix="paced")
+            value = j.model_dump_json().encode()
+            cpu_making += time.process_time() - making
+            await producer.send(topic, value, key=j.kafka_key)
+            paced += 1
+        await asyncio.sleep(tick)
+    await producer.flush()
+    return paced, cpu_making
+
+
+async def _stop(sampler: subprocess.Popen[bytes] | None) -> None:
     if sampler is not None:
         sampler.send_signal(signal.SIGINT)
         await asyncio.to_thread(sampler.wait)
-    return rate, cpu_us_per_job
 
 
 def _py_spy(output: str | None) -> subprocess.Popen[bytes] | None:
