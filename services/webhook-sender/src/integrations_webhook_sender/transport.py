@@ -62,7 +62,8 @@ class _HostLimits:
         self._slots: dict[tuple[str, int], tuple[asyncio.Semaphore, int]] = {}
 
     async def acquire(self, key: tuple[str, int]) -> None:
-        semaphore, users = self._slots.get(key, (asyncio.Semaphore(self._limit), 0))
+        slot = self._slots.get(key)
+        semaphore, users = slot if slot is not None else (asyncio.Semaphore(self._limit), 0)
         self._slots[key] = (semaphore, users + 1)
         try:
             await semaphore.acquire()
