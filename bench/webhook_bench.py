@@ -174,9 +174,13 @@ async def _loop(post: Post, *, n: int, c: int) -> float:
             await post()
 
     await asyncio.gather(*(one() for _ in range(min(500, n))))  # warm-up
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one() for _ in range(n)))
+    _LOOP_CPU_US.append((time.process_time() - cpu_started) * 1e6 / n)
     return n / (time.perf_counter() - started)
+
+
+_LOOP_CPU_US: list[float] = []  # each loop's CPU microseconds per request, in order
 
 
 async def raw_aiohttp(url: str, *, n: int, c: int) -> float:
@@ -468,6 +472,7 @@ async def main() -> None:
     async with nginx() as url:
         limit = wrk(url, c, 4)
         aio = await raw_aiohttp(url, n=n, c=c)
+        aio_cpu_us = _LOOP_CPU_US[-1]
         sender_only = os.environ.get("BENCH_SENDER_ONLY") == "1"
         hx_aio = 0.0 if sender_only else await raw_httpx(url, n=n, c=c, aiohttp_transport=True)
         hx = (
@@ -491,7 +496,11 @@ async def main() -> None:
     ):
         _out(f"| {name} | {rate:,.0f} | {rate / limit:.3f} | {rate / aio:.2f} |")
     _out()
-    _out(f"sender backlog: CPU {result.cpu_us_per_job:.0f} us per delivered job")
+    _out(
+        f"sender backlog: CPU {result.cpu_us_per_job:.0f} us per delivered job "
+        f"({result.cpu_us_per_job / aio_cpu_us:.2f}x the raw aiohttp loop's "
+        f"{aio_cpu_us:.0f} us per request)"
+    )
     _out(
         f"sender paced: CPU {result.paced_cpu_us_per_job:.0f} us per delivered job "
         "(with the benchmark's producer, without making the jobs)"
