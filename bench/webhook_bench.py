@@ -8,11 +8,17 @@ One receiver for every measurement: nginx (Debian) with one worker answering `re
 3. the sender itself (Kafka in, one worker in this process, attempt logs out) delivering a backlog
    of N jobs, then a paced load whose event-time to 2xx latency is the latency the pipeline adds.
 Runs are short (seconds). Environment: BENCH_N, BENCH_C, BENCH_PACED_RATE, BENCH_PACED_SECONDS,
-KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase.
+KAFKA_BOOTSTRAP_SERVERS; BENCH_PROFILE=<file> writes a cProfile of the sender's backlog phase;
+BENCH_PYSPY=<file> records py-spy's samples (collapsed stacks, `--format raw`; py-spy must be
+installed) of the same phase, without pausing the process (BENCH_PYSPY_PACED: of the paced
+phase); BENCH_SENDER_ONLY=1 skips the two httpx loops (for A/B runs of the sender: wrk and raw
+aiohttp, the ratio's baseline, are still measured).
 
 Besides the rate, the sender's CPU per delivered job in the backlog phase is printed (this
 process's CPU time, the sender's and the benchmark's polling, divided by the jobs delivered): far
-less sensitive than the rate to other load on a shared machine.
+less sensitive than the rate to other load on a shared machine. The same for the paced phase
+(a load below the sender's limit, as in the end-to-end benchmark, where costs per poll and per
+commit weigh more per job); it includes the benchmark's producer, not the making of the jobs.
 """
 
 from __future__ import annotations
@@ -24,6 +30,7 @@ import logging
 import os
 import re
 import shutil
+import signal
 import socket
 import statistics
 import subprocess
@@ -40,7 +47,7 @@ from typing import Any
 
 import aiohttp
 import httpx
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from httpx_aiohttp import AiohttpTransport
 from prometheus_client import REGISTRY
 from pydantic import SecretStr
@@ -167,9 +174,13 @@ async def _loop(post: Post, *, n: int, c: int) -> float:
             await post()
 
     await asyncio.gather(*(one() for _ in range(min(500, n))))  # warm-up
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     await asyncio.gather(*(one() for _ in range(n)))
+    _LOOP_CPU_US.append((time.process_time() - cpu_started) * 1e6 / n)
     return n / (time.perf_counter() - started)
+
+
+_LOOP_CPU_US: list[float] = []  # each loop's CPU microseconds per request, in order
 
 
 async def raw_aiohttp(url: str, *, n: int, c: int) -> float:
@@ -202,6 +213,27 @@ async def raw_httpx(url: str, *, n: int, c: int, aiohttp_transport: bool) -> flo
         return await _loop(post, n=n, c=c)
 
 
+_COMMITS = [0]  # offset commits made in this process (the sender's; the benchmark makes none)
+
+
+def _count_commits() -> None:
+    original = AIOKafkaConsumer.commit
+
+    async def commit(self: AIOKafkaConsumer, *args: Any, **kwargs: Any) -> None:
+        _COMMITS[0] += 1
+        await original(self, *args, **kwargs)
+
+    AIOKafkaConsumer.commit = commit
+
+
+def _set_aside() -> float:
+    """Jobs the sender set aside to its slow lane so far (read twice: a cost per job)."""
+    return (
+        REGISTRY.get_sample_value("integrations_delivery_set_aside_total", {"transport": "webhook"})
+        or 0.0
+    )
+
+
 def _succeeded() -> float:
     value = REGISTRY.get_sample_value(
         "integrations_delivery_attempts_total",
@@ -216,6 +248,9 @@ class SenderResult:
 
     rate: float
     cpu_us_per_job: float
+    paced_cpu_us_per_job: float
+    commits: tuple[int, int]  # offset commits in the backlog and in the paced phase
+    set_aside: int  # jobs of the backlog set aside to the slow lane (read again later)
     attempt_p50_ms: float
     attempt_p99_ms: float
     latency_p50_ms: float
@@ -293,20 +328,19 @@ async def sender(
         stop = asyncio.Event()
         base = _succeeded()
         running = asyncio.create_task(worker.run(stop))
+        commits_before, aside_before = _COMMITS[0], _set_aside()
         rate, cpu_us_per_job = await _backlog(base, n)
-        paced = 0
-        tick = 0.01
-        per_tick = max(1, int(paced_rate * tick))
-        until = time.perf_counter() + paced_s
-        while time.perf_counter() < until:
-            for _ in range(per_tick):
-                j = _job(templates, paced, prefix="paced")
-                await producer.send(deliveries, j.model_dump_json().encode(), key=j.kafka_key)
-                paced += 1
-            await asyncio.sleep(tick)
-        await producer.flush()
+        commits_backlog = _COMMITS[0] - commits_before
+        aside = int(_set_aside() - aside_before)
+        commits_before = _COMMITS[0]
+        sampler = _py_spy(os.environ.get("BENCH_PYSPY_PACED"))
+        cpu_paced = time.process_time()
+        paced, cpu_making = await _paced(producer, deliveries, templates, paced_rate, paced_s)
         total = n + paced
         await _until(lambda: _succeeded() - base >= total, 0.05)
+        paced_cpu_us_per_job = (time.process_time() - cpu_paced - cpu_making) * 1e6 / paced
+        await _stop(sampler)
+        commits = (commits_backlog, _COMMITS[0] - commits_before)
         stop.set()
         await running
     finally:
@@ -320,6 +354,9 @@ async def sender(
     return SenderResult(
         rate=rate,
         cpu_us_per_job=cpu_us_per_job,
+        paced_cpu_us_per_job=paced_cpu_us_per_job,
+        commits=commits,
+        set_aside=aside,
         attempt_p50_ms=_pct(attempts, 50),
         attempt_p99_ms=_pct(attempts, 99),
         latency_p50_ms=_pct(latencies, 50),
@@ -331,6 +368,9 @@ async def sender(
 
 async def _backlog(base: float, n: int) -> tuple[float, float]:
     """The backlog's delivery rate and this process's CPU microseconds per delivered job."""
+    sampler = _py_spy(os.environ.get("BENCH_PYSPY"))
+    if sampler is not None:
+        await asyncio.sleep(0.5)  # py-spy attaches (the worker is joining its group meanwhile)
     await _until(lambda: _succeeded() - base >= 1, 0.005)
     profile = cProfile.Profile() if os.environ.get("BENCH_PROFILE") else None
     if profile is not None:
@@ -343,7 +383,48 @@ async def _backlog(base: float, n: int) -> tuple[float, float]:
     if profile is not None:
         profile.disable()
         profile.dump_stats(os.environ["BENCH_PROFILE"])
+    await _stop(sampler)
     return rate, cpu_us_per_job
+
+
+async def _paced(
+    producer: AIOKafkaProducer,
+    topic: str,
+    templates: list[DeliveryJob],
+    rate: int,
+    seconds: int,
+) -> tuple[int, float]:
+    """Send jobs at `rate` for `seconds`: how many, and the CPU seconds spent making them."""
+    paced, cpu_making = 0, 0.0
+    tick = 0.01
+    per_tick = max(1, int(rate * tick))
+    until = time.perf_counter() + seconds
+    while time.perf_counter() < until:
+        for _ in range(per_tick):
+            making = time.process_time()
+            j = _job(templates, paced, prefix="paced")
+            value = j.model_dump_json().encode()
+            cpu_making += time.process_time() - making
+            await producer.send(topic, value, key=j.kafka_key)
+            paced += 1
+        await asyncio.sleep(tick)
+    await producer.flush()
+    return paced, cpu_making
+
+
+async def _stop(sampler: subprocess.Popen[bytes] | None) -> None:
+    if sampler is not None:
+        sampler.send_signal(signal.SIGINT)
+        await asyncio.to_thread(sampler.wait)
+
+
+def _py_spy(output: str | None) -> subprocess.Popen[bytes] | None:
+    """py-spy sampling this process into `output` (collapsed stacks) until sent SIGINT."""
+    if not output:
+        return None
+    binary = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
+    command = [binary, "record", "--pid", str(os.getpid()), "--rate", "200", "--nonblocking"]
+    return subprocess.Popen([*command, "--format", "raw", "--output", output])
 
 
 def _pct(values: list[float], pct: int) -> float:
@@ -389,6 +470,7 @@ async def main() -> None:
     would not be the sender's own.
     """
     logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    _count_commits()
     warnings = _WarningCount()
     logging.getLogger("integrations_common").addHandler(warnings)
     n = int(os.environ.get("BENCH_N", "10000"))
@@ -401,8 +483,14 @@ async def main() -> None:
     async with nginx() as url:
         limit = wrk(url, c, 4)
         aio = await raw_aiohttp(url, n=n, c=c)
-        hx_aio = await raw_httpx(url, n=n, c=c, aiohttp_transport=True)
-        hx = await raw_httpx(url, n=max(1000, n // 5), c=c, aiohttp_transport=False)
+        aio_cpu_us = _LOOP_CPU_US[-1]
+        sender_only = os.environ.get("BENCH_SENDER_ONLY") == "1"
+        hx_aio = 0.0 if sender_only else await raw_httpx(url, n=n, c=c, aiohttp_transport=True)
+        hx = (
+            0.0
+            if sender_only
+            else await raw_httpx(url, n=max(1000, n // 5), c=c, aiohttp_transport=False)
+        )
         result = await sender(url, kafka=kafka, n=n, paced_rate=paced_rate, paced_s=paced_s)
     _out(f"# bench-webhook: nginx return 204, 2 KB POST bodies, N={n}, C={c}")
     _out("| client | req/s | vs wrk | vs raw aiohttp |")
@@ -410,13 +498,26 @@ async def main() -> None:
     for name, rate in (
         (f"wrk -t1 -c{c} (machine limit)", limit),
         ("aiohttp ClientSession (Python limit)", aio),
-        ("httpx + httpx-aiohttp transport", hx_aio),
-        ("httpx default transport", hx),
+        *(
+            []
+            if sender_only
+            else [("httpx + httpx-aiohttp transport", hx_aio), ("httpx default transport", hx)]
+        ),
         ("webhook sender (Kafka in, logs out)", result.rate),
     ):
         _out(f"| {name} | {rate:,.0f} | {rate / limit:.3f} | {rate / aio:.2f} |")
     _out()
-    _out(f"sender backlog: CPU {result.cpu_us_per_job:.0f} us per delivered job")
+    _out(
+        f"sender backlog: CPU {result.cpu_us_per_job:.0f} us per delivered job "
+        f"({result.cpu_us_per_job / aio_cpu_us:.2f}x the raw aiohttp loop's "
+        f"{aio_cpu_us:.0f} us per request)"
+    )
+    _out(
+        f"sender paced: CPU {result.paced_cpu_us_per_job:.0f} us per delivered job "
+        "(with the benchmark's producer, without making the jobs)"
+    )
+    _out(f"sender offset commits: {result.commits[0]} in the backlog, {result.commits[1]} paced")
+    _out(f"sender backlog: {result.set_aside} jobs set aside to the slow lane")
     _out(
         f"sender backlog: per-attempt HTTP time p50 {result.attempt_p50_ms:.1f} ms, "
         f"p99 {result.attempt_p99_ms:.1f} ms"

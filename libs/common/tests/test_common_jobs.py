@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,7 +10,7 @@ import pytest
 from integrations_common.attempts import AttemptLog, JobStatus, log_id_for, truncate_body
 from integrations_common.events import CommerceEvent
 from integrations_common.integrations import IntegrationSnapshot
-from integrations_common.jobs import DeliveryJob, job_id_for
+from integrations_common.jobs import JOB_NAMESPACE, DeliveryJob, job_id_for
 from integrations_common.transports import Transport
 
 pytestmark = pytest.mark.unit
@@ -50,6 +51,21 @@ def test_job_ids_are_deterministic_and_distinct() -> None:
     assert job_id_for("ev-1", "int-1") == job_id_for("ev-1", "int-1")
     assert job_id_for("ev-1", "int-1") != job_id_for("ev-1", "int-2")
     assert job_id_for("ev-1", "int-1") != job_id_for("ev-2", "int-1")
+
+
+@pytest.mark.parametrize(
+    ("event_id", "integration_id", "attempt"),
+    [("ev-1", "int-1", 1), ("", "", 7), ("évènement-€", "int-\x00-ß", 123456), ("e" * 300, "i", 2)],
+)
+def test_ids_are_the_uuid5s_of_the_wire_contract(
+    event_id: str, integration_id: str, attempt: int
+) -> None:
+    """Old and new processes run side by side: the ids must stay exactly `uuid.uuid5`'s."""
+    job_id = job_id_for(event_id, integration_id)
+    assert job_id == str(uuid.uuid5(JOB_NAMESPACE, f"{event_id}\x00{integration_id}"))
+    assert log_id_for(job_id, attempt) == str(
+        uuid.uuid5(JOB_NAMESPACE, f"{job_id}\x00attempt\x00{attempt}")
+    )
 
 
 def test_route_then_next_attempt() -> None:

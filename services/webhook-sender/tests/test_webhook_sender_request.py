@@ -62,6 +62,20 @@ def test_the_body_is_encoded_with_the_payload_serialised_once_to_the_same_bytes(
         assert encoded == expected
 
 
+def test_the_body_is_the_compact_json_the_standard_library_writes() -> None:
+    """Byte for byte what `json.dumps` gives (non-ASCII text kept, not escaped)."""
+    resource = {"type": "order", "id": "o-1", "note": 'crème brûlée, 5 € "quoted"\n'}
+    job = make_webhook_job(URL, event=make_event(resource=resource))
+    for secret in ("k", None):
+        body = webhook_body(job, url=URL, secret_key=secret, body_secret=BodySecret.PLAIN)
+        expected = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+        assert encode_body(body) == expected
+        assert (
+            encode_webhook_body(job, url=URL, secret_key=secret, body_secret=BodySecret.PLAIN)
+            == expected
+        )
+
+
 def test_signature_matches_the_reference_library() -> None:
     job = make_webhook_job(URL)
     body = encode_body(webhook_body(job, url=URL, secret_key="k", body_secret=BodySecret.PLAIN))

@@ -313,6 +313,21 @@ async def test_blocked_targets_are_never_sent(
     assert "loopback" in (outcomes[1].error_detail or "")
 
 
+async def test_a_blocked_literal_address_is_refused_every_time(
+    receiver: Receiver, secret_box: SecretBox, job_factory: JobFactory
+) -> None:
+    """A URL is remembered once it passed the guard; a blocked one never is."""
+    guarded = WebhookTransport(http=HttpSettings(), policy=AddressPolicy(), secrets=secret_box)
+    try:
+        for _ in range(3):
+            (outcome,) = await guarded.deliver([job_factory(receiver.url("/again"))])
+            assert outcome.skipped
+            assert (outcome.error_detail or "").startswith("Blocked by the SSRF guard")
+    finally:
+        await guarded.aclose()
+    assert receiver.requests == []
+
+
 async def test_bad_urls_give_up(transport: WebhookTransport, job_factory: JobFactory) -> None:
     outcomes = await transport.deliver([job_factory("ftp://example.com/"), job_factory("")])
     assert all(o.give_up and o.skipped for o in outcomes)

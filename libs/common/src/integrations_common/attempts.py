@@ -7,13 +7,12 @@ API serves.
 
 from __future__ import annotations
 
-import uuid
 from enum import StrEnum
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from integrations_common.events import CommerceEvent
-from integrations_common.jobs import JOB_NAMESPACE, DeliveryJob
+from integrations_common.jobs import DeliveryJob, uuid5_text
 from integrations_common.transports import Transport
 
 MAX_LOGGED_BODY_BYTES = 64 * 1024
@@ -29,7 +28,7 @@ class JobStatus(StrEnum):
 
 def log_id_for(job_id: str, attempt: int) -> str:
     """The deterministic id of one attempt's log record."""
-    return str(uuid.uuid5(JOB_NAMESPACE, f"{job_id}\x00attempt\x00{attempt}"))
+    return uuid5_text(f"{job_id}\x00attempt\x00{attempt}")
 
 
 def truncate_body(body: bytes | str, limit: int = MAX_LOGGED_BODY_BYTES) -> str:

@@ -9,12 +9,15 @@ pure-Python murmur2, the accumulator, one future per record); profiled under `ma
 it was the router's largest cost. Here records are grouped by topic and partition (the same
 partition `send` would choose: the default partitioner, cached per key, since a router writes
 to few keys), appended to `BatchBuilder`s and handed over with `send_batch`, one future per batch.
-The outcome is reported per record, as before.
+The outcome is reported per record, as before. `send_each` keeps the accumulator (for many
+concurrent writers) but spares what it can: one coroutine for all the records, no task per
+record, and the partition chosen here with a faster murmur2 than aiokafka's pure-Python one.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +48,33 @@ class OutgoingRecord:
         return len(self.key or b"") + len(self.value or b"") + headers + _RECORD_OVERHEAD
 
 
+_MASK = 0xFFFFFFFF
+_M = 0x5BD1E995
+
+
+def murmur2(data: bytes) -> int:
+    """Kafka's murmur2 of `data`: the same value as aiokafka's `partitioner.murmur2`, about
+    four times faster (the 4-byte words are unpacked at once)."""
+    length = len(data)
+    h = 0x9747B28C ^ length
+    words = length >> 2
+    for word in struct.unpack_from(f"<{words}I", data):
+        k = (word * _M) & _MASK
+        k ^= k >> 24
+        h = ((h * _M) & _MASK) ^ ((k * _M) & _MASK)
+    rest = length & 3
+    if rest:
+        tail = length - rest
+        if rest >= 3:
+            h ^= data[tail + 2] << 16
+        if rest >= 2:
+            h ^= data[tail + 1] << 8
+        h = ((h ^ data[tail]) * _M) & _MASK
+    h ^= h >> 13
+    h = (h * _M) & _MASK
+    return h ^ (h >> 15)
+
+
 class CachedPartitioner:
     """The producer's default partitioner, remembered per (key, partition count)."""
 
@@ -62,8 +92,53 @@ class CachedPartitioner:
         if found is None:
             if len(self._by_key) >= _KEY_CACHE_SIZE:
                 self._by_key.clear()
-            found = self._by_key[cache_key] = self._default(key, partitions, partitions)
+            found = self._by_key[cache_key] = self.hashed(key, partitions)
         return found
+
+    @staticmethod
+    def hashed(key: bytes, partitions: list[int]) -> int:
+        """The default partitioner's choice for `key`, not remembered (for keys seen once)."""
+        return partitions[(murmur2(key) & 0x7FFFFFFF) % len(partitions)]
+
+
+async def send_each(
+    producer: AIOKafkaProducer, outgoing: Sequence[OutgoingRecord]
+) -> list[BaseException | None]:
+    """Like `send_all` without packing: every record through the producer's accumulator.
+
+    The records are handed to the producer one after the other from this coroutine, each with
+    the partition `send` would choose (`CachedPartitioner.hashed`: attempt logs are keyed by
+    job id, so a cache per key would not help), then every acknowledgement is awaited.
+    """
+    results: list[BaseException | None] = [None] * len(outgoing)
+    futures: list[tuple[int, asyncio.Future[Any]]] = []
+    partitions_of: dict[str, list[int] | KafkaError] = {}
+    for index, out in enumerate(outgoing):
+        partitions = partitions_of.get(out.topic)
+        if partitions is None:
+            try:
+                partitions = sorted(await producer.partitions_for(out.topic))
+            except KafkaError as exc:
+                partitions = exc  # the topic's other records fail alike, without a new wait
+            partitions_of[out.topic] = partitions
+        if isinstance(partitions, KafkaError):
+            results[index] = partitions
+            continue
+        partition = None if out.key is None else CachedPartitioner.hashed(out.key, partitions)
+        try:
+            future = await producer.send(
+                out.topic, value=out.value, key=out.key, headers=out.headers, partition=partition
+            )
+        except KafkaError as exc:
+            results[index] = exc
+            continue
+        futures.append((index, future))
+    for index, future in futures:
+        try:
+            await future
+        except KafkaError as exc:
+            results[index] = exc
+    return results
 
 
 async def send_all(

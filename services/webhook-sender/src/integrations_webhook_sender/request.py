@@ -31,8 +31,13 @@ class BodySecret(StrEnum):
     OMIT = "omit"
 
 
+# `json.dumps(value, separators=(",", ":"), ensure_ascii=False)` builds an encoder per call;
+# this one is built once (it keeps no state between calls).
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False)
+
+
 def _json(value: object) -> str:
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
+    return _ENCODER.encode(value)
 
 
 def payload_of(job: DeliveryJob) -> dict[str, Any]:
@@ -113,8 +118,9 @@ def signing_key(secret_key: str) -> bytes:
 
 def sign(*, key: bytes, message_id: str, timestamp: int, body: bytes) -> str:
     """The Standard Webhooks `v1` signature of one message."""
-    signed = f"{message_id}.{timestamp}.".encode() + body
-    digest = hmac.new(key, signed, hashlib.sha256).digest()
+    mac = hmac.new(key, f"{message_id}.{timestamp}.".encode(), hashlib.sha256)
+    mac.update(body)  # not concatenated first: the body is the bulk of the message
+    digest = mac.digest()
     return "v1," + base64.b64encode(digest).decode()
 
 

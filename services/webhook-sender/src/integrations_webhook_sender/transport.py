@@ -62,7 +62,8 @@ class _HostLimits:
         self._slots: dict[tuple[str, int], tuple[asyncio.Semaphore, int]] = {}
 
     async def acquire(self, key: tuple[str, int]) -> None:
-        semaphore, users = self._slots.get(key, (asyncio.Semaphore(self._limit), 0))
+        slot = self._slots.get(key)
+        semaphore, users = slot if slot is not None else (asyncio.Semaphore(self._limit), 0)
         self._slots[key] = (semaphore, users + 1)
         try:
             await semaphore.acquire()
@@ -208,7 +209,8 @@ class WebhookTransport:
         return _Request(url=url, body=body, headers=headers, secret=secret)
 
     def _destination(self, raw_url: str) -> URL:
-        """The parsed, checked URL (cached: integrations reuse theirs for every job)."""
+        """The parsed, checked URL (cached once it passed: integrations reuse theirs for every
+        job, and the policy does not change while the process runs)."""
         url = self._urls.get(raw_url)
         if url is None:
             try:
@@ -217,10 +219,10 @@ class WebhookTransport:
                 raise InvalidDestinationError(f"The integration's url is malformed: {exc}") from exc
             if url.scheme not in ("http", "https") or not url.host:
                 raise InvalidDestinationError("The integration's url must be an http(s) URL")
+            self._policy.check_host(url.host or "")  # a blocked literal address is never cached
             if len(self._urls) >= _CACHE_SIZE:
                 self._urls.clear()
             self._urls[raw_url] = url
-        self._policy.check_host(url.host or "")
         return url
 
     def _secret(self, ciphertext: Any) -> str | None:

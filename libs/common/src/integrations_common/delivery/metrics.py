@@ -108,3 +108,26 @@ def status_class(status_code: int | None) -> str:
     if status_code is None or not 100 <= status_code <= 599:
         return "none"
     return f"{status_code // 100}xx"
+
+
+class WorkerMetrics:
+    """The children a worker updates per job or per batch, looked up once (a `labels()` call
+    costs more than the update itself)."""
+
+    def __init__(self, transport: str) -> None:
+        self._transport = transport
+        self.in_flight = IN_FLIGHT.labels(transport)
+        self.slow_lane = SLOW_LANE.labels(transport)
+        self.open_circuits = OPEN_CIRCUITS.labels(transport)
+        self.attempt_duration = ATTEMPT_DURATION.labels(transport)
+        self.latency = DELIVERY_LATENCY.labels(transport)
+        self._attempts: dict[tuple[str, str], Counter] = {}
+
+    def attempts(self, outcome: str, status: str) -> Counter:
+        """The attempts counter of one outcome and status class."""
+        found = self._attempts.get((outcome, status))
+        if found is None:
+            found = self._attempts[(outcome, status)] = ATTEMPTS.labels(
+                self._transport, outcome, status
+            )
+        return found

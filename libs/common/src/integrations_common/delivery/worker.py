@@ -63,7 +63,7 @@ from integrations_common.delivery.versions import NewestVersions
 from integrations_common.jobs import DeliveryJob, utc_now
 from integrations_common.kafka import TopicSpec, create_consumer, create_producer, ensure_topics
 from integrations_common.kafka_group import stop_consumer
-from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all
+from integrations_common.kafka_send import CachedPartitioner, OutgoingRecord, send_all, send_each
 from integrations_common.settings import KafkaSettings, TopicSettings
 from integrations_common.topic_catalogue import delivery_topic_specs
 from integrations_common.tracing import TRACING, job_traceparents
@@ -202,6 +202,7 @@ class DeliveryWorker:
         self._versions = NewestVersions()
         self._ready = False
         self._label = transport.value
+        self._metrics = metrics.WorkerMetrics(transport.value)
 
     @property
     def ready(self) -> bool:
@@ -734,7 +735,7 @@ class DeliveryWorker:
             consumer.resume(tp)
 
     def _spawn(self, batch: _Batch) -> asyncio.Task[None]:
-        metrics.IN_FLIGHT.labels(self._label).inc(len(batch.records))
+        self._metrics.in_flight.inc(len(batch.records))
         loop = asyncio.get_running_loop()
         timer = loop.call_later(self._settings.slow_after_s, self._to_slow, batch)
         return self._track(self._process(batch, timer))
@@ -744,7 +745,7 @@ class DeliveryWorker:
             return
         batch.slow = True
         self._admission.to_slow(batch.key, len(batch.records))
-        metrics.SLOW_LANE.labels(self._label).set(self._admission.slow)
+        self._metrics.slow_lane.set(self._admission.slow)
         self._gate()
 
     def _gate(self) -> None:
@@ -776,7 +777,7 @@ class DeliveryWorker:
 
     async def _process(self, work: _Batch, timer: asyncio.TimerHandle) -> None:
         # one rule for every transport: attempt (and retry) with the newest version seen
-        batch = [replace(item, job=self._versions.current(item.job)) for item in work.records]
+        batch = [self._newest(item) for item in work.records]
         spans = (
             AttemptSpans(self._label, [(item.job, item.headers) for item in batch])
             if TRACING.enabled
@@ -836,9 +837,14 @@ class DeliveryWorker:
             timer.cancel()
             work.done = True
             self._admission.release(work.key, len(batch), slow=work.slow)
-            metrics.IN_FLIGHT.labels(self._label).dec(len(batch))
-            metrics.SLOW_LANE.labels(self._label).set(self._admission.slow)
+            self._metrics.in_flight.dec(len(batch))
+            self._metrics.slow_lane.set(self._admission.slow)
             self._gate()
+
+    def _newest(self, item: _Record) -> _Record:
+        """`item` with its integration's newest version seen (itself if that is its own)."""
+        job = self._versions.current(item.job)
+        return item if job is item.job else replace(item, job=job)
 
     async def _attempt(
         self, batch: list[_Record], work: _Batch, spans: AttemptSpans | None = None
@@ -873,8 +879,8 @@ class DeliveryWorker:
             if outcome.released:
                 continue
             self._breaker.record(batch[index].job.integration.id, succeeded=outcome.succeeded)
-            metrics.ATTEMPT_DURATION.labels(self._label).observe(_duration(outcome, seconds))
-        metrics.OPEN_CIRCUITS.labels(self._label).set(self._breaker.open_count)
+            self._metrics.attempt_duration.observe(_duration(outcome, seconds))
+        self._metrics.open_circuits.set(self._breaker.open_count)
         return [o for o in outcomes if o is not None], started, finished
 
     async def _deliver(
@@ -952,10 +958,10 @@ class DeliveryWorker:
             alone = [record for record, alone in pending if alone]
             if alone:
                 sent, sent_alone = await asyncio.gather(
-                    send_all(producer, together), send_all(producer, alone, self._partitioner)
+                    send_each(producer, together), send_all(producer, alone, self._partitioner)
                 )
             else:
-                sent, sent_alone = await send_all(producer, together), []
+                sent, sent_alone = await send_each(producer, together), []
             pending = [
                 *((record, False) for record in together),
                 *((record, True) for record in alone),
@@ -989,11 +995,11 @@ class DeliveryWorker:
         if outcome.succeeded:
             name = "succeeded"
             latency = (disposition.log.finished_at - disposition.log.event_time).total_seconds()
-            metrics.DELIVERY_LATENCY.labels(self._label).observe(max(0.0, latency))
+            self._metrics.latency.observe(max(0.0, latency))
         else:
             name = "skipped" if outcome.skipped else "failed"
         status = metrics.status_class(outcome.status_code)
-        metrics.ATTEMPTS.labels(self._label, name, status).inc()
+        self._metrics.attempts(name, status).inc()
         if disposition.dead_letter is not None:
             metrics.DEAD_LETTERS.labels(self._label, disposition.dead_letter.value).inc()
 

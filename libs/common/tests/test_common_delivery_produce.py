@@ -1,0 +1,76 @@
+"""How the delivery worker writes outcomes: `send_each` and its murmur2, against real Kafka."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
+from aiokafka.partitioner import DefaultPartitioner
+from aiokafka.partitioner import murmur2 as aiokafka_murmur2
+
+from integrations_common.kafka import TopicSpec, create_producer, ensure_topics
+from integrations_common.kafka_send import OutgoingRecord, murmur2, send_each
+from integrations_common.settings import KafkaSettings
+from integrations_testkit.kafka_tools import delete_topics
+
+
+@pytest.mark.unit
+def test_murmur2_is_aiokafkas_for_every_length() -> None:
+    """The partition of every record depends on it: it must equal the default partitioner's."""
+    for length in range(80):
+        for _ in range(25):
+            data = os.urandom(length)
+            assert murmur2(data) == aiokafka_murmur2(data)
+    key = str(uuid.uuid4()).encode()
+    assert murmur2(key) == aiokafka_murmur2(key)
+
+
+@pytest.mark.integration
+async def test_send_each_writes_where_the_default_partitioner_would(
+    kafka_bootstrap_servers: str,
+) -> None:
+    prefix = f"test-produce-{uuid.uuid4().hex[:8]}"
+    topic = f"{prefix}.logs"
+    # a short request timeout: the unknown topic's wait for its metadata
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers, request_timeout_ms=2000)
+    await ensure_topics(kafka, [TopicSpec(topic, partitions=5, replication_factor=1)])
+    producer = create_producer(kafka)
+    await producer.start()
+    keys = [str(uuid.uuid4()).encode() for _ in range(40)]
+    try:
+        results = await send_each(
+            producer,
+            [
+                *(OutgoingRecord(topic, key, b"v-" + key, [("h", b"1")]) for key in keys),
+                OutgoingRecord(topic, None, b"no key", []),
+                OutgoingRecord(f"{prefix}.missing", b"k", b"v", []),
+            ],
+        )
+    finally:
+        await producer.stop()
+    assert results[:-1] == [None] * 41
+    assert isinstance(results[-1], KafkaError)  # an unknown topic fails that record only
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=kafka_bootstrap_servers, auto_offset_reset="earliest"
+    )
+    await consumer.start()
+    try:
+        found: dict[bytes | None, tuple[int, bytes | None, list[tuple[str, bytes]]]] = {}
+        while len(found) < 41:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for r in records:
+                    found[r.key] = (r.partition, r.value, list(r.headers))
+    finally:
+        await consumer.stop()
+        await delete_topics(kafka_bootstrap_servers, prefix)
+    partitions = list(range(5))
+    for key in keys:
+        assert found[key] == (
+            DefaultPartitioner()(key, partitions, partitions),
+            b"v-" + key,
+            [("h", b"1")],
+        )
+    assert found[None][1] == b"no key"
