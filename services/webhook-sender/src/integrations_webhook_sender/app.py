@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from integrations_common.delivery import DeliveryWorker
 from integrations_common.secret_box import SecretBox
 from integrations_common.transports import Transport
@@ -30,8 +28,3 @@ def build_worker(settings: WebhookSenderSettings) -> DeliveryWorker:
         topics=settings.topics,
         settings=settings.delivery,
     )
-
-
-async def run_sender(settings: WebhookSenderSettings, stop: asyncio.Event) -> None:
-    """Deliver webhooks until `stop` is set."""
-    await build_worker(settings).run(stop)
