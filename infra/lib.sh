@@ -63,8 +63,19 @@ launch() {
   local log
   log="$(log_file "$name")"
   printf '\n==== %s starting %s ====\n' "$(date -u +%FT%TZ)" "$name" >>"$log"
-  setsid "$@" >>"$log" 2>&1 </dev/null &
+  (close_inherited_fds; exec setsid "$@") >>"$log" 2>&1 </dev/null &
   printf '%s' "$!" >"$(pid_file "$name")"
+}
+
+# close_inherited_fds: close every file descriptor above 2 of this (sub)shell. A server outlives
+# whoever started it and must not keep their open files: a caller's `flock` on a lock file
+# would otherwise stay held for the server's whole life.
+close_inherited_fds() {
+  local fd
+  for fd in /proc/"$BASHPID"/fd/*; do
+    fd="${fd##*/}"
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
 }
 
 # tail_log NAME: the end of a server's log (its error lines first, when it has any), indented.
