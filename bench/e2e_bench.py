@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import os
 import sys
@@ -28,7 +27,7 @@ import httpx
 from pymongo import AsyncMongoClient
 from pymongo.errors import PyMongoError
 
-from bench.cpu import CpuMeter
+from bench.cpu import CpuMeter, pid_from_file
 from bench.load import EVENT_TYPE, LoadGenerator
 from bench.logprobe import (
     AttemptRecords,
@@ -299,12 +298,8 @@ async def check_logs(
 
 def infra_pids() -> dict[str, int]:
     """Pids of the local Kafka and store, when `make infra-up` started them."""
-    pids = {}
-    for name in ("kafka", "mongodb"):
-        pid_file = REPO / ".run" / f"{name}.pid"
-        with contextlib.suppress(OSError, ValueError):
-            pids[name] = int(pid_file.read_text())
-    return pids
+    pids = {name: pid_from_file(REPO / ".run" / f"{name}.pid") for name in ("kafka", "mongodb")}
+    return {name: pid for name, pid in pids.items() if pid is not None}
 
 
 def summarise(

@@ -1,17 +1,20 @@
-"""One record type and one "send them all and wait for the acks" for every producer here.
+"""One record type, and two ways to "send them all and wait for the acks".
 
-The router, the senders' delivery worker and the API's publisher of integration changes write
-`OutgoingRecord`s with `send_all`. It sends many records at once: one record batch per
-partition, built here, not record by record.
+`send_all` (the router, and the delivery worker's records that must go alone) packs the records
+into one batch per partition, built here, not record by record. `send_each` (the delivery
+worker's outcomes, written by many concurrent batches) hands every record to the producer's
+accumulator, which merges concurrent writers' records into batches: packed batches from many
+writers would queue behind one another, since the producer keeps one batch per partition in
+flight.
 
 `AIOKafkaProducer.send` costs tens of microseconds per record in Python (partitioning with a
 pure-Python murmur2, the accumulator, one future per record); profiled under `make bench-router`
-it was the router's largest cost. Here records are grouped by topic and partition (the same
+it was the router's largest cost. `send_all` groups records by topic and partition (the same
 partition `send` would choose: the default partitioner, cached per key, since a router writes
-to few keys), appended to `BatchBuilder`s and handed over with `send_batch`, one future per batch.
-The outcome is reported per record, as before. `send_each` keeps the accumulator (for many
-concurrent writers) but spares what it can: one coroutine for all the records, no task per
+to few keys), appends them to `BatchBuilder`s and hands them over with `send_batch`, one future
+per batch. `send_each` spares what it can: one coroutine for all the records, no task per
 record, and the partition chosen here with a faster murmur2 than aiokafka's pure-Python one.
+The outcome is reported per record either way.
 """
 
 from __future__ import annotations
@@ -112,17 +115,17 @@ async def send_each(
     """
     results: list[BaseException | None] = [None] * len(outgoing)
     futures: list[tuple[int, asyncio.Future[Any]]] = []
-    partitions_of: dict[str, list[int] | KafkaError] = {}
+    known: dict[str, list[int]] = {}
+    failed: dict[str, KafkaError] = {}  # the topic's other records fail alike, without a wait
     for index, out in enumerate(outgoing):
-        partitions = partitions_of.get(out.topic)
-        if partitions is None:
+        error = failed.get(out.topic)
+        if error is None:
             try:
-                partitions = sorted(await producer.partitions_for(out.topic))
+                partitions = await _partitions(producer, out.topic, known)
             except KafkaError as exc:
-                partitions = exc  # the topic's other records fail alike, without a new wait
-            partitions_of[out.topic] = partitions
-        if isinstance(partitions, KafkaError):
-            results[index] = partitions
+                error = failed[out.topic] = exc
+        if error is not None:
+            results[index] = error
             continue
         partition = None if out.key is None else CachedPartitioner.hashed(out.key, partitions)
         try:
@@ -144,30 +147,19 @@ async def send_each(
 async def send_all(
     producer: AIOKafkaProducer,
     outgoing: Sequence[OutgoingRecord],
-    partitioner: CachedPartitioner | None = None,
+    partitioner: CachedPartitioner,
 ) -> list[BaseException | None]:
-    """Send every record; answer, per record, the error that stopped it or None once acked.
-
-    With a `partitioner`, records are packed into one batch per partition here: for a single
-    writer of many records at a time (the router). Without one, each record goes through the
-    producer's accumulator, which merges the records of many concurrent writers into batches
-    (the delivery worker: packed batches from concurrent writers would queue behind one another,
-    since the producer keeps one batch per partition in flight).
-    """
-    if partitioner is None:
-        return list(await asyncio.gather(*(_send_one(producer, out) for out in outgoing)))
+    """Send every record, packed into one batch per partition here (for a single writer of many
+    records at a time); answer, per record, the error that stopped it or None once acked."""
     results: list[BaseException | None] = [None] * len(outgoing)
     groups: dict[tuple[str, int], list[int]] = {}
-    partitions_of: dict[str, list[int]] = {}
+    known: dict[str, list[int]] = {}
     for index, out in enumerate(outgoing):
-        partitions = partitions_of.get(out.topic)
-        if partitions is None:
-            try:
-                partitions = sorted(await producer.partitions_for(out.topic))
-            except KafkaError as exc:
-                results[index] = exc
-                continue
-            partitions_of[out.topic] = partitions
+        try:
+            partitions = await _partitions(producer, out.topic, known)
+        except KafkaError as exc:
+            results[index] = exc
+            continue
         place = (out.topic, partitioner.partition(out.key, partitions))
         groups.setdefault(place, []).append(index)
     batches: list[tuple[asyncio.Future[Any], list[int]]] = []
@@ -189,14 +181,15 @@ async def send_all(
     return results
 
 
-async def _send_one(producer: AIOKafkaProducer, out: OutgoingRecord) -> BaseException | None:
-    try:
-        future = await producer.send(out.topic, value=out.value, key=out.key, headers=out.headers)
-        await future
-    except KafkaError as exc:
-        error: BaseException = exc
-        return error
-    return None
+async def _partitions(
+    producer: AIOKafkaProducer, topic: str, known: dict[str, list[int]]
+) -> list[int]:
+    """`topic`'s partitions, sorted, asked of the producer once per call (`known` keeps them);
+    raises the producer's `KafkaError` when it cannot tell."""
+    partitions = known.get(topic)
+    if partitions is None:
+        partitions = known[topic] = sorted(await producer.partitions_for(topic))
+    return partitions
 
 
 def _batches(
