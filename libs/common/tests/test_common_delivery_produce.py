@@ -6,7 +6,7 @@ import os
 import uuid
 
 import pytest
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from aiokafka.partitioner import DefaultPartitioner
 from aiokafka.partitioner import murmur2 as aiokafka_murmur2
@@ -37,6 +37,7 @@ async def test_send_each_writes_where_the_default_partitioner_would(
     # a short request timeout: the unknown topic's wait for its metadata
     kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers, request_timeout_ms=2000)
     await ensure_topics(kafka, [TopicSpec(topic, partitions=5, replication_factor=1)])
+    await _until_every_partition_takes_a_record(kafka_bootstrap_servers, topic, partitions=5)
     producer = create_producer(kafka)
     await producer.start()
     keys = [str(uuid.uuid4()).encode() for _ in range(40)]
@@ -59,7 +60,7 @@ async def test_send_each_writes_where_the_default_partitioner_would(
     await consumer.start()
     try:
         found: dict[bytes | None, tuple[int, bytes | None, list[tuple[str, bytes]]]] = {}
-        while len(found) < 41:
+        while len(found) < 42:  # with the warm-up's key
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for r in records:
                     found[r.key] = (r.partition, r.value, list(r.headers))
@@ -74,3 +75,16 @@ async def test_send_each_writes_where_the_default_partitioner_would(
             [("h", b"1")],
         )
     assert found[None][1] == b"no key"
+
+
+async def _until_every_partition_takes_a_record(servers: str, topic: str, partitions: int) -> None:
+    """A new topic's partitions answer "not leader" for a moment; the test's producer has a short
+    timeout, so a record with key `warm-up` goes to each partition first (retried by Kafka's
+    default timeout)."""
+    producer = AIOKafkaProducer(bootstrap_servers=servers)
+    await producer.start()
+    try:
+        for partition in range(partitions):
+            await producer.send_and_wait(topic, b"warm-up", key=b"warm-up", partition=partition)
+    finally:
+        await producer.stop()
