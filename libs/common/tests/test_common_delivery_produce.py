@@ -34,8 +34,9 @@ async def test_send_each_writes_where_the_default_partitioner_would(
 ) -> None:
     prefix = f"test-produce-{uuid.uuid4().hex[:8]}"
     topic = f"{prefix}.logs"
-    # a short request timeout: the unknown topic's wait for its metadata
-    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers, request_timeout_ms=2000)
+    # the default request timeout (30 s): the unknown topic's record waits that long for its
+    # metadata, but a new topic's "not leader" answers outlasted a 2 s one on a fresh CI broker
+    kafka = KafkaSettings(bootstrap_servers=kafka_bootstrap_servers)
     await ensure_topics(kafka, [TopicSpec(topic, partitions=5, replication_factor=1)])
     await _until_every_partition_takes_a_record(kafka_bootstrap_servers, topic, partitions=5)
     producer = create_producer(kafka)
